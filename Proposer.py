@@ -1,0 +1,139 @@
+# PROPOSER PY
+# Keeps the next points ready: a background thread fits the model while
+# tasks run, so that a finished task's slot is refilled at once instead of
+# after a refit. The random initial phase stays synchronous (it is cheap).
+
+import threading
+import time
+from collections import deque
+from typing import Any, Callable
+
+from Search import Search
+
+
+class Proposer:
+    """Points ready before they are needed.
+
+    Parameters
+    ----------
+    search : Search
+        The ask/tell state; touched only under this object's lock.
+    notify : callable
+        Called (from the thread) when new points are ready, to wake the loop.
+
+    Notes
+    -----
+    `take(k)` never waits: it returns the ready points (random points are
+    drawn on the spot during the initial phase) and records how many more
+    the loop wants. The thread then proposes that many from one model fit,
+    plus a reserve sized by how many points were taken during the last fit.
+    Ready points made before newer results arrived are replaced by fresh
+    ones when the thread has nothing more urgent to do.
+    """
+
+    def __init__(self, search: Search, notify: Callable[[], None]) -> None:
+        self.search = search
+        self.notify = notify
+        self.lock = threading.Condition()
+        self.ready: deque[tuple[list[Any], int]] = deque()
+        self.demand = 0
+        self.reserve = 1
+        self.taken_since_fit = 0
+        self.closing = False
+        self.error: BaseException | None = None
+        self.fits = 0
+        self.fit_seconds = 0.0
+        self._thread = threading.Thread(target=self._run, name="proposer", daemon=True)
+
+    def start(self) -> None:
+        """Start the background thread."""
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the thread and forget the points nobody took."""
+        with self.lock:
+            self.closing = True
+            self.search.drop([p for p, _ in self.ready])
+            self.ready.clear()
+            self.lock.notify_all()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    # -- the loop's side --------------------------------------------------
+    def tell(self, points: list[list[Any]], values: list[float]) -> None:
+        """Hand finished results to the search (one batch, no fit here)."""
+        with self.lock:
+            self.search.tell(points, values)
+            self.lock.notify_all()
+
+    def fail(self, points: list[list[Any]]) -> None:
+        """Points whose tasks failed."""
+        with self.lock:
+            self.search.fail(points)
+            self.lock.notify_all()
+
+    def drop(self, points: list[list[Any]]) -> None:
+        """Pending points that will not be evaluated."""
+        with self.lock:
+            self.search.drop(points)
+
+    def take(self, k: int) -> list[list[Any]]:
+        """Up to `k` points now; the rest is proposed in the background."""
+        with self.lock:
+            if self.error is not None:
+                raise self.error
+            points: list[list[Any]] = []
+            while self.ready and len(points) < k:
+                points.append(self.ready.popleft()[0])
+            if len(points) < k and self.search.in_random_phase:
+                points += self.search.ask(k - len(points))
+            self.taken_since_fit += len(points)
+            self.demand = k - len(points)
+            self.lock.notify_all()
+            return points
+
+    # -- the thread's side ------------------------------------------------
+    def _work(self) -> tuple[int, int]:
+        """How many points to add, and how many stale ones to replace."""
+        if self.search.in_random_phase:
+            return 0, 0
+        need = self.demand + self.reserve - len(self.ready)
+        if need > 0:
+            return need, 0
+        stale = sum(1 for _, version in self.ready if version < self.search.version)
+        return 0, stale
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self.lock:
+                    need, stale = self._work()
+                    while not self.closing and not need and not stale:
+                        self.lock.wait()
+                        need, stale = self._work()
+                    if self.closing:
+                        return
+                    snap = self.search.snapshot()
+                    old = [p for p, v in self.ready if v < self.search.version] if stale else []
+                    for point in old:  # the fresh points replace these, so do not lie about them
+                        snap.pending.remove(point)
+                    self.taken_since_fit = 0
+                began = time.perf_counter()
+                points = self.search.propose(snap, need or stale)
+                with self.lock:
+                    self.fits += 1
+                    self.fit_seconds += time.perf_counter() - began
+                    if self.closing:
+                        return
+                    still_ready = [p for p, _ in self.ready]
+                    replaced = [p for p in old if p in still_ready]
+                    self.search.drop(replaced)
+                    self.ready = deque((p, v) for p, v in self.ready if p not in replaced)
+                    self.search.register(points)
+                    self.ready.extend((p, snap.version) for p in points)
+                    self.reserve = max(1, self.taken_since_fit + 1)
+                self.notify()
+        except BaseException as err:  # handed to the loop, which stops the run
+            with self.lock:
+                self.error = err
+            self.notify()

@@ -1,0 +1,156 @@
+# TASK PY
+# One task: runs the task script as a background process in its own
+# session (argv only, never a shell), owns its output file NNNN.txt,
+# kills its whole process group, reads back NNNN.result.
+
+import math
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from utils import json_dumps, tail
+
+
+@dataclass
+class Outcome:
+    """How a task ended: status (ok/failed/timeout/killed), value and why."""
+
+    status: str
+    objective: float | None = None
+    reason: str = ""
+
+
+def read_result(path: str) -> tuple[float | None, str]:
+    """Read a task's result file: (value, "") or (None, why it is not a result)."""
+    try:
+        with open(path, errors="replace") as stream:
+            text = stream.read(4096)
+    except FileNotFoundError:
+        return None, f"no result file {os.path.basename(path)}"
+    except OSError as err:
+        return None, f"cannot read {os.path.basename(path)}: {err.strerror}"
+    word = text.strip()
+    if not word:
+        return None, f"empty result file {os.path.basename(path)}"
+    try:
+        value = float(word)
+    except ValueError:
+        return None, f"result is not a number: {word[:60]!r}"
+    if not math.isfinite(value):
+        return None, f"result is not finite: {word!r}"
+    return value, ""
+
+
+def signal_name(number: int) -> str:
+    """SIGTERM for 15, and so on."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+@dataclass
+class Task:
+    """One execution of the objective function.
+
+    Parameters
+    ----------
+    id : int
+        The task number (NNNN in its file names).
+    point : list
+        The point in dimension order (as the Search knows it).
+    params : dict
+        The point as {name: plain value}: the JSON handed to the script.
+    slot : int
+        The concurrency slot it runs in (for the timeline).
+    placement : object
+        What the launcher acquired for it (a node group, or None).
+    """
+
+    id: int
+    point: list[Any]
+    params: dict[str, Any]
+    slot: int
+    placement: Any = None
+    process: subprocess.Popen | None = None
+    pidfd: int = -1
+    start: float = 0.0
+    end: float = 0.0
+    stop_reason: str = ""  # "timeout" or "killed" once the driver decided to stop it
+    kill_at: float = math.inf  # when SIGKILL follows SIGTERM
+    returncode: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.id:04d}"
+
+    def output_file(self, output: str) -> str:
+        return os.path.join(output, self.name + ".txt")
+
+    def result_file(self, output: str) -> str:
+        return os.path.join(output, self.name + ".result")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid if self.process else -1
+
+    def launch(self, script: str, parallelism: int, output: str, env: dict[str, str]) -> None:
+        """Start the script in the background: `SCRIPT PARALLELISM PARAMS`."""
+        env = dict(env)
+        env.update(TASK_ID=str(self.id), TASK_RESULT=self.result_file(output),
+                   PARALLELISM=str(parallelism), OUTPUT=output)
+        argv = [script, str(parallelism), json_dumps(self.params)]
+        with open(self.output_file(output), "xb") as log:
+            self.start = time.time()
+            self.process = subprocess.Popen(argv, cwd=output, env=env, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        self.pidfd = os.pidfd_open(self.process.pid)
+
+    def reap(self) -> bool:
+        """Collect the exit status if the process has ended (never blocks)."""
+        assert self.process is not None
+        code = self.process.poll()
+        if code is None:
+            return False
+        self.end = time.time()
+        self.returncode = code
+        self.signal_group(signal.SIGKILL)  # leftovers of the task die with it
+        if self.pidfd >= 0:
+            os.close(self.pidfd)
+            self.pidfd = -1
+        return True
+
+    def signal_group(self, number: int) -> None:
+        """Send a signal to the task's whole process group (its own session)."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, number)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def outcome(self, output: str) -> Outcome:
+        """Classify the finished task: ok with its value, or why not."""
+        code = self.returncode
+        if self.stop_reason:
+            how = f"killed by {signal_name(-code)}" if code is not None and code < 0 \
+                else f"exit code {code}"
+            why = {"timeout": "timed out", "killed": "stopped by the driver"}[self.stop_reason]
+            return Outcome(self.stop_reason, None, f"{why} ({how})")
+        if code is not None and code < 0:
+            return Outcome("failed", None, f"killed by {signal_name(-code)}")
+        if code:
+            return Outcome("failed", None, f"exit code {code}")
+        value, why = read_result(self.result_file(output))
+        if value is None:
+            return Outcome("failed", None, why)
+        return Outcome("ok", value, "")
+
+    def output_tail(self, output: str, lines: int = 5) -> list[str]:
+        """The last lines of the task's output file."""
+        return tail(self.output_file(output), lines)

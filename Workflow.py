@@ -1,0 +1,391 @@
+# WORKFLOW PY
+# The search loop: start POINTS_INIT tasks; sleep until a task exits, a
+# signal arrives or a deadline passes (never a fixed-interval poll); record
+# each outcome in results.csv first, tell the search, refill the free slots;
+# stop issuing on POINTS_MAX, on too many failures, at the end of walltime
+# or on a signal; then drain.
+
+import heapq
+import math
+import os
+import selectors
+import shlex
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from Config import Config
+from Results import Journal, results_columns, started_columns
+from Task import Outcome, Task
+from utils import format_params, say
+
+
+class Points(Protocol):
+    """Where new points come from (Proposer, or a benchmark's baseline)."""
+
+    def start(self) -> None: ...
+    def take(self, k: int) -> list[list[Any]]: ...
+    def tell(self, points: list[list[Any]], values: list[float]) -> None: ...
+    def fail(self, points: list[list[Any]]) -> None: ...
+    def drop(self, points: list[list[Any]]) -> None: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class Plan:
+    """How many tasks, how wide, where."""
+
+    parallelism: int
+    concurrency: int
+    points_max: int
+    output: str
+    first_id: int = 0
+    done_before: int = 0  # tasks finished by an earlier run (resume)
+    reissue: list[list[Any]] = field(default_factory=list)  # points lost by an earlier run
+    end_time: float | None = None  # the batch job's end (walltime), epoch seconds
+
+
+@dataclass
+class Tally:
+    """Counts and the best result, for the summary."""
+
+    counts: dict[str, int] = field(default_factory=lambda: {
+        "ok": 0, "failed": 0, "timeout": 0, "killed": 0})
+    best: tuple[float, int, dict[str, Any]] | None = None
+    longest: float = 0.0
+
+
+class Workflow:
+    """Runs one search to its end and returns the exit code."""
+
+    def __init__(self, config: Config, plan: Plan, points: Points, launcher: Any,
+                 environ: dict[str, str]) -> None:
+        self.config = config
+        self.plan = plan
+        self.points = points
+        self.launcher = launcher
+        self.environ = environ
+        self.names = config.problem.names
+        self.running: dict[int, Task] = {}  # by pidfd
+        self.free_slots = list(range(plan.concurrency - 1, -1, -1))
+        self.next_id = plan.first_id
+        self.issued = 0
+        self.tally = Tally()
+        self.failures = 0
+        self.stopping = ""  # why no more tasks are issued
+        self.signal_number = 0
+        self.signal_count = 0
+        self.io_error: OSError | None = None
+        self.deadlines: list[tuple[float, int, int]] = []  # (when, task id, pidfd)
+        self.next_launch = 0.0
+        self.selector = selectors.DefaultSelector()
+        self.wake_read, self.wake_write = socket.socketpair()
+        self.results: Journal | None = None
+        self.started: Journal | None = None
+
+    # -- set-up and tear-down -------------------------------------------
+    def _open(self) -> None:
+        out = self.plan.output
+        self.results = Journal(os.path.join(out, "results.csv"), results_columns(self.names))
+        self.started = Journal(os.path.join(out, "started.csv"), started_columns(self.names))
+        for end in (self.wake_read, self.wake_write):
+            end.setblocking(False)
+        self.selector.register(self.wake_read, selectors.EVENT_READ, None)
+        signal.set_wakeup_fd(self.wake_write.fileno(), warn_on_full_buffer=False)
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, self._on_signal)
+
+    def _close(self) -> None:
+        signal.set_wakeup_fd(-1)
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_DFL)
+        for task in self.running.values():  # never leave a task behind
+            task.signal_group(signal.SIGKILL)
+        self.points.close()
+        self.selector.close()
+        self.wake_read.close()
+        self.wake_write.close()
+        for journal in (self.results, self.started):
+            if journal is not None:
+                journal.close()
+
+    def wake(self) -> None:
+        """Wake the loop from another thread (new points are ready)."""
+        try:
+            self.wake_write.send(b"p")
+        except (BlockingIOError, OSError):
+            pass
+
+    def _on_signal(self, number: int, frame: Any) -> None:
+        self.signal_count += 1
+        self.signal_number = self.signal_number or number
+        # the loop acts on it when select() returns (the wakeup fd fires)
+
+    # -- the loop ---------------------------------------------------------
+    def run(self) -> int:
+        """Run the search to its end; return the exit code."""
+        say("search start:", f"PARALLELISM={self.plan.parallelism}",
+            f"CONCURRENCY={self.plan.concurrency}", f"POINTS_MAX={self.plan.points_max}",
+            f"OUTPUT={self.plan.output}")
+        self._open()
+        try:
+            self.points.start()
+            self._loop()
+        finally:
+            self._close()
+        return self._finish()
+
+    def _loop(self) -> None:
+        while True:
+            self._check_stop()
+            if not self.stopping:
+                self._launch()
+            if not self.running and (self.stopping or self._issued_all()):
+                return
+            timeout = self._timeout()
+            events = self.selector.select(timeout)
+            finished: list[Task] = []
+            for key, _ in events:
+                if key.data is None:
+                    self._drain_wake()
+                else:
+                    task = key.data
+                    if task.reap():
+                        self.selector.unregister(key.fileobj)
+                        del self.running[key.fd]
+                        finished.append(task)
+            self._handle_signal()
+            self._fire_deadlines()
+            if finished:
+                self._record(finished)
+
+    def _issued_all(self) -> bool:
+        return self.plan.done_before + self.issued >= self.plan.points_max
+
+    def _check_stop(self) -> None:
+        if self.stopping:
+            return
+        if self.io_error is not None:
+            self.stopping = f"cannot write to {self.plan.output}: {self.io_error}"
+        elif self._issued_all():
+            self.stopping = "POINTS_MAX reached"
+        elif self.failures > self.config.max_failures:
+            self.stopping = (f"{self.failures} failed task(s), more than max_failures="
+                             f"{self.config.max_failures}")
+        elif self.plan.end_time is not None and self.tally.longest and \
+                time.time() + self.tally.longest > self.plan.end_time:
+            self.stopping = (f"walltime: {self.plan.end_time - time.time():.0f} s left, less "
+                             f"than the longest task so far ({self.tally.longest:.0f} s)")
+        else:
+            return
+        if self.stopping != "POINTS_MAX reached":
+            say("stop issuing tasks:", self.stopping)
+
+    def _timeout(self) -> float | None:
+        """Seconds until the next deadline (None: sleep until an event)."""
+        soonest = math.inf
+        while self.deadlines and self.deadlines[0][2] not in self.running:
+            heapq.heappop(self.deadlines)
+        if self.deadlines:
+            soonest = self.deadlines[0][0]
+        if not self.stopping and self.free_slots and self.next_launch > time.time():
+            soonest = min(soonest, self.next_launch)
+        if soonest == math.inf:
+            return None
+        return max(0.0, soonest - time.time())
+
+    def _drain_wake(self) -> None:
+        try:
+            while self.wake_read.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    # -- launching ----------------------------------------------------------
+    def _launch(self) -> None:
+        want = min(len(self.free_slots),
+                   self.plan.points_max - self.plan.done_before - self.issued)
+        if want <= 0:
+            return
+        if self.config.launch_delay:
+            if time.time() < self.next_launch:
+                return
+            want = 1
+        points = []
+        while self.plan.reissue and len(points) < want:
+            points.append(self.plan.reissue.pop(0))
+        if len(points) < want:
+            points += self.points.take(want - len(points))
+        if not points:
+            return
+        env = dict(self.environ)
+        launched = []
+        for point in points:
+            task = Task(id=self.next_id, point=point,
+                        params=self.config.problem.params(point), slot=self.free_slots.pop())
+            task.placement = self.launcher.acquire(self.plan.parallelism)
+            env["LAUNCH"] = shlex.join(self.launcher.prefix(
+                self.plan.parallelism, task.placement, self.plan.output, task.id))
+            try:
+                task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
+            except OSError as err:
+                self.launcher.release(task.placement)
+                self.free_slots.append(task.slot)
+                self.points.drop([point])
+                self.io_error = err
+                say(f"cannot start task {task.name}: {err}")
+                break
+            self.next_id += 1
+            self.issued += 1
+            self.running[task.pidfd] = task
+            self.selector.register(task.pidfd, selectors.EVENT_READ, task)
+            if self.config.task_timeout:
+                heapq.heappush(self.deadlines,
+                               (task.start + self.config.task_timeout, task.id, task.pidfd))
+            launched.append(task)
+            say("started: ", task.name, "pid", task.pid, format_params(self.names, point))
+        if launched:
+            self._journal(self.started, [self._started_row(t) for t in launched])
+            say("tasks_running: ", len(self.running))
+        if self.config.launch_delay:
+            self.next_launch = time.time() + self.config.launch_delay
+
+    def _started_row(self, task: Task) -> dict[str, Any]:
+        row = {"id": task.id, "start": f"{task.start:.3f}", "slot": task.slot, "pid": task.pid}
+        row.update(task.params)
+        return row
+
+    # -- finishing tasks ----------------------------------------------------
+    def _record(self, finished: list[Task]) -> None:
+        """Journal first, then tell the search, then report."""
+        outcomes = [(task, task.outcome(self.plan.output)) for task in finished]
+        self._journal(self.results, [self._result_row(t, o) for t, o in outcomes])
+        ok = [(t, o) for t, o in outcomes if o.status == "ok"]
+        if ok:
+            self.points.tell([t.point for t, _ in ok], [o.objective for _, o in ok])
+        failed = [t.point for t, o in outcomes if o.status in ("failed", "timeout")]
+        if failed:
+            self.points.fail(failed)
+        killed = [t.point for t, o in outcomes if o.status == "killed"]
+        if killed:
+            self.points.drop(killed)
+        for task, outcome in outcomes:
+            self.launcher.release(task.placement)
+            self.free_slots.append(task.slot)
+            self._count(task, outcome)
+            self._report(task, outcome)
+        say("tasks_running: ", len(self.running))
+
+    def _count(self, task: Task, outcome: Outcome) -> None:
+        tally = self.tally
+        tally.counts[outcome.status] += 1
+        tally.longest = max(tally.longest, task.end - task.start)
+        if outcome.status in ("failed", "timeout"):
+            self.failures += 1
+        if outcome.status == "ok" and (tally.best is None or outcome.objective < tally.best[0]):
+            tally.best = (outcome.objective, task.id, task.params)
+
+    def _report(self, task: Task, outcome: Outcome) -> None:
+        seconds = task.end - task.start
+        params = format_params(self.names, task.point)
+        if outcome.status == "ok":
+            say("finished:", task.name, "pid", task.pid, f"objective={outcome.objective:.6g}",
+                f"seconds={seconds:.2f}", params)
+            return
+        say(f"TASK {task.name} {outcome.status.upper()}: {outcome.reason} after {seconds:.2f} s"
+            f" (pid {task.pid}, {params})")
+        lines = task.output_tail(self.plan.output)
+        if lines:
+            say(f"  last lines of {task.output_file(self.plan.output)}:")
+            for line in lines:
+                say("  | " + line)
+
+    def _result_row(self, task: Task, outcome: Outcome) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "id": task.id, "status": outcome.status,
+            "objective": "" if outcome.objective is None else repr(outcome.objective),
+            "seconds": f"{task.end - task.start:.3f}"}
+        row.update(task.params)
+        row.update({"start": f"{task.start:.3f}", "end": f"{task.end:.3f}", "slot": task.slot,
+                    "pid": task.pid, "exit_code": "" if task.returncode is None
+                    else task.returncode, "reason": outcome.reason})
+        return row
+
+    def _journal(self, journal: Journal | None, rows: list[dict[str, Any]]) -> None:
+        """Append rows durably; a full disk stops the run cleanly."""
+        assert journal is not None
+        try:
+            journal.append(rows)
+        except OSError as err:
+            if self.io_error is None:
+                self.io_error = err
+                say(f"cannot write {journal.path}: {err.strerror}; stopping")
+            self._stop_all("killed")
+
+    # -- stopping: signals, timeouts ----------------------------------------
+    def _handle_signal(self) -> None:
+        if not self.signal_count:
+            return
+        if not self.stopping or not self.stopping.startswith("signal"):
+            name = signal.Signals(self.signal_number).name
+            self.stopping = f"signal {name}"
+            say(f"received {name}: issuing no more tasks; stopping {len(self.running)} "
+                f"running task(s) (grace {self.config.kill_grace:g} s)")
+            self._stop_all("killed")
+        if self.signal_count > 1:
+            for task in self.running.values():
+                task.signal_group(signal.SIGKILL)
+
+    def _stop_all(self, reason: str) -> None:
+        for task in self.running.values():
+            self._stop(task, reason)
+
+    def _stop(self, task: Task, reason: str) -> None:
+        """SIGTERM the task's group now, SIGKILL it after the grace period."""
+        if task.stop_reason:
+            return
+        task.stop_reason = reason
+        task.signal_group(signal.SIGTERM)
+        task.kill_at = time.time() + self.config.kill_grace
+        heapq.heappush(self.deadlines, (task.kill_at, task.id, task.pidfd))
+
+    def _fire_deadlines(self) -> None:
+        now = time.time()
+        while self.deadlines and self.deadlines[0][0] <= now:
+            _, task_id, fd = heapq.heappop(self.deadlines)
+            task = self.running.get(fd)
+            if task is None or task.id != task_id:
+                continue
+            if not task.stop_reason:
+                say(f"TASK {task.name} ran past task_timeout={self.config.task_timeout:g} s;"
+                    " stopping it")
+                self._stop(task, "timeout")
+            elif now >= task.kill_at:
+                task.signal_group(signal.SIGKILL)
+
+    # -- the end --------------------------------------------------------------
+    def _finish(self) -> int:
+        counts = self.tally.counts
+        say("summary:", " ".join(f"{k}={v}" for k, v in counts.items()))
+        if self.tally.best is not None:
+            value, task_id, params = self.tally.best
+            say(f"best: task {task_id:04d} objective={value:.6g}",
+                format_params(params, params.values()))
+        if self.signal_number:
+            say("Workflow stopped!")
+            say(f"to resume: ./main.sh --resume -o {self.plan.output} "
+                f"{self.plan.parallelism} {self.plan.concurrency} {self.plan.points_max}")
+            return 128 + self.signal_number
+        if self.io_error is not None or counts["failed"] or counts["timeout"]:
+            say("Workflow failed!")
+            return 1
+        say("Workflow success!")
+        return 0
+
+
+def report_error(message: str) -> None:
+    """One line on stderr."""
+    print(message, file=sys.stderr, flush=True)

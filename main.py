@@ -1,0 +1,225 @@
+# MAIN PY
+# The main Python program: reads the arguments and the cfg, checks every
+# input before the first task starts, sets up (or resumes) the output
+# folder, and runs the search loop.
+
+import argparse
+import json
+import logging
+import os
+import resource
+import sys
+import time
+from typing import Any, NoReturn
+
+from Config import Config, load_config
+from Launcher import LaunchError, choose_launcher
+from Proposer import Proposer
+from Results import read_journal
+from Search import Search
+from utils import UsageError, say, warn
+from Workflow import Plan, Workflow
+
+PROG = "main.sh"
+SEARCH_FILES = ("run.json", "results.csv", "started.csv")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def positive_int(name: str):
+    """An argparse type: an integer > 0, named in the error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}: expected a whole number, got {text!r}")
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{name}: expected a number > 0, got {value}")
+        return value
+    return parse
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line (see README.adoc)."""
+    parser = Parser(prog=PROG, description="Asynchronous hyperparameter search with skopt.")
+    parser.add_argument("-c", "--cfg", help="the cfg file (JSON); default: built-in defaults")
+    parser.add_argument("-o", "--output", help="output folder (default: $OUTPUT, else "
+                        "./output/<YYYY-MM-DD_HH-MM-SS>/)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the search recorded in OUTPUT")
+    parser.add_argument("parallelism", nargs="?", default=1,
+                        type=positive_int("PARALLELISM"), metavar="PARALLELISM",
+                        help="nodes per task (default 1)")
+    parser.add_argument("points_init", nargs="?", default=4, type=positive_int("POINTS_INIT"),
+                        metavar="POINTS_INIT", help="tasks at once: the CONCURRENCY (default 4)")
+    parser.add_argument("points_max", nargs="?", default=8, type=positive_int("POINTS_MAX"),
+                        metavar="POINTS_MAX", help="tasks in total (default 8)")
+    return parser.parse_args(argv)
+
+
+def choose_output(args: argparse.Namespace) -> str:
+    """The output folder's absolute path (not created yet)."""
+    if args.output:
+        return os.path.abspath(args.output)
+    if os.environ.get("OUTPUT"):
+        return os.path.abspath(os.environ["OUTPUT"])
+    if args.resume:
+        raise UsageError("--resume needs the folder to continue: -o OUTPUT (or $OUTPUT)")
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    path = os.path.abspath(os.path.join("output", stamp))
+    suffix = 1
+    while os.path.exists(path):
+        suffix += 1
+        path = os.path.abspath(os.path.join("output", f"{stamp}_{suffix}"))
+    return path
+
+
+def check_output(output: str, resume: bool) -> None:
+    """Refuse an OUTPUT that cannot be written, or that holds a search without --resume."""
+    holds = [f for f in SEARCH_FILES if os.path.exists(os.path.join(output, f))]
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise UsageError(f"OUTPUT {output}: exists and is not a folder")
+    if resume and not holds:
+        raise UsageError(f"OUTPUT {output}: --resume given, but it holds no search (no run.json)")
+    if resume and "run.json" not in holds:
+        raise UsageError(f"OUTPUT {output}: --resume needs run.json, which is missing")
+    if holds and not resume:
+        raise UsageError(f"OUTPUT {output}: already holds a search ({', '.join(holds)}); "
+                         "use --resume to continue it, or choose another folder")
+    probe = output
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"OUTPUT {output}: {probe} is not writable")
+
+
+def end_time(config: Config, environ: dict[str, str]) -> float | None:
+    """When the batch job ends: cfg walltime, else what the scheduler says."""
+    if config.walltime:
+        return time.time() + config.walltime
+    for key in ("SLURM_JOB_END_TIME", "COBALT_ENDTIME"):
+        try:
+            return float(environ[key])
+        except (KeyError, ValueError):
+            continue
+    return None
+
+
+def replay(config: Config, output: str, search: Search) -> tuple[int, int, list[list[Any]]]:
+    """Tell the search what an earlier run recorded in OUTPUT.
+
+    Returns the first free task number, the number of finished tasks, and
+    the points of tasks that never finished (to issue again).
+    """
+    with open(os.path.join(output, "run.json")) as stream:
+        recorded = json.load(stream)
+    for key, value in config.settings().items():
+        if json.loads(json.dumps(recorded.get(key))) != json.loads(json.dumps(value)):
+            raise UsageError(f"OUTPUT {output}: cannot resume: the recorded {key!r} differs "
+                             f"from this run's ({recorded.get(key)!r} != {value!r})")
+    problem = config.problem
+    results = os.path.join(output, "results.csv")
+    started = os.path.join(output, "started.csv")
+    rows = read_journal(results, repair=True)[1] if os.path.exists(results) else []
+    issued = read_journal(started, repair=True)[1] if os.path.exists(started) else []
+    ids = [int(r["id"]) for r in rows + issued]
+    ids += [int(f[:-4]) for f in os.listdir(output) if f.endswith(".txt") and f[:-4].isdigit()]
+    finished = {int(r["id"]) for r in rows if r["status"] != "killed"}
+    try:
+        ok = [(problem.point(r), float(r["objective"])) for r in rows if r["status"] == "ok"]
+        failed = [problem.point(r) for r in rows if r["status"] in ("failed", "timeout")]
+        lost = [problem.point(r) for r in issued if int(r["id"]) not in finished]
+    except (KeyError, ValueError) as err:
+        raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
+                         f"problem: {err}") from None
+    search.tell([p for p, _ in ok], [v for _, v in ok])
+    search.fail(failed)
+    say(f"resume: {len(ok)} result(s) told to the search, {len(failed)} failed, "
+        f"{len(lost)} task(s) to issue again, numbering from {max(ids, default=-1) + 1:04d}")
+    return max(ids, default=-1) + 1, len(finished), lost
+
+
+def record_run(config: Config, output: str, args: argparse.Namespace) -> None:
+    """Write run.json: the settings a resumed run must share."""
+    record = dict(config.settings())
+    record.update(parallelism=args.parallelism, points_init=args.points_init,
+                  points_max=args.points_max, cfg=config.path,
+                  created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    path = os.path.join(output, "run.json")
+    with open(path, "x") as stream:
+        json.dump(record, stream, indent=2)
+        stream.write("\n")
+
+
+def raise_fd_limit() -> None:
+    """Thousands of concurrent tasks need thousands of descriptors."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def run(argv: list[str]) -> int:
+    """Check everything, then run the search; return the exit code."""
+    args = parse_args(argv)
+    config = load_config(args.cfg)
+    logging.basicConfig(level=config.log_level, format="%(message)s")
+    output = choose_output(args)
+    check_output(output, args.resume)
+    concurrency = min(args.points_init, args.points_max)
+    if args.points_init > args.points_max:
+        say(f"note: POINTS_INIT={args.points_init} > POINTS_MAX={args.points_max}: "
+            f"only {args.points_max} task(s) will run, all at once")
+    environ = dict(os.environ)
+    try:
+        launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn, environ)
+        launcher.check(args.parallelism, concurrency)
+    except LaunchError as err:
+        raise UsageError(f"launcher: {err}") from None
+    say(f"launcher: {launcher.name} ({launcher.reason})")
+    search = Search(config.problem, config.optimizer, config.pending_lie)
+    plan = Plan(parallelism=args.parallelism, concurrency=concurrency,
+                points_max=args.points_max, output=output, end_time=end_time(config, environ))
+    if args.resume:
+        started = os.path.join(output, "started.csv")
+        offset = len(read_journal(started)[1]) if os.path.exists(started) else 0
+        search = Search(config.problem, config.optimizer, config.pending_lie, offset)
+        plan.first_id, plan.done_before, plan.reissue = replay(config, output, search)
+    else:
+        os.makedirs(output, exist_ok=True)
+        record_run(config, output, args)
+    raise_fd_limit()
+    environ.update(OUTPUT=output, PYTHON=sys.executable)
+    workflow: Workflow
+    proposer = Proposer(search, notify=lambda: workflow.wake())
+    workflow = Workflow(config, plan, proposer, launcher, environ)
+    code = workflow.run()
+    write_report(output)
+    return code
+
+
+def write_report(output: str) -> None:
+    """Print the report and write the plots; a failure here never fails the run."""
+    try:
+        import Report
+        Report.write_report(output)
+    except ImportError:
+        return
+    except Exception as err:  # the search itself is done and recorded
+        warn(f"report: could not write the report: {err}")
+
+
+def main() -> int:
+    try:
+        return run(sys.argv[1:])
+    except UsageError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
