@@ -1,0 +1,296 @@
+# LAUNCHER PY
+# How a task's ranks reach their nodes: the LAUNCH prefix for none, aprun,
+# srun and mpiexec, and the node pool that keeps concurrent PBS tasks apart.
+#
+# The driver calls, once:      launcher = choose_launcher(...)
+#                              launcher.check(parallelism, concurrency)
+# and for each task:           placement = launcher.acquire(parallelism)
+#                              LAUNCH = shlex.join(launcher.prefix(...))
+#                              ... task runs ...
+#                              launcher.release(placement)
+#
+# Placement per scheduler:
+#   Slurm:  each task is a job step confined to its own nodes
+#           (srun --nodes P --exact): slurmctld keeps steps apart.
+#   PBS:    the unique hosts of PBS_NODEFILE form a pool; each running task
+#           holds a disjoint group of P of them, passed as --hosts h1,h2.
+#   ALPS:   aprun places each launch itself.
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+
+LAUNCHERS = ("auto", "none", "aprun", "srun", "mpiexec")
+
+Placement = list[str] | None
+"""The hosts a task runs on (PBS), or None where the scheduler places it."""
+
+Which = Callable[[str], str | None]
+
+
+class LaunchError(ValueError):
+    """A launcher that cannot work: missing program, allocation too small."""
+
+
+def _need(parallelism: int, concurrency: int) -> int:
+    """Nodes needed by CONCURRENCY tasks of PARALLELISM nodes each."""
+    for name, value in (("PARALLELISM", parallelism),
+                        ("CONCURRENCY", concurrency)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise LaunchError(f"{name} {value!r}: expected an integer >= 1")
+    return parallelism * concurrency
+
+
+def _too_small(parallelism: int, concurrency: int, have: int,
+               source: str) -> None:
+    """Raise LaunchError when `have` nodes cannot hold the tasks."""
+    need = _need(parallelism, concurrency)
+    if need > have:
+        raise LaunchError(f"CONCURRENCY {concurrency} needs {need} nodes at "
+                          f"PARALLELISM {parallelism} but {source} {have}")
+
+
+def _int_env(environ: Mapping[str, str], names: Sequence[str]
+             ) -> tuple[str | None, int | None]:
+    """The first of `names` set in environ to an integer: (name, value)."""
+    for name in names:
+        text = environ.get(name, "").strip()
+        if text.isdigit():
+            return name, int(text)
+    return None, None
+
+
+class Launcher:
+    """No launcher: the task runs its program directly (LAUNCH is empty).
+
+    Attributes
+    ----------
+    name : the cfg value that selects this launcher
+    program : the executable looked up on PATH ("" for none)
+    reason : why this launcher was chosen, for the log
+    """
+
+    name = "none"
+    program = ""
+
+    def __init__(self, launcher_args: Sequence[str] = (), ppn: int = 1,
+                 environ: Mapping[str, str] | None = None,
+                 reason: str = "") -> None:
+        self.launcher_args = list(launcher_args)
+        self.ppn = ppn
+        self.environ = dict(environ or {})
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"launcher: {self.name}: {self.reason}"
+
+    def ranks(self, parallelism: int) -> int:
+        """Ranks of one task: PARALLELISM nodes x ppn."""
+        return parallelism * self.ppn
+
+    def check(self, parallelism: int, concurrency: int) -> None:
+        """Raise LaunchError if the allocation cannot hold the tasks."""
+        _need(parallelism, concurrency)
+
+    def acquire(self, parallelism: int) -> Placement:
+        """Reserve nodes for one task: None, the scheduler places it."""
+        return None
+
+    def release(self, placement: Placement) -> None:
+        """Give back what acquire() reserved."""
+
+    def prefix(self, parallelism: int, placement: Placement,
+               output_dir: str, task_id: int) -> list[str]:
+        """The argv words that launch what follows on the task's nodes."""
+        return []
+
+
+NoLauncher = Launcher
+
+
+class AprunLauncher(Launcher):
+    """ALPS aprun (Cobalt on Theta): ALPS places each aprun itself."""
+
+    name = "aprun"
+    program = "aprun"
+
+    def check(self, parallelism: int, concurrency: int) -> None:
+        source, have = _int_env(self.environ,
+                                ("COBALT_JOBSIZE", "COBALT_PARTSIZE"))
+        if have is None:
+            _need(parallelism, concurrency)
+        else:
+            _too_small(parallelism, concurrency, have,
+                       f"the Cobalt job has ({source})")
+
+    def prefix(self, parallelism: int, placement: Placement,
+               output_dir: str, task_id: int) -> list[str]:
+        return ["aprun", "-n", str(self.ranks(parallelism)),
+                "-N", str(self.ppn)] + self.launcher_args
+
+
+class SrunLauncher(Launcher):
+    """Slurm srun: each task a job step on its own nodes (--exact)."""
+
+    name = "srun"
+    program = "srun"
+
+    def check(self, parallelism: int, concurrency: int) -> None:
+        source, have = _int_env(self.environ,
+                                ("SLURM_JOB_NUM_NODES", "SLURM_NNODES"))
+        if have is None:
+            _need(parallelism, concurrency)
+        else:
+            _too_small(parallelism, concurrency, have,
+                       f"the Slurm job has ({source})")
+
+    def prefix(self, parallelism: int, placement: Placement,
+               output_dir: str, task_id: int) -> list[str]:
+        return ["srun", "--nodes", str(parallelism),
+                "--ntasks", str(self.ranks(parallelism)),
+                "--ntasks-per-node", str(self.ppn),
+                "--exact"] + self.launcher_args
+
+
+class MpiexecLauncher(Launcher):
+    """mpiexec (Cray PALS on PBS; MPICH Hydra works the same way).
+
+    In a PBS job, the unique hosts of PBS_NODEFILE (in file order) form a
+    pool: acquire() hands out the first free PARALLELISM hosts, release()
+    puts them back.  The flags -n, --ppn and --hosts h1,h2 mean the same to
+    PALS and to Hydra (which accepts one or two dashes).
+    """
+
+    name = "mpiexec"
+    program = "mpiexec"
+
+    def __init__(self, launcher_args: Sequence[str] = (), ppn: int = 1,
+                 environ: Mapping[str, str] | None = None,
+                 reason: str = "") -> None:
+        super().__init__(launcher_args, ppn, environ, reason)
+        self.nodefile = self.environ.get("PBS_NODEFILE", "")
+        self.hosts: list[str] = []
+        if self.nodefile:
+            self.hosts = read_nodefile(self.nodefile)
+        self.free = list(self.hosts)
+
+    def check(self, parallelism: int, concurrency: int) -> None:
+        if not self.nodefile:
+            _need(parallelism, concurrency)
+            return
+        _too_small(parallelism, concurrency, len(self.hosts),
+                   "PBS_NODEFILE lists")
+
+    def acquire(self, parallelism: int) -> Placement:
+        if not self.nodefile:
+            return None
+        if parallelism > len(self.free):
+            raise LaunchError(f"no {parallelism} free nodes: "
+                              f"{len(self.free)} of {len(self.hosts)} "
+                              "are free")
+        group = self.free[:parallelism]
+        del self.free[:parallelism]
+        return group
+
+    def release(self, placement: Placement) -> None:
+        if not placement:
+            return
+        busy = [h for h in placement if h in self.free or
+                h not in self.hosts]
+        if busy:
+            raise LaunchError("release of nodes not held: "
+                              + ",".join(busy))
+        returned = set(self.free) | set(placement)
+        self.free = [h for h in self.hosts if h in returned]
+
+    def prefix(self, parallelism: int, placement: Placement,
+               output_dir: str, task_id: int) -> list[str]:
+        words = ["mpiexec", "-n", str(self.ranks(parallelism)),
+                 "--ppn", str(self.ppn)]
+        if placement:
+            words += ["--hosts", ",".join(placement)]
+        return words + self.launcher_args
+
+
+CLASSES: dict[str, type[Launcher]] = {
+    "none": Launcher,
+    "aprun": AprunLauncher,
+    "srun": SrunLauncher,
+    "mpiexec": MpiexecLauncher,
+}
+
+# auto: (job id variable, scheduler, launcher), first match wins
+AUTO = (("COBALT_JOBID", "Cobalt", "aprun"),
+        ("SLURM_JOB_ID", "Slurm", "srun"),
+        ("PBS_JOBID", "PBS", "mpiexec"))
+
+
+def read_nodefile(path: str) -> list[str]:
+    """The unique host names of a PBS_NODEFILE, in file order."""
+    try:
+        with open(path) as fp:
+            lines = fp.read().split()
+    except OSError as e:
+        raise LaunchError(f"PBS_NODEFILE {path}: cannot read: "
+                          f"{e.strerror}") from None
+    hosts = list(dict.fromkeys(lines))
+    if not hosts:
+        raise LaunchError(f"PBS_NODEFILE {path}: lists no hosts")
+    return hosts
+
+
+def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
+                    environ: Mapping[str, str],
+                    which: Which = shutil.which) -> Launcher:
+    """The launcher for cfg `launcher`, `launcher_args`, `ppn`.
+
+    Parameters
+    ----------
+    name : auto, none, aprun, srun or mpiexec
+    launcher_args : extra flags appended to the launcher's own
+    ppn : ranks per node
+    environ : the environment (batch job variables, PBS_NODEFILE)
+    which : finds a program on PATH (shutil.which)
+
+    Raises
+    ------
+    LaunchError : unknown name, bad ppn, or a requested launcher not found
+    """
+    if name not in LAUNCHERS:
+        raise LaunchError(f"launcher {name!r}: expected one of "
+                          + ", ".join(LAUNCHERS))
+    if isinstance(ppn, bool) or not isinstance(ppn, int) or ppn < 1:
+        raise LaunchError(f"ppn {ppn!r}: expected an integer >= 1")
+    if isinstance(launcher_args, str) or \
+       not all(isinstance(a, str) for a in launcher_args):
+        raise LaunchError(f"launcher_args {launcher_args!r}: "
+                          "expected a list of strings")
+    if name == "none":
+        return Launcher(launcher_args, ppn, environ,
+                        "requested (launcher: none)")
+    if name != "auto":
+        program = CLASSES[name].program
+        path = which(program)
+        if path is None:
+            raise LaunchError(f"launcher {name} requested but {program} "
+                              "is not on PATH")
+        return CLASSES[name](launcher_args, ppn, environ,
+                             f"requested (launcher: {name}), "
+                             f"{program} found at {path}")
+    notes = []
+    for variable, scheduler, chosen in AUTO:
+        job = environ.get(variable, "")
+        if not job:
+            continue
+        path = which(chosen)
+        job = f"{scheduler} job {job} ({variable})"
+        if path is None:
+            notes.append(f"{job} but {chosen} is not on PATH")
+            continue
+        return CLASSES[chosen](launcher_args, ppn, environ,
+                               f"{job} and {chosen} found at {path}")
+    if not notes:
+        unset = ", ".join(variable for variable, _, _ in AUTO)
+        notes.append(f"no batch job ({unset} unset)")
+    return Launcher(launcher_args, ppn, environ, "; ".join(notes))
