@@ -1,0 +1,58 @@
+# CONFTEST PY
+# Shared test helpers: run the real bundle (main.sh or main.py) end to
+# end with real subprocesses, and read what it wrote.
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BUNDLE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BUNDLE))
+
+
+def run_main(args: list[str], env: dict[str, str] | None = None, timeout: float = 120,
+             via: str = "main.sh", cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ./main.sh (or main.py with this Python) and capture its output."""
+    full_env = dict(os.environ)
+    full_env.setdefault("TASK_DELAY", "0.05")
+    full_env.pop("OUTPUT", None)
+    full_env["PYTHON"] = sys.executable
+    if env:
+        full_env.update(env)
+    if via == "main.sh":
+        argv = [str(BUNDLE / "main.sh"), *args]
+    else:
+        argv = [sys.executable, "-u", str(BUNDLE / "main.py"), *args]
+    return subprocess.run(argv, env=full_env, capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd or BUNDLE)
+
+
+def read_results(output: Path) -> list[dict[str, str]]:
+    """The rows of OUTPUT/results.csv."""
+    with open(output / "results.csv", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def write_cfg(folder: Path, cfg: dict, name: str = "cfg.json") -> Path:
+    """Write a cfg file and return its path."""
+    path = folder / name
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+def write_script(folder: Path, body: str, name: str = "task-under-test.sh") -> Path:
+    """Write an executable bash task script (body after `set -eu`)."""
+    path = folder / name
+    path.write_text("#!/bin/bash\nset -eu\n" + body + "\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def bundle() -> Path:
+    return BUNDLE
