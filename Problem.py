@@ -2,7 +2,8 @@
 # The search space (the bounding box of the original), built from the
 # cfg "problem" object: name -> [choices] | {"low": L, "high": H, "prior": P}.
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from skopt.space import Categorical, Dimension, Integer, Real, Space
 

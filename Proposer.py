@@ -6,7 +6,8 @@
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from Search import Search
 
@@ -133,7 +134,7 @@ class Proposer:
                     self.ready.extend((p, snap.version) for p in points)
                     self.reserve = max(1, self.taken_since_fit + 1)
                 self.notify()
-        except BaseException as err:  # handed to the loop, which stops the run
+        except BaseException as err:  # noqa: BLE001 - handed to the loop, which stops the run
             with self.lock:
                 self.error = err
             self.notify()

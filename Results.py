@@ -6,7 +6,8 @@
 import csv
 import io
 import os
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from utils import warn
 
@@ -40,7 +41,7 @@ class Journal:
     def __init__(self, path: str, columns: list[str]) -> None:
         self.path = path
         self.columns = columns
-        self._file = open(path, "a", newline="", encoding="utf-8")
+        self._file = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115 - open for the run
         self._writer = csv.DictWriter(self._file, fieldnames=columns, lineterminator="\n",
                                       extrasaction="raise")
         if self._file.tell() == 0:

@@ -4,8 +4,9 @@
 # so tests and benchmarks can drive it with simulated time.
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from skopt import Optimizer

@@ -209,7 +209,7 @@ def write_report(output: str) -> None:
         Report.write_report(output)
     except ImportError:
         return
-    except Exception as err:  # the search itself is done and recorded
+    except Exception as err:  # noqa: BLE001 - the search itself is done and recorded
         warn(f"report: could not write the report: {err}")
 
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # PYTHON ENV SH
 # Sourced by main.sh, report.sh and tests/run.sh: picks the Python that
 # runs the bundle and makes sure its packages are there.
@@ -6,6 +7,8 @@
 # has MODULES; else python3 if it has MODULES; else it creates (or repairs)
 # BUNDLE_DIR/.venv from the REQUIREMENTS files, saying so.
 
+# PY is this file's result, read by the scripts that source it.
+# shellcheck disable=SC2034
 python_env() {
   local bundle=$1 modules=$2
   shift 2

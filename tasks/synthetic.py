@@ -20,7 +20,7 @@ RANK_VARIABLES = ("PMI_RANK", "PMIX_RANK", "SLURM_PROCID", "ALPS_APP_PE", "OMPI_
 
 def term(value: object) -> float:
     """One parameter's share of the objective."""
-    if isinstance(value, bool) or isinstance(value, str):
+    if isinstance(value, (bool, str)):
         digest = hashlib.sha256(str(value).encode()).digest()
         return int.from_bytes(digest[:4], "big") / 2**32
     if isinstance(value, int) and value >= 1:

@@ -14,7 +14,7 @@ case "${1:-}" in
   -h|--help) usage; exit 0 ;;
 esac
 
-# shellcheck source=../lib/python-env.sh
+# shellcheck source=lib/python-env.sh
 source "$THIS/lib/python-env.sh"
 python_env "$THIS" "skopt sklearn numpy matplotlib pytest" \
   "$THIS/requirements.txt" "$THIS/requirements-dev.txt"

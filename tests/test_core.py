@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import BUNDLE, read_results, run_main, write_cfg, write_script
 
 SAMPLE = [(0.3690935629679824, 256), (0.8395811989630504, 32), (0.6031331534420412, 64),
