@@ -593,9 +593,10 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
     if plots:
         write_plots(summary, read_run(output_dir), err=err)
         print("plots:", file=out)
+        width = max(len(path) for path in summary.plots.values())
         for name, path in summary.plots.items():
             note = summary.notes[name]
-            print(f"  {path}  {PLOTS[name] if note is None else 'not drawn: ' + note}",
+            print(f"  {path.ljust(width)}  {PLOTS[name] if note is None else 'not drawn: ' + note}",
                   file=out)
     out.flush()
     return summary
