@@ -22,6 +22,9 @@ from Results import Journal, results_columns, started_columns
 from Task import Outcome, Task
 from utils import format_params, say
 
+# Seconds within which a repeated signal counts as the same one (see _on_signal).
+SIGNAL_ECHO = 0.5
+
 
 class Points(Protocol):
     """Where new points come from (Proposer, or a benchmark's baseline)."""
@@ -78,6 +81,8 @@ class Workflow:
         self.stopping = ""  # why no more tasks are issued
         self.signal_number = 0
         self.signal_count = 0
+        self.signal_time = 0.0
+        self.grace_skipped = False
         self.io_error: OSError | None = None
         self.deadlines: list[tuple[float, int, int]] = []  # (when, task id, pidfd)
         self.next_launch = 0.0
@@ -120,6 +125,13 @@ class Workflow:
             pass
 
     def _on_signal(self, number: int, frame: Any) -> None:
+        # One Ctrl-C or one scheduler SIGTERM may arrive twice: sent to the
+        # whole process group and forwarded by main.sh too. Within
+        # SIGNAL_ECHO seconds of the last one, it is the same request.
+        now = time.monotonic()
+        if self.signal_count and now - self.signal_time < SIGNAL_ECHO:
+            return
+        self.signal_time = now
         self.signal_count += 1
         self.signal_number = self.signal_number or number
         # the loop acts on it when select() returns (the wakeup fd fires)
@@ -335,6 +347,10 @@ class Workflow:
             say(f"received {name}: issuing no more tasks; stopping {len(self.running)} "
                 f"running task(s) (grace {self.config.kill_grace:g} s)")
             self._stop_all("killed")
+        if self.signal_count > 1 and self.running and not self.grace_skipped:
+            self.grace_skipped = True
+            say(f"received a second signal: skipping the grace period, SIGKILL to "
+                f"{len(self.running)} task(s)")
         if self.signal_count > 1:
             for task in self.running.values():
                 task.signal_group(signal.SIGKILL)

@@ -30,8 +30,33 @@ source "$THIS/lib/python-env.sh"
 python_env "$THIS" "skopt sklearn numpy matplotlib" "$THIS/requirements.txt"
 
 START=$(date +%s%N)
-CODE=0
-"$PY" -u "$THIS/main.py" "$@" || CODE=$?
+# Python runs in the background so that a SIGTERM or SIGINT sent to this
+# script alone (a batch system ending the job script) reaches it: bash runs
+# a trap only once the foreground command is done, and dies of a plain
+# SIGTERM leaving its child behind. `wait` returns early when a trap ran;
+# wait again until Python has really exited. Python counts a signal that
+# arrives twice within a moment (sent to the whole process group and
+# forwarded from here as well) once.
+CHILD=""
+PENDING=""
+forward() {  # SIGNAL: pass it on to Python (or remember it until Python runs)
+  if [ -n "$CHILD" ]; then kill -s "$1" "$CHILD" 2>/dev/null || true; else PENDING=$1; fi
+}
+trap 'forward TERM' TERM
+trap 'forward INT' INT
+"$PY" -u "$THIS/main.py" "$@" &
+CHILD=$!
+if [ -n "$PENDING" ]; then forward "$PENDING"; fi
+while :; do
+  CODE=0
+  wait "$CHILD" || CODE=$?
+  # a trap interrupted the wait when the child is still there (or a zombie)
+  if [ "$CODE" -gt 128 ] && kill -0 "$CHILD" 2>/dev/null; then
+    continue
+  fi
+  break
+done
+trap - TERM INT
 STOP=$(date +%s%N)
 
 if [ "$CODE" = 0 ]; then

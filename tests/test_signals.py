@@ -1,0 +1,180 @@
+# TEST SIGNALS PY
+# SIGTERM and SIGINT to the driver, as a batch system or a terminal sends
+# them: real processes, real signals. Tasks spawn children of their own;
+# afterwards no process of the run may be alive.
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import BUNDLE, read_results, write_cfg, write_script
+
+# A task that records its pid and its child's pid, then waits on the child.
+SPAWNING_TASK = """
+echo "$$" >> "$OUTPUT/pids"
+sleep 120 &
+echo "$!" >> "$OUTPUT/pids"
+echo "task $TASK_ID waiting"
+wait
+"""
+# The same, deaf to SIGTERM (the child inherits the ignored signal).
+DEAF_TASK = "trap '' TERM\n" + SPAWNING_TASK
+
+
+def start(args: list[str], via: str = "main.sh", log: Path | None = None) -> subprocess.Popen:
+    """Start the driver in a session of its own (as a batch job would), output to `log`."""
+    env = dict(os.environ, PYTHON=sys.executable)
+    env.pop("OUTPUT", None)
+    if via == "main.sh":
+        argv = [str(BUNDLE / "main.sh"), *args]
+    else:
+        argv = [sys.executable, "-u", str(BUNDLE / "main.py"), *args]
+    assert log is not None
+    with open(log, "w") as stream:
+        return subprocess.Popen(argv, env=env, stdout=stream, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=BUNDLE)
+
+
+def wait_until(condition, what: str, limit: float = 20.0) -> None:
+    """Wait (bounded) until condition() is true."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def count_lines(path: Path) -> int:
+    try:
+        return path.read_text().count("\n")
+    except FileNotFoundError:
+        return 0
+
+
+def alive(pid: int) -> bool:
+    """True when pid runs (a zombie waiting for its reaper counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stream:
+            state = stream.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def recorded_pids(output: Path) -> list[int]:
+    return [int(line) for line in (output / "pids").read_text().split()]
+
+
+def run_until_tasks_wait(tmp_path: Path, body: str, cfg: dict, tasks: int = 2,
+                         via: str = "main.sh") -> tuple[subprocess.Popen, Path, Path]:
+    """Start a run of `tasks` parallel tasks and wait until every task and child runs."""
+    script = write_script(tmp_path, body)
+    cfg_path = write_cfg(tmp_path, dict(cfg, script=str(script)))
+    output = tmp_path / "out"
+    log = tmp_path / "log"
+    proc = start(["-c", str(cfg_path), "-o", str(output), "1", str(tasks), str(2 * tasks)],
+                 via=via, log=log)
+    wait_until(lambda: count_lines(output / "pids") >= 2 * tasks, "the tasks to start")
+    return proc, output, log
+
+
+def finish(proc: subprocess.Popen, log: Path) -> str:
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    return log.read_text()
+
+
+def driver_pids(proc: subprocess.Popen) -> list[int]:
+    """main.sh and its Python child."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    try:
+        return [proc.pid, *map(int, children.read_text().split())]
+    except FileNotFoundError:
+        return [proc.pid]
+
+
+def check_nothing_left(output: Path, extra: list[int]) -> None:
+    pids = recorded_pids(output) + extra
+    wait_until(lambda: not any(alive(p) for p in pids), "every process of the run to end",
+               limit=5)
+
+
+def test_sigterm_to_main_sh_alone_stops_everything(tmp_path: Path) -> None:
+    """As Cobalt/PBS do: SIGTERM to the job script only (not its process group)."""
+    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5})
+    driver = driver_pids(proc)
+    assert len(driver) == 2, "main.sh should run Python as its child"
+    os.kill(proc.pid, signal.SIGTERM)
+    text = finish(proc, log)
+    assert proc.returncode == 143, text
+    assert "main.sh: FAIL: python exited with code: 143" in text
+    assert "to resume: ./main.sh --resume -o " + str(output) in text
+    rows = read_results(output)
+    assert sorted(r["status"] for r in rows) == ["killed", "killed"]
+    assert all("stopped by the driver" in r["reason"] for r in rows)
+    assert "summary: ok=0 failed=0 timeout=0 killed=2" in text
+    check_nothing_left(output, driver)
+
+
+def test_sigterm_to_the_process_group_counts_once(tmp_path: Path) -> None:
+    """As Slurm does: SIGTERM to every process of the job step, main.sh forwards it too."""
+    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5})
+    driver = driver_pids(proc)
+    os.killpg(proc.pid, signal.SIGTERM)
+    text = finish(proc, log)
+    assert proc.returncode == 143, text
+    assert "skipping the grace period" not in text
+    assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
+    check_nothing_left(output, driver)
+
+
+def test_ctrl_c_once_then_twice_skips_the_grace(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole foreground group; a second one skips the grace."""
+    proc, output, log = run_until_tasks_wait(tmp_path, DEAF_TASK, {"kill_grace": 600})
+    driver = driver_pids(proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    wait_until(lambda: "received SIGINT" in log.read_text(), "the driver to take the signal")
+    time.sleep(1.0)  # a person's second Ctrl-C, not the echo of the first
+    assert proc.poll() is None, "the deaf tasks must hold the driver in its grace period"
+    assert "skipping the grace period" not in log.read_text()
+    os.killpg(proc.pid, signal.SIGINT)
+    text = finish(proc, log)  # a grace of 600 s would time this out
+    assert proc.returncode == 130, text
+    assert "skipping the grace period" in text
+    rows = read_results(output)
+    assert [r["status"] for r in rows] == ["killed", "killed"]
+    assert all(r["exit_code"] == "-9" for r in rows), rows
+    check_nothing_left(output, driver)
+
+
+def test_task_deaf_to_sigterm_is_killed_after_the_grace(tmp_path: Path) -> None:
+    proc, output, log = run_until_tasks_wait(tmp_path, DEAF_TASK, {"kill_grace": 1},
+                                             via="main.py")
+    os.kill(proc.pid, signal.SIGTERM)
+    text = finish(proc, log)
+    assert proc.returncode == 143, text
+    rows = read_results(output)
+    assert [r["status"] for r in rows] == ["killed", "killed"]
+    assert all(r["exit_code"] == "-9" and "SIGKILL" in r["reason"] for r in rows), rows
+    assert "skipping the grace period" not in text
+    check_nothing_left(output, [proc.pid])
+
+
+def test_task_that_exits_on_sigterm_leaves_no_child(tmp_path: Path) -> None:
+    """The task's own SIGTERM handler exits at once; its child must not survive it."""
+    body = "trap 'exit 7' TERM\n" + SPAWNING_TASK.replace(
+        "sleep 120 &", "( trap '' TERM; exec sleep 120 ) &")
+    proc, output, log = run_until_tasks_wait(tmp_path, body, {"kill_grace": 30},
+                                             via="main.py")
+    os.kill(proc.pid, signal.SIGTERM)
+    text = finish(proc, log)
+    assert proc.returncode == 143, text
+    rows = read_results(output)
+    assert [r["status"] for r in rows] == ["killed", "killed"]
+    assert all(r["exit_code"] == "7" for r in rows), rows
+    check_nothing_left(output, [proc.pid])
