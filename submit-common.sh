@@ -1,0 +1,230 @@
+# shellcheck shell=bash
+# SUBMIT COMMON
+# What submit-theta.sh, submit-pbs.sh and submit-slurm.sh share: the
+# options, NODES / PARALLELISM arithmetic, the timestamped output folder,
+# printing and recording what was submitted, and waiting for the job.
+# Sourced, not run.  The script that sources it defines:
+#   PROGRAM             its name, for messages
+#   SCHEDULER           Cobalt, PBS or Slurm
+#   QUEUE               the default queue ("": the scheduler's default)
+#   NEED_PROJECT        1 if the scheduler needs a project (-A or $PROJECT)
+#   EXTRA_OPTS          getopts letters of its own options (e.g. "s:f:")
+#   extra_usage()       prints help lines for its own options
+#   extra_option L V    handles its own option letter L with value V
+#   submit_command()    fills the array CMD with the submit command line
+#   wait_command()      fills WAIT_CMD with the command that waits for $JOB
+#                       (empty when the submit command itself blocks)
+# and then calls: submit_main "$@"
+
+# Defaults shared by all schedulers (the original's walltime):
+WALLTIME=00:02:00
+PROJECT=${PROJECT:-}
+WAIT=0
+DRY=0
+TASKS=""
+# Variables passed into the job when they are set here:
+PASS_ENV=( DRYRUN PYTHON BENCHMARKS )
+
+submit_usage()
+{
+  echo "usage: $PROGRAM [-q QUEUE] [-w WALLTIME] [-A PROJECT] [-W] [-t TASKS] [-n]$EXTRA_SYNOPSIS"
+  echo "       ${PROGRAM//?/ } NODES PARALLELISM [main args...]"
+  echo "Submits main.sh to $SCHEDULER on NODES nodes: CONCURRENCY = NODES / PARALLELISM"
+  echo "tasks at a time, each on PARALLELISM nodes, TASKS in all."
+  echo "  -q QUEUE     queue (default: ${QUEUE:-that of the scheduler})"
+  echo "  -w WALLTIME  HH:MM:SS (default: $WALLTIME)"
+  echo "  -A PROJECT   project to charge (default: \$PROJECT)"
+  echo "  -W           wait for the job to end; exit 0 if the search ended OK"
+  echo "  -t TASKS     tasks in all (default: CONCURRENCY x 10)"
+  echo "  -n           print the submit command, submit nothing"
+  echo "  main args    given to main.sh before its numbers, e.g. -c uno-1.json"
+  extra_usage
+  echo "The job runs: main.sh [main args...] PARALLELISM CONCURRENCY TASKS"
+  echo "with OUTPUT=output/<timestamp> (also ${PASS_ENV[*]} if set);"
+  echo "its log is output/<timestamp>.txt."
+}
+
+submit_error()
+# Bad input: one line on stderr, exit 2
+{
+  echo "$PROGRAM: error: $*" >&2
+  exit 2
+}
+
+positive()
+# Check that $2 (named $1) is an integer >= 1
+{
+  if ! [[ $2 =~ ^[0-9]+$ ]] || (( 10#$2 < 1 ))
+  then
+    submit_error "$1 '$2': expected an integer >= 1"
+  fi
+}
+
+sh_quote()
+# Print the arguments quoted for /bin/sh (where needed), separated by spaces
+{
+  local WORD WORDS=() Q="'"
+  for WORD in "$@"
+  do
+    if [[ -z $WORD || $WORD =~ [^A-Za-z0-9_./:=,@%+-] ]]
+    then
+      WORD=$Q${WORD//$Q/$Q\\$Q$Q}$Q
+    fi
+    WORDS+=( "$WORD" )
+  done
+  echo "${WORDS[*]}"
+}
+
+job_shell()
+# The /bin/sh command line that runs the job in this folder
+{
+  echo "cd $( sh_quote "$PWD" ) && exec $( sh_quote "${JOB_ARGS[@]}" )"
+}
+
+job_env()
+# Print the variables of the job as NAME=VALUE, joined by $1.
+# A value holding $1 cannot be passed: that is an error.
+{
+  local SEPARATOR=$1 NAME VALUE PAIRS=()
+  for NAME in OUTPUT "${PASS_ENV[@]}"
+  do
+    [[ -n ${!NAME:-} ]] || continue
+    VALUE=${!NAME}
+    if [[ $VALUE == *"$SEPARATOR"* ]]
+    then
+      submit_error "$NAME '$VALUE': cannot hold '$SEPARATOR' for $SCHEDULER"
+    fi
+    PAIRS+=( "$NAME=$VALUE" )
+  done
+  local IFS=$SEPARATOR
+  echo "${PAIRS[*]}"
+}
+
+submit_main()
+{
+  local OPTION
+  while getopts ":hq:w:A:Wt:n$EXTRA_OPTS" OPTION
+  do
+    case $OPTION in
+      h) submit_usage ; exit 0 ;;
+      q) QUEUE=$OPTARG ;;
+      w) WALLTIME=$OPTARG ;;
+      A) PROJECT=$OPTARG ;;
+      W) WAIT=1 ;;
+      t) TASKS=$OPTARG ;;
+      n) DRY=1 ;;
+      :) submit_error "option -$OPTARG needs a value (see -h)" ;;
+      \?) submit_error "unknown option -$OPTARG (see -h)" ;;
+      *) extra_option "$OPTION" "${OPTARG:-}" ;;
+    esac
+  done
+  shift $(( OPTIND - 1 ))
+
+  if (( ${#} < 2 ))
+  then
+    submit_usage >&2
+    submit_error "expected NODES PARALLELISM [main args...]"
+  fi
+  positive NODES "$1"
+  positive PARALLELISM "$2"
+  NODES=$(( 10#$1 ))
+  PARALLELISM=$(( 10#$2 ))
+  shift 2
+  MAIN_ARGS=( "$@" )
+  if (( PARALLELISM > NODES ))
+  then
+    submit_error "PARALLELISM $PARALLELISM: expected at most NODES $NODES"
+  fi
+  CONCURRENCY=$(( NODES / PARALLELISM ))
+  if (( NODES % PARALLELISM ))
+  then
+    echo "$PROGRAM: warning: NODES $NODES is not a multiple of" \
+         "PARALLELISM $PARALLELISM: $(( NODES % PARALLELISM )) node(s) idle" >&2
+  fi
+  if [[ -z $TASKS ]]
+  then
+    TASKS=$(( CONCURRENCY * 10 ))
+  fi
+  positive TASKS "$TASKS"
+  TASKS=$(( 10#$TASKS ))
+  if [[ ! $WALLTIME =~ ^[0-9]+(:[0-9]{2}){0,2}$ ]]
+  then
+    submit_error "WALLTIME '$WALLTIME': expected HH:MM:SS"
+  fi
+  if (( NEED_PROJECT )) && [[ -z $PROJECT ]]
+  then
+    submit_error "no project: give -A PROJECT or set PROJECT"
+  fi
+
+  TIMESTAMP=$( date "+%Y-%m-%d_%H-%M-%S" )
+  OUTPUT=$PWD/output/$TIMESTAMP
+  local SUFFIX=1
+  while [[ -e $OUTPUT ]]
+  do
+    OUTPUT=$PWD/output/${TIMESTAMP}_$SUFFIX
+    SUFFIX=$(( SUFFIX + 1 ))
+  done
+  LOG=$OUTPUT.txt
+  JOB_ARGS=( "$THIS/main.sh" "${MAIN_ARGS[@]}"
+             "$PARALLELISM" "$CONCURRENCY" "$TASKS" )
+  CMD=()
+  submit_command
+  local RECORD=$OUTPUT/submit.txt
+  if (( DRY ))
+  then
+    RECORD=/dev/null
+  else
+    mkdir -p "$OUTPUT"
+  fi
+  {
+    echo "OUTPUT=$OUTPUT"
+    echo "LOG=$LOG"
+    echo "NODES=$NODES"
+    echo "PARALLELISM=$PARALLELISM"
+    echo "CONCURRENCY=$CONCURRENCY"
+    echo "TASKS=$TASKS"
+    echo "SUBMIT: $( sh_quote "${CMD[@]}" )"
+  } | tee "$RECORD"
+  if (( DRY ))
+  then
+    exit 0
+  fi
+
+  local CODE
+  set +e
+  "${CMD[@]}" | tee "$OUTPUT/submit.out"
+  CODE=${PIPESTATUS[0]}
+  set -e
+  if (( CODE )) && (( ! WAIT ))
+  then
+    echo "$PROGRAM: FAIL: ${CMD[0]} exited with code: $CODE" >&2
+    exit 1
+  fi
+  # The first word of the submit command's first line: the job id
+  JOB=$( head -n 1 "$OUTPUT/submit.out" )
+  JOB=${JOB%%;*}
+  JOB=${JOB%% *}
+  echo "JOB=$JOB" | tee -a "$RECORD"
+  WAIT_CMD=()
+  if (( WAIT ))
+  then
+    wait_command
+  fi
+  if (( ${#WAIT_CMD[@]} ))
+  then
+    echo "WAIT: $( sh_quote "${WAIT_CMD[@]}" )" | tee -a "$RECORD"
+    "${WAIT_CMD[@]}" || CODE=$?
+  fi
+  if (( ! WAIT ))
+  then
+    exit 0
+  fi
+  if grep -q "^main.sh: OK" "$LOG" 2> /dev/null
+  then
+    echo "$PROGRAM: job $JOB: OK" | tee -a "$RECORD"
+    exit 0
+  fi
+  echo "$PROGRAM: job $JOB: FAIL (exit code $CODE): see $LOG" | \
+    tee -a "$RECORD" >&2
+  exit 1
+}
