@@ -28,40 +28,81 @@ def started_columns(names: Sequence[str]) -> list[str]:
 
 
 class Journal:
-    """An append-only CSV file: rows are appended, flushed and fsynced.
+    """An append-only CSV file: each batch of rows is one write, then fsync.
 
     Parameters
     ----------
     path : str
-        The CSV file; created with its header when missing or empty.
+        The CSV file; created with its header when missing or empty. A torn
+        last line left by a crash is cut off first (with a warning), so that
+        the next row starts on a line of its own.
     columns : list of str
         The header; an existing file must have the same one.
+
+    Notes
+    -----
+    A batch that cannot be written whole (disk full, quota) is cut off again
+    before the error is raised: the file only ever holds complete rows.
     """
 
     def __init__(self, path: str, columns: list[str]) -> None:
         self.path = path
         self.columns = columns
-        self._file = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115 - open for the run
-        self._writer = csv.DictWriter(self._file, fieldnames=columns, lineterminator="\n",
-                                      extrasaction="raise")
-        if self._file.tell() == 0:
-            self._writer.writeheader()
-            self.sync()
+        self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            cut_torn_tail(self._fd, path)
+            if os.fstat(self._fd).st_size == 0:
+                self._write(",".join(columns) + "\n")
+        except OSError:
+            os.close(self._fd)
+            raise
 
     def append(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Append rows and make them durable (one fsync for the batch)."""
+        """Append rows and make them durable (one write and one fsync for the batch)."""
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=self.columns, lineterminator="\n",
+                                extrasaction="raise")
         for row in rows:
-            self._writer.writerow(row)
-        self.sync()
+            writer.writerow(row)
+        if text.tell():
+            self._write(text.getvalue())
+
+    def _write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        size = os.fstat(self._fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            os.fsync(self._fd)
+        except OSError:
+            try:  # leave no part of the batch behind
+                os.ftruncate(self._fd, size)
+            except OSError:
+                pass
+            raise
 
     def sync(self) -> None:
-        """Flush Python's buffer and fsync the file."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        """fsync the file (every append already does)."""
+        os.fsync(self._fd)
 
     def close(self) -> None:
         """Close the file (rows are already durable)."""
-        self._file.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def cut_torn_tail(fd: int, path: str) -> None:
+    """Cut a last line without its newline (torn by a crash) off an open file."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    data = os.pread(fd, size, 0)
+    cut = data.rfind(b"\n") + 1
+    warn(f"{path}: cutting off a torn last line left by a crash: {data[cut:][:80]!r}")
+    os.ftruncate(fd, cut)
+    os.fsync(fd)
 
 
 def read_journal(path: str, repair: bool = False) -> tuple[list[str], list[dict[str, str]]]:

@@ -5,6 +5,7 @@
 
 import math
 import os
+import selectors
 import signal
 import subprocess
 import time
@@ -154,3 +155,77 @@ class Task:
     def output_tail(self, output: str, lines: int = 5) -> list[str]:
         """The last lines of the task's output file."""
         return tail(self.output_file(output), lines)
+
+
+def find_leftovers(output: str, tasks: dict[int, int]) -> dict[int, list[int]]:
+    """Processes still running tasks of an earlier driver, by process group.
+
+    Parameters
+    ----------
+    output : str
+        The OUTPUT folder the tasks ran in.
+    tasks : dict
+        Recorded task pid (its process group, as each task has its own
+        session) -> task number.
+
+    Returns
+    -------
+    dict
+        Process group -> its pids. A process counts only when its group is a
+        recorded task pid and its environment holds this OUTPUT and that
+        task's TASK_ID, so a pid reused by an unrelated process is never hit.
+    """
+    want = os.path.realpath(output).encode()
+    found: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stream:
+                stat = stream.read()
+            group = int(stat[stat.rindex(b")") + 2:].split()[2])
+            if group not in tasks:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as stream:
+                items = stream.read().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+        env = dict(item.split(b"=", 1) for item in items if b"=" in item)
+        if env.get(b"TASK_ID") != str(tasks[group]).encode():
+            continue
+        if os.path.realpath(env.get(b"OUTPUT", b"")) != want:
+            continue
+        found.setdefault(group, []).append(int(entry))
+    return found
+
+
+def stop_groups(groups: dict[int, list[int]], grace: float) -> None:
+    """SIGTERM process groups, wait up to `grace` s for their processes, SIGKILL the rest."""
+    pidfds = []
+    for pids in groups.values():
+        for pid in pids:
+            try:
+                pidfds.append(os.pidfd_open(pid))
+            except OSError:
+                pass
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + grace
+    with selectors.DefaultSelector() as selector:
+        for fd in pidfds:
+            selector.register(fd, selectors.EVENT_READ)
+        alive = len(pidfds)
+        while alive and time.monotonic() < deadline:
+            for key, _ in selector.select(deadline - time.monotonic()):
+                selector.unregister(key.fd)
+                alive -= 1
+    for fd in pidfds:
+        os.close(fd)
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass

@@ -8,8 +8,10 @@ import json
 import logging
 import os
 import resource
+import signal
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from Config import Config, load_config
@@ -17,6 +19,7 @@ from Launcher import LaunchError, choose_launcher
 from Proposer import Proposer
 from Results import read_journal
 from Search import Search
+from Task import find_leftovers, stop_groups
 from utils import UsageError, say, warn
 from Workflow import Plan, Workflow
 
@@ -110,38 +113,89 @@ def end_time(config: Config, environ: dict[str, str]) -> float | None:
     return None
 
 
-def replay(config: Config, output: str, search: Search) -> tuple[int, int, list[list[Any]]]:
-    """Tell the search what an earlier run recorded in OUTPUT.
+@dataclass
+class Recorded:
+    """What an earlier run left in OUTPUT, checked against this run's settings."""
 
-    Returns the first free task number, the number of finished tasks, and
-    the points of tasks that never finished (to issue again).
+    rows: list[dict[str, str]]  # results.csv
+    issued: list[dict[str, str]]  # started.csv
+    lost: list[dict[str, str]]  # started rows to issue again
+    next_id: int  # the first free task number
+
+
+def read_recorded(config: Config, output: str) -> Recorded:
+    """Read the search recorded in OUTPUT (writes nothing there).
+
+    A task is lost (issued again) when it has no row in results.csv, or a
+    `killed` one, and its point was not issued again by a later task.
     """
-    with open(os.path.join(output, "run.json")) as stream:
-        recorded = json.load(stream)
+    try:
+        with open(os.path.join(output, "run.json")) as stream:
+            recorded = json.load(stream)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"OUTPUT {output}: cannot resume: cannot read run.json: {err}") from None
+    if not isinstance(recorded, dict):
+        raise UsageError(f"OUTPUT {output}: cannot resume: run.json is not a JSON object")
     for key, value in config.settings().items():
         if json.loads(json.dumps(recorded.get(key))) != json.loads(json.dumps(value)):
             raise UsageError(f"OUTPUT {output}: cannot resume: the recorded {key!r} differs "
                              f"from this run's ({recorded.get(key)!r} != {value!r})")
-    problem = config.problem
     results = os.path.join(output, "results.csv")
     started = os.path.join(output, "started.csv")
-    rows = read_journal(results, repair=True)[1] if os.path.exists(results) else []
-    issued = read_journal(started, repair=True)[1] if os.path.exists(started) else []
-    ids = [int(r["id"]) for r in rows + issued]
+    rows = read_journal(results)[1] if os.path.exists(results) else []
+    issued = read_journal(started)[1] if os.path.exists(started) else []
+    names = config.problem.names
+    try:
+        ids = [int(r["id"]) for r in rows + issued]
+        finished = {int(r["id"]) for r in rows if r["status"] != "killed"}
+        latest: dict[tuple[str, ...], int] = {}
+        for row in issued:
+            key = tuple(row[n] for n in names)
+            latest[key] = max(latest.get(key, -1), int(row["id"]))
+        lost = [r for r in issued if int(r["id"]) not in finished
+                and latest[tuple(r[n] for n in names)] == int(r["id"])]
+    except (KeyError, ValueError) as err:
+        raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
+                         f"problem: {err!r}") from None
     ids += [int(f[:-4]) for f in os.listdir(output) if f.endswith(".txt") and f[:-4].isdigit()]
-    finished = {int(r["id"]) for r in rows if r["status"] != "killed"}
+    return Recorded(rows, issued, lost, max(ids, default=-1) + 1)
+
+
+def replay(config: Config, output: str, recorded: Recorded,
+           search: Search) -> tuple[int, list[list[Any]]]:
+    """Tell the search what an earlier run recorded (one tell for all results).
+
+    Returns the number of finished tasks (they count toward POINTS_MAX) and
+    the points of the lost tasks (to issue again, under new numbers).
+    """
+    problem = config.problem
+    rows = recorded.rows
     try:
         ok = [(problem.point(r), float(r["objective"])) for r in rows if r["status"] == "ok"]
         failed = [problem.point(r) for r in rows if r["status"] in ("failed", "timeout")]
-        lost = [problem.point(r) for r in issued if int(r["id"]) not in finished]
+        lost = [problem.point(r) for r in recorded.lost]
     except (KeyError, ValueError) as err:
         raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
                          f"problem: {err}") from None
     search.tell([p for p, _ in ok], [v for _, v in ok])
     search.fail(failed)
+    done = len({r["id"] for r in rows if r["status"] != "killed"})
     say(f"resume: {len(ok)} result(s) told to the search, {len(failed)} failed, "
-        f"{len(lost)} task(s) to issue again, numbering from {max(ids, default=-1) + 1:04d}")
-    return max(ids, default=-1) + 1, len(finished), lost
+        f"{len(lost)} task(s) to issue again, numbering from {recorded.next_id:04d}")
+    return done, lost
+
+
+def stop_leftovers(output: str, recorded: Recorded, grace: float) -> None:
+    """Stop the tasks of an earlier driver that died without stopping them."""
+    ended = {r["id"] for r in recorded.rows}
+    tasks = {int(r["pid"]): int(r["id"]) for r in recorded.issued
+             if r["id"] not in ended and r["pid"].isdigit()}
+    groups = find_leftovers(output, tasks)
+    if not groups:
+        return
+    say(f"resume: stopping {len(groups)} task(s) still running from the earlier run: "
+        + " ".join(f"{tasks[g]:04d} (pid {g})" for g in sorted(groups)))
+    stop_groups(groups, grace)
 
 
 def record_run(config: Config, output: str, args: argparse.Namespace) -> None:
@@ -185,10 +239,12 @@ def run(argv: list[str]) -> int:
     plan = Plan(parallelism=args.parallelism, concurrency=concurrency,
                 points_max=args.points_max, output=output, end_time=end_time(config, environ))
     if args.resume:
-        started = os.path.join(output, "started.csv")
-        offset = len(read_journal(started)[1]) if os.path.exists(started) else 0
-        search = Search(config.problem, config.optimizer, config.pending_lie, offset)
-        plan.first_id, plan.done_before, plan.reissue = replay(config, output, search)
+        recorded = read_recorded(config, output)
+        search = Search(config.problem, config.optimizer, config.pending_lie,
+                        len(recorded.issued))
+        plan.done_before, plan.reissue = replay(config, output, recorded, search)
+        plan.first_id = recorded.next_id
+        stop_leftovers(output, recorded, config.kill_grace)
     else:
         os.makedirs(output, exist_ok=True)
         record_run(config, output, args)
@@ -213,7 +269,16 @@ def write_report(output: str) -> None:
         warn(f"report: could not write the report: {err}")
 
 
+def stop_early(number: int, frame: Any) -> None:
+    """SIGINT/SIGTERM before the search loop runs: nothing to stop yet."""
+    print(f"{PROG}: stopped by {signal.Signals(number).name} before the search started",
+          file=sys.stderr, flush=True)
+    raise SystemExit(128 + number)
+
+
 def main() -> int:
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, stop_early)
     try:
         return run(sys.argv[1:])
     except UsageError as err:
