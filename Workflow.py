@@ -390,11 +390,14 @@ class Workflow:
             value, task_id, params = self.tally.best
             say(f"best: task {task_id:04d} objective={value:.6g}",
                 format_params(params, params.values()))
+        resume = (f"to resume: ./main.sh --resume -o {self.plan.output} "
+                  f"{self.plan.parallelism} {self.plan.concurrency} {self.plan.points_max}")
         if self.signal_number:
             say("Workflow stopped!")
-            say(f"to resume: ./main.sh --resume -o {self.plan.output} "
-                f"{self.plan.parallelism} {self.plan.concurrency} {self.plan.points_max}")
+            say(resume)
             return 128 + self.signal_number
+        if self.stopping.startswith("walltime"):
+            say(f"stopped issuing tasks before the end of walltime; {resume}")
         if self.io_error is not None or counts["failed"] or counts["timeout"]:
             say("Workflow failed!")
             return 1
