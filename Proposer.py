@@ -3,6 +3,7 @@
 # tasks run, so that a finished task's slot is refilled at once instead of
 # after a refit. The random initial phase stays synchronous (it is cheap).
 
+import math
 import threading
 import time
 from collections import deque
@@ -10,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from Search import Search
+
+MIN_RESERVE = 2
 
 
 class Proposer:
@@ -27,9 +30,10 @@ class Proposer:
     `take(k)` never waits: it returns the ready points (random points are
     drawn on the spot during the initial phase) and records how many more
     the loop wants. The thread then proposes that many from one model fit,
-    plus a reserve sized by how many points were taken during the last fit.
-    Ready points made before newer results arrived are replaced by fresh
-    ones when the thread has nothing more urgent to do.
+    plus a reserve: twice the points the loop wanted during one fit (a
+    moving estimate), plus two, so that a burst of exits during a fit
+    finds points ready. Ready points made before newer results arrived are replaced by
+    fresh ones when the thread has nothing more urgent to do.
     """
 
     def __init__(self, search: Search, notify: Callable[[], None]) -> None:
@@ -38,8 +42,10 @@ class Proposer:
         self.lock = threading.Condition()
         self.ready: deque[tuple[list[Any], int]] = deque()
         self.demand = 0
-        self.reserve = 1
+        self.reserve = MIN_RESERVE
         self.taken_since_fit = 0
+        self.taken_per_fit = 0.0  # moving average
+        self.waits = 0  # takes that found fewer points ready than asked for
         self.closing = False
         self.error: BaseException | None = None
         self.fits = 0
@@ -90,6 +96,8 @@ class Proposer:
                 points += self.search.ask(k - len(points))
             self.taken_since_fit += len(points)
             self.demand = k - len(points)
+            if self.demand:
+                self.waits += 1
             self.lock.notify_all()
             return points
 
@@ -104,6 +112,18 @@ class Proposer:
         stale = sum(1 for _, version in self.ready if version < self.search.version)
         return 0, stale
 
+    def _size_reserve(self, taken: int) -> None:
+        """Keep twice the points the loop wanted during one fit, plus two.
+
+        The estimate follows a rise at once and a fall slowly, so a burst of
+        exits finds points ready the next time too.
+        """
+        if taken >= self.taken_per_fit:
+            self.taken_per_fit = float(taken)
+        else:
+            self.taken_per_fit = 0.8 * self.taken_per_fit + 0.2 * taken
+        self.reserve = max(MIN_RESERVE, math.ceil(2 * self.taken_per_fit) + 2)
+
     def _run(self) -> None:
         try:
             while True:
@@ -115,10 +135,11 @@ class Proposer:
                     if self.closing:
                         return
                     snap = self.search.snapshot()
+                    self.taken_since_fit = 0
+                    demand_before = self.demand
                     old = [p for p, v in self.ready if v < self.search.version] if stale else []
                     for point in old:  # the fresh points replace these, so do not lie about them
                         snap.pending.remove(point)
-                    self.taken_since_fit = 0
                 began = time.perf_counter()
                 points = self.search.propose(snap, need or stale)
                 with self.lock:
@@ -132,7 +153,7 @@ class Proposer:
                     self.ready = deque((p, v) for p, v in self.ready if p not in replaced)
                     self.search.register(points)
                     self.ready.extend((p, snap.version) for p in points)
-                    self.reserve = max(1, self.taken_since_fit + 1)
+                    self._size_reserve(self.taken_since_fit + max(0, self.demand - demand_before))
                 self.notify()
         except BaseException as err:  # noqa: BLE001 - handed to the loop, which stops the run
             with self.lock:

@@ -1,0 +1,161 @@
+# BENCHMARKS COMMON PY
+# What the benchmarks share: the bundle on sys.path, the 6-dimensional
+# benchmark space, running the real search loop (Workflow) on real
+# subprocess tasks, reading back the times the tasks measured themselves,
+# and printing tables with the exact command that made them.
+
+import contextlib
+import csv
+import itertools
+import os
+import resource
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUNDLE = os.path.dirname(HERE)
+if BUNDLE not in sys.path:
+    sys.path.insert(0, BUNDLE)
+
+from Config import DEFAULT_OPTIMIZER, Config
+from Launcher import Launcher
+from Problem import Problem
+from Proposer import Proposer
+from Search import Search
+from Workflow import Plan, Points, Workflow
+
+SLEEP_TASK = os.path.join(HERE, "sleep-task.sh")
+
+
+def command_line() -> str:
+    """The exact command that runs this benchmark again (from the bundle)."""
+    script = os.path.relpath(os.path.abspath(sys.argv[0]), BUNDLE)
+    return shlex.join(["python3", script, *sys.argv[1:]])
+
+
+def banner(title: str) -> None:
+    """Print what runs and the command that repeats it."""
+    print(f"== {title}")
+    print(f"command: (cd {BUNDLE} && {command_line()})")
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}", flush=True)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain text table, right-aligned."""
+    text = [[str(h) for h in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in text) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in text]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def space6() -> Problem:
+    """Six real dimensions in [0, 1] (names x0..x5)."""
+    return Problem({f"x{i}": {"low": 0.0, "high": 1.0} for i in range(6)})
+
+
+def seeded_search(problem: Problem, history: int, seed: int = 0) -> Search:
+    """The default search, already told `history` random results."""
+    search = Search(problem, DEFAULT_OPTIMIZER, "max")
+    if history:
+        rng = np.random.RandomState(seed)
+        points = [list(map(float, x)) for x in rng.rand(history, len(problem.names))]
+        search.tell(points, [float(np.sum((np.asarray(p) - 0.3) ** 2)) for p in points])
+    return search
+
+
+def raise_fd_limit() -> None:
+    """Thousands of concurrent tasks need thousands of descriptors."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def max_rss_mib() -> float:
+    """Peak resident memory of this process, MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_loop(make_points: Callable[[Callable[[], None]], Points], problem: Problem,
+             concurrency: int, points_max: int, output: str, sleep: tuple[float, float],
+             log: str) -> dict[str, float]:
+    """Run the product's search loop on sleep-task.sh; return wall and CPU seconds.
+
+    `make_points(notify)` builds what the loop takes points from (the
+    Proposer, or a benchmark baseline); `notify` wakes the loop.
+    """
+    raise_fd_limit()
+    os.makedirs(output, exist_ok=False)
+    config = Config(script=SLEEP_TASK, problem=problem)
+    plan = Plan(parallelism=1, concurrency=concurrency, points_max=points_max, output=output)
+    environ = dict(os.environ, OUTPUT=output, PYTHON=sys.executable,
+                   SLEEP_MIN=f"{sleep[0]:.3f}", SLEEP_MAX=f"{sleep[1]:.3f}")
+    workflow: Workflow
+    points = make_points(lambda: workflow.wake())
+    workflow = Workflow(config, plan, points, Launcher(reason="benchmark"), environ)
+    cpu = cpu_seconds()
+    began = time.time()
+    with open(log, "w") as stream, contextlib.redirect_stdout(stream):
+        code = workflow.run()
+    wall = time.time() - began
+    if code != 0:
+        raise SystemExit(f"benchmark: the search loop exited with code {code}; see {log}")
+    return {"wall": wall, "cpu": cpu_seconds() - cpu, "began": began, "ended": began + wall}
+
+
+def proposer_factory(search: Search) -> Callable[[Callable[[], None]], Points]:
+    """The product's way: a Proposer over `search`."""
+    return lambda notify: Proposer(search, notify)
+
+
+def read_tasks(output: str) -> list[dict[str, Any]]:
+    """Every finished task: id, slot, driver start/end, and its own t0/t1."""
+    with open(os.path.join(output, "results.csv"), newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    tasks = []
+    for row in rows:
+        task = {"id": int(row["id"]), "slot": int(row["slot"]), "start": float(row["start"]),
+                "end": float(row["end"]), "status": row["status"]}
+        with open(os.path.join(output, f"{task['id']:04d}.txt")) as stream:
+            for line in stream:
+                if line.startswith("RAN "):
+                    _, t0, t1, _ = line.split()
+                    task["t0"], task["t1"] = float(t0), float(t1)
+        tasks.append(task)
+    return tasks
+
+
+def replacements(tasks: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Latencies (s) from a task's own exit to its successor's spawn, and to its first line.
+
+    The successor is the next task in the same slot; the exit is the time
+    the task measured as its last, so a late reap counts in full.
+    """
+    by_slot: dict[int, list[dict[str, Any]]] = {}
+    for task in tasks:
+        by_slot.setdefault(task["slot"], []).append(task)
+    to_spawn, to_run = [], []
+    for slot_tasks in by_slot.values():
+        slot_tasks.sort(key=lambda t: t["start"])
+        for before, after in itertools.pairwise(slot_tasks):
+            to_spawn.append(after["start"] - before["t1"])
+            to_run.append(after["t0"] - before["t1"])
+    return np.asarray(to_spawn), np.asarray(to_run)
+
+
+def ms(values: np.ndarray, q: float) -> str:
+    """A percentile of seconds, in ms."""
+    if len(values) == 0:
+        return "-"
+    return f"{1000 * float(np.percentile(values, q)):.1f}"

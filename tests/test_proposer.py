@@ -1,0 +1,171 @@
+# TEST PROPOSER PY
+# The Proposer with its real thread and no processes: take() never waits,
+# demand and reserve, fresh points replacing stale ones, errors handed to
+# the loop. A fake notify (an Event) stands for the loop's wake-up; waits
+# have a generous safety limit and no assertion is about time.
+
+import threading
+
+import pytest
+
+from Config import DEFAULT_OPTIMIZER
+from Problem import Problem
+from Proposer import MIN_RESERVE, Proposer
+from Search import Search
+
+LIMIT = 120  # seconds: a safety net against a hang, never a timing assertion
+
+
+def objective(point: list) -> float:
+    return float(sum((x - 0.3) ** 2 for x in point))
+
+
+class Loop:
+    """Stands for the search loop: notify() sets an event the test waits on."""
+
+    def __init__(self) -> None:
+        self.woken = threading.Event()
+
+    def notify(self) -> None:
+        self.woken.set()
+
+
+def make(warm: bool = True) -> tuple[Proposer, Search, Loop]:
+    problem = Problem({f"x{i}": {"low": 0.0, "high": 1.0} for i in range(3)})
+    search = Search(problem, DEFAULT_OPTIMIZER, "max")
+    if warm:
+        points = search.ask(10)
+        search.tell(points, [objective(p) for p in points])
+    loop = Loop()
+    return Proposer(search, loop.notify), search, loop
+
+
+def wait_until(proposer: Proposer, loop: Loop, condition) -> None:
+    """Wait for notifications until condition() holds under the lock."""
+    while True:
+        with proposer.lock:
+            if condition():
+                return
+            if proposer.error is not None:
+                raise proposer.error
+        assert loop.woken.wait(LIMIT), "the proposer never woke the loop"
+        loop.woken.clear()
+
+
+@pytest.fixture
+def running():
+    made = []
+
+    def start(warm: bool = True):
+        proposer, search, loop = make(warm)
+        proposer.start()
+        made.append(proposer)
+        return proposer, search, loop
+    yield start
+    for proposer in made:
+        proposer.close()
+
+
+def test_the_random_phase_is_served_at_once(running):
+    proposer, search, _ = running(warm=False)
+    points = proposer.take(4)
+    assert len(points) == 4
+    assert search.pending == points
+
+
+def test_take_never_waits_and_records_the_demand():
+    proposer, _, loop = make()  # thread not started: nothing can be ready
+    assert proposer.take(5) == []
+    assert proposer.demand == 5
+    assert proposer.waits == 1
+    assert not loop.woken.is_set()
+
+
+def test_demand_is_proposed_in_the_background(running):
+    proposer, search, loop = running()
+    proposer.take(3)  # may find some ready already
+    wait_until(proposer, loop, lambda: len(proposer.ready) >= 3)
+    points = proposer.take(3)
+    assert len(points) == 3
+    assert all(p in search.pending for p in points)
+
+
+def test_a_reserve_is_kept_beyond_the_demand(running):
+    proposer, _, loop = running()
+    proposer.take(4)
+    wait_until(proposer, loop, lambda: len(proposer.ready) >= MIN_RESERVE)
+    with proposer.lock:
+        assert proposer.reserve >= MIN_RESERVE
+
+
+def test_ready_points_are_pending_and_distinct(running):
+    proposer, search, loop = running()
+    proposer.take(6)
+    wait_until(proposer, loop, lambda: len(proposer.ready) >= 6)
+    with proposer.lock:
+        ready = [p for p, _ in proposer.ready]
+        assert all(p in search.pending for p in ready)
+        assert len({repr(p) for p in ready}) == len(ready)
+
+
+def test_the_reserve_follows_the_loops_appetite():
+    proposer, _, _ = make()
+    proposer._size_reserve(10)
+    assert proposer.reserve == 22  # twice the appetite, plus two
+    proposer._size_reserve(0)
+    assert MIN_RESERVE <= proposer.reserve < 22  # falls slowly
+    proposer._size_reserve(30)
+    assert proposer.reserve == 62  # rises at once
+
+
+def test_stale_points_are_replaced_and_dropped(running):
+    proposer, search, loop = running()
+    proposer.take(2)
+    wait_until(proposer, loop, lambda: len(proposer.ready) >= 2)
+    with proposer.lock:
+        old = [p for p, _ in proposer.ready]
+    proposer.tell([[0.31, 0.29, 0.3]], [0.0])  # a new result makes them stale
+    wait_until(proposer, loop, lambda: proposer.ready and all(
+        version == search.version for _, version in proposer.ready))
+    with proposer.lock:
+        fresh = [p for p, _ in proposer.ready]
+        for point in old:
+            if point not in fresh:
+                assert point not in search.pending  # replaced ones are no longer pending
+
+
+def test_results_and_failures_reach_the_search(running):
+    proposer, search, loop = running()
+    proposer.take(2)
+    wait_until(proposer, loop, lambda: len(proposer.ready) >= 2)
+    a, b = proposer.take(2)
+    proposer.tell([a], [0.5])
+    proposer.fail([b])
+    with proposer.lock:
+        assert a in search.optimizer.Xi
+        assert b in search.failed
+        assert a not in search.pending and b not in search.pending
+
+
+def test_close_forgets_points_nobody_took(running):
+    proposer, search, loop = running()
+    proposer.take(3)
+    wait_until(proposer, loop, lambda: len(proposer.ready) >= 3)
+    proposer.close()
+    assert proposer.ready == type(proposer.ready)()
+    assert search.pending == []
+
+
+def test_an_error_in_the_thread_reaches_the_loop(running, monkeypatch):
+    proposer, search, loop = make()
+
+    def broken(snap, k):
+        raise RuntimeError("model exploded")
+    monkeypatch.setattr(search, "propose", broken)
+    proposer.start()  # it proposes its reserve at once, and fails
+    try:
+        assert loop.woken.wait(LIMIT)
+        with pytest.raises(RuntimeError, match="model exploded"):
+            proposer.take(1)
+    finally:
+        proposer.close()
