@@ -426,6 +426,8 @@ def plot_objective(summary: ReportSummary, run: dict[str, Any]) -> Figure:
             ax = grid[i, j]
             if j > i:
                 continue
+            for points in ax.collections[1:] if i != j else []:  # after the contours
+                points.set_clip_on(False)  # a best point on a bound shows whole
             axes = [(ax.xaxis, dim_j)] + ([(ax.yaxis, dim_i)] if i != j else [])
             for axis, dim in axes:
                 if isinstance(dim, Categorical):
