@@ -35,14 +35,14 @@ class Parser(argparse.ArgumentParser):
 
 
 def positive_int(name: str):
-    """An argparse type: an integer > 0, named in the error."""
+    """An argparse type: an integer > 0 (argparse names the argument in its error)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name}: expected a whole number, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
         if value <= 0:
-            raise argparse.ArgumentTypeError(f"{name}: expected a number > 0, got {value}")
+            raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
         return value
     return parse
 

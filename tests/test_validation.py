@@ -1,0 +1,196 @@
+# TEST VALIDATION PY
+# Every bad input is refused before the first task starts: one line
+# `main.sh: error: ...` on stderr, exit code 2, no traceback, and an
+# existing OUTPUT left byte for byte as it was.
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run_main
+
+import main
+
+JSON_WITH_A_HOLE = '{\n  "kill_grace": 1,\n  "task_timeout": \n}\n'
+
+# (arguments, cfg (dict, raw text, or None), what the one line must say)
+BAD_ARGS = [
+    (["x"], None, "argument PARALLELISM: expected a whole number, got 'x'"),
+    (["0"], None, "argument PARALLELISM: expected a number > 0, got 0"),
+    (["--", "-3"], None, "argument PARALLELISM: expected a number > 0, got -3"),
+    (["1", "0"], None, "argument POINTS_INIT: expected a number > 0, got 0"),
+    (["1", "2", "1.5"], None, "argument POINTS_MAX: expected a whole number, got '1.5'"),
+    (["1", "2", "3", "4"], None, "unrecognized arguments: 4"),
+    (["--bogus"], None, "unrecognized arguments: --bogus"),
+]
+BAD_CFG = [
+    (JSON_WITH_A_HOLE, "invalid JSON at line 4 column 1"),
+    ("[1, 2]", "expected a JSON object, got list"),
+    ({"max_failure": 1}, "unknown key 'max_failure'"),
+    ({"kill_grace": "10"}, "cfg key 'kill_grace': expected a number, got '10'"),
+    ({"kill_grace": -1}, "cfg key 'kill_grace': expected a value >= 0, got -1"),
+    ({"task_timeout": 0}, "cfg key 'task_timeout': expected a value > 0, got 0"),
+    ({"walltime": True}, "cfg key 'walltime': expected a number, got True"),
+    ({"max_failures": 1.5}, "cfg key 'max_failures': expected an integer, got 1.5"),
+    ({"max_failures": -1}, "cfg key 'max_failures': expected a value >= 0, got -1"),
+    ({"ppn": 0}, "cfg key 'ppn': expected a value > 0, got 0"),
+    ({"launcher": "pbs"}, ("cfg key 'launcher': expected one of auto, none, aprun, srun, "
+                           "mpiexec, got 'pbs'")),
+    ({"launcher_args": "-n 4"}, "cfg key 'launcher_args': expected a list of strings"),
+    ({"pending_lie": "sometimes"}, "cfg key 'pending_lie': expected one of"),
+    ({"log_level": "LOUD"}, "cfg key 'log_level': expected one of"),
+    ({"problem": {}}, "problem: expected a non-empty object"),
+    ({"problem": {"a": []}}, "problem.a: empty list of choices"),
+    ({"problem": {"a": {"low": 1, "high": 1}}}, ("problem.a: empty or inverted range "
+                                                 "low=1 >= high=1")),
+    ({"problem": {"a": {"low": 2.0, "high": 1.0}}}, "problem.a: empty or inverted range"),
+    ({"problem": {"a": {"low": 0, "high": 1, "prior": "log-uniform"}}},
+     "problem.a: log-uniform prior needs low > 0, got low=0"),
+    ({"problem": {"a": {"low": -1e-3, "high": 1.0, "prior": "log-uniform"}}},
+     "log-uniform prior needs low > 0"),
+    ({"problem": {"a": {"low": "0", "high": 1}}}, "problem.a.low: expected a number, got '0'"),
+    ({"problem": {"a": {"low": 0, "hi": 1}}}, "problem.a: unknown key 'hi'"),
+    ({"optimizer": {"acq_func": "nope"}}, "cfg key 'optimizer': skopt.Optimizer rejects"),
+    ({"optimizer": {"n_initial_pointz": 3}}, "cfg key 'optimizer': skopt.Optimizer rejects"),
+    ({"script": "missing.sh"}, "missing.sh does not exist"),
+    ({"script": "plain.sh"}, "plain.sh is not executable (chmod +x)"),
+]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """An OUTPUT holding a finished search of 2 tasks."""
+    output = tmp_path_factory.mktemp("finished") / "out"
+    done = run_main(["-o", str(output), "1", "2", "2"], env={"TASK_DELAY": "0"})
+    assert done.returncode == 0, done.stderr
+    return output
+
+
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def refused(done: subprocess.CompletedProcess, says: str) -> None:
+    lines = done.stderr.splitlines()
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("main.sh: error: ") and says in lines[0], lines[0]
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "search start" not in done.stdout
+
+
+def write_cfg_text(folder: Path, cfg) -> Path:
+    path = folder / "bad.json"
+    path.write_text(cfg if isinstance(cfg, str) else json.dumps(cfg))
+    (folder / "plain.sh").write_text("#!/bin/sh\n")
+    (folder / "plain.sh").chmod(0o644)
+    return path
+
+
+class Result:
+    """What main.main() did, in the shape of a CompletedProcess."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def main_in_process(argv: list[str], capsys, monkeypatch) -> Result:
+    """Run main.main() here (the tables are long; a process each would be slow)."""
+    monkeypatch.setattr(sys, "argv", ["main.py", *argv])
+    handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = main.main()
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    out = capsys.readouterr()
+    return Result(code, out.out, out.err)
+
+
+@pytest.mark.parametrize("args, cfg, says", BAD_ARGS, ids=[" ".join(a) for a, _, _ in BAD_ARGS])
+def test_bad_arguments(finished: Path, args, cfg, says, capsys, monkeypatch) -> None:
+    before = snapshot(finished)
+    refused(main_in_process(["--resume", "-o", str(finished), *args], capsys, monkeypatch),
+            says)
+    assert snapshot(finished) == before
+
+
+@pytest.mark.parametrize("cfg, says", BAD_CFG, ids=[s[:40] for _, s in BAD_CFG])
+def test_bad_cfg(finished: Path, tmp_path: Path, cfg, says, capsys, monkeypatch) -> None:
+    before = snapshot(finished)
+    path = write_cfg_text(tmp_path, cfg)
+    done = main_in_process(["--resume", "-c", str(path), "-o", str(finished), "1", "2", "4"],
+                           capsys, monkeypatch)
+    refused(done, says)
+    if "optimizer" not in says:
+        assert f"cfg file {path}" in done.stderr
+    assert snapshot(finished) == before
+
+
+def test_bad_cfg_through_main_sh(tmp_path: Path) -> None:
+    """The same one line through main.sh, which adds its FAIL line on stdout."""
+    path = write_cfg_text(tmp_path, JSON_WITH_A_HOLE)
+    done = run_main(["-c", str(path), "-o", str(tmp_path / "out")])
+    refused(done, "invalid JSON at line 4 column 1")
+    assert "main.sh: FAIL: python exited with code: 2" in done.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_cfg_file(tmp_path: Path) -> None:
+    refused(run_main(["-c", str(tmp_path / "nope.json"), "-o", str(tmp_path / "out")],
+                     via="main.py"), "cannot read it: No such file or directory")
+
+
+def test_existing_search_needs_resume(finished: Path) -> None:
+    before = snapshot(finished)
+    refused(run_main(["-o", str(finished)], via="main.py"),
+            "already holds a search (run.json, results.csv, started.csv); use --resume")
+    assert snapshot(finished) == before
+
+
+def test_resume_of_a_folder_without_a_search(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    refused(run_main(["--resume", "-o", str(tmp_path)], via="main.py"),
+            "--resume given, but it holds no search")
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_output_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("x")
+    refused(run_main(["-o", str(tmp_path / "out")], via="main.py"),
+            "exists and is not a folder")
+
+
+def test_output_not_writable(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() == 0:  # root writes through permissions: use a read-only mount
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs",
+                                  str(folder)], capture_output=True, text=True, check=False)
+        if mounted.returncode:
+            pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.strip()}")
+    else:
+        folder.chmod(0o555)
+    try:
+        refused(run_main(["-o", str(folder / "out")], via="main.py"),
+                f"{folder} is not writable")
+        assert not (folder / "out").exists()
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+
+
+def test_points_init_above_points_max_is_allowed_and_explained(tmp_path: Path) -> None:
+    done = run_main(["-o", str(tmp_path / "out"), "1", "5", "3"], via="main.py",
+                    env={"TASK_DELAY": "0"})
+    assert done.returncode == 0, done.stderr
+    assert "note: POINTS_INIT=5 > POINTS_MAX=3: only 3 task(s) will run, all at once" \
+        in done.stdout
+    assert "CONCURRENCY=3 POINTS_MAX=3" in done.stdout
