@@ -1,0 +1,76 @@
+# TEST DISK PY
+# Running out of disk for real: OUTPUT on a small tmpfs mounted here (root
+# only; skipped with the reason otherwise). The run must say so, stop
+# cleanly, and leave results.csv holding complete rows only.
+
+import csv
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import run_main, write_cfg, write_script
+
+# Rows longer than a page, so that every row needs fresh space on the tmpfs.
+LONG = 6000
+# Task 2 writes its result, then fills the disk with output, and succeeds.
+FILLING_TASK = """
+echo 0.5 > "$TASK_RESULT"
+if [ "$TASK_ID" = 2 ]; then
+  head -c 64M /dev/zero || echo "task $TASK_ID: disk full" >&2
+fi
+exit 0
+"""
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 1 MiB tmpfs, unmounted afterwards."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a small tmpfs (needs root): {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_disk_full_while_writing_results_stops_cleanly(tmp_path: Path, small_disk: Path) -> None:
+    script = write_script(tmp_path, FILLING_TASK)
+    cfg = write_cfg(tmp_path, {"script": str(script),
+                               "problem": {"word": ["a" * LONG, "b" * LONG]}})
+    output = small_disk / "out"
+    done = run_main(["-c", str(cfg), "-o", str(output), "1", "1", "6"], via="main.py",
+                    timeout=60)
+    text = done.stdout + done.stderr
+    assert done.returncode == 1, text
+    assert "Traceback" not in text
+    assert f"cannot write {output}/results.csv: No space left on device; stopping" in text
+    assert "Workflow failed!" in text
+    data = (output / "results.csv").read_bytes()
+    assert data.endswith(b"\n"), "a torn row was left behind"
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    assert [r["id"] for r in rows] == ["0", "1"]
+    assert all(r["status"] == "ok" and len(r["word"]) == LONG for r in rows)
+    started = list(csv.DictReader(io.StringIO((output / "started.csv").read_text())))
+    assert [r["id"] for r in started] == ["0", "1", "2"], "nothing issued after the error"
+
+
+def test_resume_after_disk_full_issues_the_lost_task_again(tmp_path: Path,
+                                                           small_disk: Path) -> None:
+    script = write_script(tmp_path, FILLING_TASK)
+    cfg = write_cfg(tmp_path, {"script": str(script),
+                               "problem": {"word": ["a" * LONG, "b" * LONG]}})
+    output = small_disk / "out"
+    done = run_main(["-c", str(cfg), "-o", str(output), "1", "1", "4"], via="main.py")
+    assert done.returncode == 1
+    (output / "0002.txt").unlink()  # the user makes room
+    done = run_main(["--resume", "-c", str(cfg), "-o", str(output), "1", "1", "4"],
+                    via="main.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 task(s) to issue again, numbering from 0003" in done.stdout
+    ids = [r["id"] for r in csv.DictReader(io.StringIO((output / "results.csv").read_text()))]
+    assert ids == ["0", "1", "3", "4"]
