@@ -319,3 +319,18 @@ def test_digits_search_writes_report_and_plots(tmp_path: Path) -> None:
         assert any(str(output / f"{name}.png") in line for line in tail), tail
     report_sh = run_report_sh(str(output))
     assert report_sh.returncode == 0 and "best 6 of 6 ok tasks" in report_sh.stdout
+
+
+def test_digits_dryrun_search_and_the_docs_of_the_example(tmp_path: Path) -> None:
+    output = tmp_path / "digits-dry"
+    result = run_main(["-c", "digits-1.json", "-o", str(output), "1", "2", "8"],
+                      env={"DRYRUN": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = read_results(output)
+    assert len(rows) == 8 and all(0 < float(r["objective"]) < 1 for r in rows)
+    assert "DRYRUN: would run: " in (output / "0000.txt").read_text()
+    walkthrough = (BUNDLE / "docs" / "digits-walkthrough.adoc").read_text()
+    assert (BUNDLE / "digits-1.json").read_text() in walkthrough  # the cfg shown is the cfg
+    for name in Report.PLOTS:
+        assert f"image::docs/{name}.png[" in walkthrough
+        check_png(BUNDLE / "docs" / f"{name}.png")
