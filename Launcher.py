@@ -1,6 +1,6 @@
 # LAUNCHER PY
 # How a task's ranks reach their nodes: the LAUNCH prefix for none, aprun,
-# srun and mpiexec, and the node pool that keeps concurrent PBS tasks apart.
+# srun and mpiexec, and the node pool that keeps concurrent tasks apart.
 #
 # The driver calls, once:      launcher = choose_launcher(...)
 #                              launcher.check(parallelism, concurrency)
@@ -10,21 +10,25 @@
 #                              launcher.release(placement)
 #
 # Placement per scheduler:
-#   Slurm:  each task is a job step confined to its own nodes
-#           (srun --nodes P --exact): slurmctld keeps steps apart.
+#   Slurm:  the nodes of SLURM_JOB_NODELIST form a pool; each running task
+#           is a job step on its own group of P of them
+#           (srun --nodes P ... --exact --nodelist h1,h2).
 #   PBS:    the unique hosts of PBS_NODEFILE form a pool; each running task
-#           holds a disjoint group of P of them, passed as --hosts h1,h2.
+#           holds its own group of P of them (mpiexec ... --hosts h1,h2).
 #   ALPS:   aprun places each launch itself.
+# A finished task's group goes back to the pool, in allocation order.
 
 from __future__ import annotations
 
+import itertools
+import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 
 LAUNCHERS = ("auto", "none", "aprun", "srun", "mpiexec")
 
 Placement = list[str] | None
-"""The hosts a task runs on (PBS), or None where the scheduler places it."""
+"""The hosts a task runs on, or None where the scheduler places it."""
 
 Which = Callable[[str], str | None]
 
@@ -61,6 +65,42 @@ def _int_env(environ: Mapping[str, str], names: Sequence[str]
     return None, None
 
 
+class NodePool:
+    """Disjoint groups of an allocation's hosts for the running tasks.
+
+    acquire() hands out the first free hosts, release() puts them back;
+    the free hosts stay in allocation order.
+    """
+
+    def __init__(self, hosts: Sequence[str], source: str) -> None:
+        self.hosts = list(dict.fromkeys(hosts))
+        self.source = source
+        self.free = list(self.hosts)
+
+    def check(self, parallelism: int, concurrency: int) -> None:
+        """Raise LaunchError if the hosts cannot hold the tasks."""
+        _too_small(parallelism, concurrency, len(self.hosts),
+                   f"{self.source} lists")
+
+    def acquire(self, parallelism: int) -> list[str]:
+        """The first `parallelism` free hosts, now held."""
+        if parallelism > len(self.free):
+            raise LaunchError(f"no {parallelism} free nodes: "
+                              f"{len(self.free)} of {len(self.hosts)} "
+                              "are free")
+        group = self.free[:parallelism]
+        del self.free[:parallelism]
+        return group
+
+    def release(self, group: Sequence[str]) -> None:
+        """Give back hosts that acquire() handed out."""
+        wrong = [h for h in group if h in self.free or h not in self.hosts]
+        if wrong:
+            raise LaunchError("release of nodes not held: " + ",".join(wrong))
+        returned = set(self.free) | set(group)
+        self.free = [h for h in self.hosts if h in returned]
+
+
 class Launcher:
     """No launcher: the task runs its program directly (LAUNCH is empty).
 
@@ -69,6 +109,7 @@ class Launcher:
     name : the cfg value that selects this launcher
     program : the executable looked up on PATH ("" for none)
     reason : why this launcher was chosen, for the log
+    pool : the hosts handed to tasks, or None where the scheduler places
     """
 
     name = "none"
@@ -81,9 +122,20 @@ class Launcher:
         self.ppn = ppn
         self.environ = dict(environ or {})
         self.reason = reason
+        self.pool: NodePool | None = None
 
     def __str__(self) -> str:
         return f"launcher: {self.name}: {self.reason}"
+
+    @property
+    def hosts(self) -> list[str]:
+        """All the hosts of the pool (none without one)."""
+        return self.pool.hosts if self.pool else []
+
+    @property
+    def free(self) -> list[str]:
+        """The pool's free hosts, in allocation order."""
+        return self.pool.free if self.pool else []
 
     def ranks(self, parallelism: int) -> int:
         """Ranks of one task: PARALLELISM nodes x ppn."""
@@ -91,14 +143,19 @@ class Launcher:
 
     def check(self, parallelism: int, concurrency: int) -> None:
         """Raise LaunchError if the allocation cannot hold the tasks."""
-        _need(parallelism, concurrency)
+        if self.pool:
+            self.pool.check(parallelism, concurrency)
+        else:
+            _need(parallelism, concurrency)
 
     def acquire(self, parallelism: int) -> Placement:
-        """Reserve nodes for one task: None, the scheduler places it."""
-        return None
+        """Reserve hosts for one task (None: the scheduler places it)."""
+        return self.pool.acquire(parallelism) if self.pool else None
 
     def release(self, placement: Placement) -> None:
         """Give back what acquire() reserved."""
+        if self.pool and placement:
+            self.pool.release(placement)
 
     def prefix(self, parallelism: int, placement: Placement,
                output_dir: str, task_id: int) -> list[str]:
@@ -131,12 +188,30 @@ class AprunLauncher(Launcher):
 
 
 class SrunLauncher(Launcher):
-    """Slurm srun: each task a job step on its own nodes (--exact)."""
+    """Slurm srun: each task a job step on its own nodes.
+
+    In a job, the pool is SLURM_JOB_NODELIST and each step is confined to
+    its group with --nodelist; --exact gives the step only the CPUs its
+    ranks ask for (add e.g. --cpus-per-task in launcher_args).
+    """
 
     name = "srun"
     program = "srun"
 
+    def __init__(self, launcher_args: Sequence[str] = (), ppn: int = 1,
+                 environ: Mapping[str, str] | None = None,
+                 reason: str = "") -> None:
+        super().__init__(launcher_args, ppn, environ, reason)
+        nodelist = self.environ.get("SLURM_JOB_NODELIST",
+                                    self.environ.get("SLURM_NODELIST", ""))
+        if nodelist.strip():
+            self.pool = NodePool(expand_hostlist(nodelist),
+                                 "SLURM_JOB_NODELIST")
+
     def check(self, parallelism: int, concurrency: int) -> None:
+        if self.pool:
+            self.pool.check(parallelism, concurrency)
+            return
         source, have = _int_env(self.environ,
                                 ("SLURM_JOB_NUM_NODES", "SLURM_NNODES"))
         if have is None:
@@ -147,19 +222,20 @@ class SrunLauncher(Launcher):
 
     def prefix(self, parallelism: int, placement: Placement,
                output_dir: str, task_id: int) -> list[str]:
-        return ["srun", "--nodes", str(parallelism),
-                "--ntasks", str(self.ranks(parallelism)),
-                "--ntasks-per-node", str(self.ppn),
-                "--exact"] + self.launcher_args
+        words = ["srun", "--nodes", str(parallelism),
+                 "--ntasks", str(self.ranks(parallelism)),
+                 "--ntasks-per-node", str(self.ppn), "--exact"]
+        if placement:
+            words += ["--nodelist", ",".join(placement)]
+        return words + self.launcher_args
 
 
 class MpiexecLauncher(Launcher):
-    """mpiexec (Cray PALS on PBS; MPICH Hydra works the same way).
+    """mpiexec (Cray PALS on PBS; MPICH's Hydra takes the same flags).
 
-    In a PBS job, the unique hosts of PBS_NODEFILE (in file order) form a
-    pool: acquire() hands out the first free PARALLELISM hosts, release()
-    puts them back.  The flags -n, --ppn and --hosts h1,h2 mean the same to
-    PALS and to Hydra (which accepts one or two dashes).
+    In a PBS job, the pool is the unique hosts of PBS_NODEFILE, in file
+    order.  The flags -n, --ppn and --hosts h1,h2 mean the same to PALS
+    and to Hydra (which accepts one or two dashes).
     """
 
     name = "mpiexec"
@@ -170,39 +246,8 @@ class MpiexecLauncher(Launcher):
                  reason: str = "") -> None:
         super().__init__(launcher_args, ppn, environ, reason)
         self.nodefile = self.environ.get("PBS_NODEFILE", "")
-        self.hosts: list[str] = []
         if self.nodefile:
-            self.hosts = read_nodefile(self.nodefile)
-        self.free = list(self.hosts)
-
-    def check(self, parallelism: int, concurrency: int) -> None:
-        if not self.nodefile:
-            _need(parallelism, concurrency)
-            return
-        _too_small(parallelism, concurrency, len(self.hosts),
-                   "PBS_NODEFILE lists")
-
-    def acquire(self, parallelism: int) -> Placement:
-        if not self.nodefile:
-            return None
-        if parallelism > len(self.free):
-            raise LaunchError(f"no {parallelism} free nodes: "
-                              f"{len(self.free)} of {len(self.hosts)} "
-                              "are free")
-        group = self.free[:parallelism]
-        del self.free[:parallelism]
-        return group
-
-    def release(self, placement: Placement) -> None:
-        if not placement:
-            return
-        busy = [h for h in placement if h in self.free or
-                h not in self.hosts]
-        if busy:
-            raise LaunchError("release of nodes not held: "
-                              + ",".join(busy))
-        returned = set(self.free) | set(placement)
-        self.free = [h for h in self.hosts if h in returned]
+            self.pool = NodePool(read_nodefile(self.nodefile), "PBS_NODEFILE")
 
     def prefix(self, parallelism: int, placement: Placement,
                output_dir: str, task_id: int) -> list[str]:
@@ -240,6 +285,48 @@ def read_nodefile(path: str) -> list[str]:
     return hosts
 
 
+def _split_top(text: str) -> list[str]:
+    """Split a hostlist at the commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if depth < 0 or depth > 1:
+            raise LaunchError(f"SLURM_JOB_NODELIST {text!r}: bad brackets")
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise LaunchError(f"SLURM_JOB_NODELIST {text!r}: bad brackets")
+    return parts + [text[start:]]
+
+
+def _expand_range(text: str, ranges: str) -> list[str]:
+    """The numbers of a bracket's ranges ("1-3,07"), zero-padded as given."""
+    numbers = []
+    for item in ranges.split(","):
+        low, dash, high = item.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise LaunchError(f"SLURM_JOB_NODELIST {text!r}: bad range "
+                              f"{item!r}")
+        width = len(low)
+        numbers += [str(n).zfill(width)
+                    for n in range(int(low), int(high or low) + 1)]
+    return numbers
+
+
+def expand_hostlist(text: str) -> list[str]:
+    """Slurm's compact host list ("nid[001-003,007],login1") as names."""
+    hosts = []
+    for part in _split_top(text.strip()):
+        if not part:
+            continue
+        pieces = re.split(r"\[([^\]]*)\]", part)
+        choices = [[p] if i % 2 == 0 else _expand_range(text, p)
+                   for i, p in enumerate(pieces)]
+        hosts += ["".join(c) for c in itertools.product(*choices)]
+    return hosts
+
+
 def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
                     environ: Mapping[str, str],
                     which: Which = shutil.which) -> Launcher:
@@ -250,12 +337,13 @@ def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
     name : auto, none, aprun, srun or mpiexec
     launcher_args : extra flags appended to the launcher's own
     ppn : ranks per node
-    environ : the environment (batch job variables, PBS_NODEFILE)
+    environ : the environment (batch job variables, node lists)
     which : finds a program on PATH (shutil.which)
 
     Raises
     ------
-    LaunchError : unknown name, bad ppn, or a requested launcher not found
+    LaunchError : unknown name, bad ppn, a requested launcher not found,
+        an unreadable node list
     """
     if name not in LAUNCHERS:
         raise LaunchError(f"launcher {name!r}: expected one of "

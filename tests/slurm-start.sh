@@ -137,7 +137,8 @@ NEW_CONF=$( mktemp )
   echo "SlurmdLogFile=$STATE/log/slurmd-%n.log"
   echo "SlurmctldPort=6817"
   echo "KillWait=5"
-  echo "MinJobAge=300"
+  # MinJobAge <= 4: sbatch --wait polls every 2 s (else up to every 32 s)
+  echo "MinJobAge=4"
   echo "InactiveLimit=0"
   echo "SlurmdTimeout=60"
   PORT=17000
@@ -146,7 +147,7 @@ NEW_CONF=$( mktemp )
     PORT=$(( PORT + 1 ))
     echo "NodeName=$NAME NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$PORT CPUs=$CPUS State=UNKNOWN"
   done
-  echo "PartitionName=debug Nodes=$NODE_LIST Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4"
+  echo "PartitionName=debug Nodes=$NODE_LIST Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES"
 } > "$NEW_CONF"
 RESTART=0
 if ! cmp -s "$NEW_CONF" "$CONF"

@@ -17,6 +17,7 @@ from Launcher import (
     NoLauncher,
     SrunLauncher,
     choose_launcher,
+    expand_hostlist,
 )
 
 PATHS = {"aprun": "/opt/cray/alps/bin/aprun", "srun": "/usr/bin/srun",
@@ -49,6 +50,15 @@ COMMANDS = [
      "srun --nodes 4 --ntasks 4 --ntasks-per-node 1 --exact"),
     ("srun", [], 8, 2, None,
      "srun --nodes 2 --ntasks 16 --ntasks-per-node 8 --exact"),
+    ("srun", [], 1, 1, ["vm-1"],
+     "srun --nodes 1 --ntasks 1 --ntasks-per-node 1 --exact --nodelist vm-1"),
+    ("srun", [], 2, 2, ["nid001234", "nid001235"],
+     ("srun --nodes 2 --ntasks 4 --ntasks-per-node 2 --exact "
+      "--nodelist nid001234,nid001235")),
+    ("srun", ["-c", "7", "--gpus-per-task=1", "--gpu-bind=closest"], 8, 1,
+     ["frontier00001"],
+     ("srun --nodes 1 --ntasks 8 --ntasks-per-node 8 --exact "
+      "--nodelist frontier00001 -c 7 --gpus-per-task=1 --gpu-bind=closest")),
     ("srun", ["--cpu-bind=cores", "--gpus-per-task=1"], 4, 3, None,
      ("srun --nodes 3 --ntasks 12 --ntasks-per-node 4 --exact "
      "--cpu-bind=cores --gpus-per-task=1")),
@@ -239,6 +249,51 @@ def test_pbs_nodefile_errors(tmp_path):
     assert str(info.value).endswith(": lists no hosts")
 
 
+@pytest.mark.parametrize("text,hosts", [
+    ("vm-1", ["vm-1"]),
+    ("vm-[1-2]", ["vm-1", "vm-2"]),
+    ("nid[001234-001236,001240]",
+     ["nid001234", "nid001235", "nid001236", "nid001240"]),
+    ("frontier[00009-00011],login1",
+     ["frontier00009", "frontier00010", "frontier00011", "login1"]),
+    ("a,b[8-10]", ["a", "b8", "b9", "b10"]),
+    ("x[1-2]y[3,5]", ["x1y3", "x1y5", "x2y3", "x2y5"]),
+    ("c[1,1,2]", ["c1", "c1", "c2"]),
+])
+def test_expand_hostlist(text, hosts):
+    assert expand_hostlist(text) == hosts
+
+
+@pytest.mark.parametrize("text", ["n[1-2", "n1-2]", "n[a-b]", "n[[1]]",
+                                  "n[1-]"])
+def test_expand_hostlist_bad(text):
+    with pytest.raises(LaunchError) as info:
+        expand_hostlist(text)
+    assert str(info.value).startswith(f"SLURM_JOB_NODELIST {text!r}: bad ")
+
+
+def test_slurm_pool():
+    env = {"SLURM_JOB_ID": "8", "SLURM_JOB_NODELIST": "nid[001-004],nid007",
+           "SLURM_JOB_NUM_NODES": "5"}
+    launcher = choose_launcher("auto", [], 1, env, which_all)
+    assert launcher.name == "srun"
+    assert launcher.hosts == ["nid001", "nid002", "nid003", "nid004",
+                              "nid007"]
+    launcher.check(2, 2)
+    with pytest.raises(LaunchError) as info:
+        launcher.check(2, 3)
+    assert str(info.value) == ("CONCURRENCY 3 needs 6 nodes at PARALLELISM "
+                               "2 but SLURM_JOB_NODELIST lists 5")
+    a = launcher.acquire(2)
+    b = launcher.acquire(2)
+    assert shlex.join(launcher.prefix(2, b, "/o", 1)) == (
+        "srun --nodes 2 --ntasks 2 --ntasks-per-node 1 --exact "
+        "--nodelist nid003,nid004")
+    launcher.release(a)
+    assert launcher.acquire(3) == ["nid001", "nid002", "nid007"]
+    launcher.release(b)
+
+
 def test_mpiexec_without_nodefile():
     # mpiexec outside PBS (a workstation): no pool, no hosts
     launcher = choose_launcher("mpiexec", [], 2, {}, which_all)
@@ -253,6 +308,10 @@ def test_mpiexec_without_nodefile():
     ("srun", {"SLURM_JOB_ID": "1", "SLURM_JOB_NUM_NODES": "4"}, 2, 3,
      ("CONCURRENCY 3 needs 6 nodes at PARALLELISM 2 but the Slurm job has "
      "(SLURM_JOB_NUM_NODES) 4")),
+    ("srun", {"SLURM_JOB_ID": "1", "SLURM_JOB_NODELIST": "n[1-3]",
+              "SLURM_JOB_NUM_NODES": "3"}, 2, 2,
+     ("CONCURRENCY 2 needs 4 nodes at PARALLELISM 2 but SLURM_JOB_NODELIST "
+      "lists 3")),
     ("srun", {"SLURM_JOB_ID": "1", "SLURM_NNODES": "1"}, 1, 2,
      ("CONCURRENCY 2 needs 2 nodes at PARALLELISM 1 but the Slurm job has "
      "(SLURM_NNODES) 1")),
