@@ -12,23 +12,10 @@ usage() {
   echo "usage: task.sh PARALLELISM PARAMS_JSON   (env: TASK_RESULT, LAUNCH, TASK_DELAY, DRYRUN)"
 }
 
-if [ "${1:-}" = "-h" ]; then usage; exit 0; fi
-if [ "$#" -ne 2 ]; then usage >&2; exit 2; fi
+# shellcheck source=tasks/task-lib.sh
+source "$THIS/tasks/task-lib.sh"
+task_start "$@"
 
-PARALLELISM=$1
-PARAMS=$2
-: "${TASK_RESULT:?TASK_RESULT is not set: run this through main.sh}"
-
-echo "TASK: $$"
-echo "PARALLELISM: $PARALLELISM"
-echo "PARAMS: $PARAMS"
 DELAY=${TASK_DELAY:-$(( RANDOM % 3 ))}
 echo "delay $DELAY"
-
-WORK=( "${PYTHON:-python3}" "$THIS/tasks/synthetic.py" "$PARAMS" "$DELAY" "$TASK_RESULT" )
-read -r -a PREFIX <<< "${LAUNCH:-}"
-if [ "${DRYRUN:-0}" = 1 ] && [ "${#PREFIX[@]}" -gt 0 ]; then
-  echo "DRYRUN: would run: ${LAUNCH} ${WORK[*]}"
-  PREFIX=()
-fi
-exec ${PREFIX[@]+"${PREFIX[@]}"} "${WORK[@]}"
+task_launch "${PYTHON:-python3}" "$THIS/tasks/synthetic.py" "$PARAMS" "$DELAY" "$TASK_RESULT"

@@ -14,27 +14,17 @@ usage() {
   echo "usage: uno.sh PARALLELISM PARAMS_JSON   (env: TASK_RESULT, LAUNCH, BENCHMARKS, DRYRUN)"
 }
 
-if [ "${1:-}" = "-h" ]; then usage; exit 0; fi
-if [ "$#" -ne 2 ]; then usage >&2; exit 2; fi
-
-PARALLELISM=$1
-PARAMS=$2
-: "${TASK_RESULT:?TASK_RESULT is not set: run this through main.sh}"
+# shellcheck source=tasks/task-lib.sh
+source "$THIS/task-lib.sh"
+task_start "$@"
 PY=${PYTHON:-python3}
-
-echo "UNO TASK: $$ PARALLELISM=$PARALLELISM"
-echo "PARAMS: $PARAMS"
 
 # The point as --name value flags (argv words, never through a shell).
 mapfile -t FLAGS < <("$PY" "$THIS/params_to_flags.py" "$PARAMS")
 
 if [ "${DRYRUN:-0}" = 1 ]; then
-  UNO=${BENCHMARKS:-\$BENCHMARKS}/Pilot1/Uno/uno_baseline_keras2.py
-  echo "DRYRUN: would run: ${LAUNCH:-} $PY $UNO ${FLAGS[*]}"
-  sleep "${TASK_DELAY:-1}"
-  "$PY" "$THIS/params_to_flags.py" --hash "$PARAMS" > "$TASK_RESULT"
-  echo "DRYRUN: result $(cat "$TASK_RESULT")"
-  exit 0
+  task_launch_or_stand_in "$PY" "${BENCHMARKS:-\$BENCHMARKS}/Pilot1/Uno/uno_baseline_keras2.py" \
+    "${FLAGS[@]}"
 fi
 
 if [ -z "${BENCHMARKS:-}" ]; then
