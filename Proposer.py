@@ -28,8 +28,8 @@ class Proposer:
     Notes
     -----
     `take(k)` never waits: it returns the ready points (random points are
-    drawn on the spot during the initial phase) and records how many more
-    the loop wants. The thread then proposes that many from one model fit,
+    drawn on the spot during the initial phase, and while the very first
+    fit after it runs) and records how many more the loop wants. The thread then proposes that many from one model fit,
     plus a reserve: twice the points the loop wanted during one fit (a
     moving estimate), plus two, so that a burst of exits during a fit
     finds points ready. Ready points made before newer results arrived are replaced by
@@ -46,6 +46,8 @@ class Proposer:
         self.taken_since_fit = 0
         self.taken_per_fit = 0.0  # moving average
         self.waits = 0  # takes that found fewer points ready than asked for
+        self.served_random = False  # points of the random initial phase were handed out
+        self.bridged = 0  # random points handed out while the first fit ran
         self.closing = False
         self.error: BaseException | None = None
         self.fits = 0
@@ -94,6 +96,14 @@ class Proposer:
                 points.append(self.ready.popleft()[0])
             if len(points) < k and self.search.in_random_phase:
                 points += self.search.ask(k - len(points))
+                self.served_random = True
+            elif len(points) < k and self.served_random and not self.fits:
+                # the first fit is under way: bridge with the initial design's next
+                # random points rather than leave slots idle (never on a resume)
+                bridge = self.search.ask_random(k - len(points))
+                self.search.register(bridge)
+                self.bridged += len(bridge)
+                points += bridge
             self.taken_since_fit += len(points)
             self.demand = k - len(points)
             if self.demand:

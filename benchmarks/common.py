@@ -111,7 +111,8 @@ def run_loop(make_points: Callable[[Callable[[], None]], Points], problem: Probl
     wall = time.time() - began
     if code != 0:
         raise SystemExit(f"benchmark: the search loop exited with code {code}; see {log}")
-    return {"wall": wall, "cpu": cpu_seconds() - cpu, "began": began, "ended": began + wall}
+    return {"wall": wall, "cpu": cpu_seconds() - cpu, "began": began, "ended": began + wall,
+            "waits": getattr(points, "waits", 0), "fits": getattr(points, "fits", 0)}
 
 
 def proposer_factory(search: Search) -> Callable[[Callable[[], None]], Points]:

@@ -136,12 +136,16 @@ def main() -> int:
                     "p99": float(np.percentile(to_spawn, 99)), "cpu": cpu_per_task}
                 rows.append([history, concurrency, mode, len(to_spawn), ms(to_spawn, 50),
                              ms(to_spawn, 99), ms(to_spawn, 100), ms(to_run, 99),
-                             f"{1000 * cpu_per_task:.1f}", f"{stats['wall']:.1f}"])
+                             f"{1000 * cpu_per_task:.1f}", f"{stats['wall']:.1f}",
+                             stats["waits"] if mode == "async" else "-",
+                             stats["fits"] if mode == "async" else "-"])
     print()
     print("latency: a task's own last timestamp -> its successor (same slot) spawned;"
           " 'run p99': -> the successor's first line ran")
     print(table(["history", "concurrency", "loop", "replacements", "p50 ms", "p99 ms",
-                 "max ms", "run p99 ms", "CPU ms/task", "wall s"], rows))
+                 "max ms", "run p99 ms", "CPU ms/task", "wall s", "waits", "fits"], rows))
+    print("waits: takes that found fewer points ready than slots free; fits: model fits "
+          "(each proposes a whole batch)")
     ratios = []
     for history in args.history:
         for concurrency in args.concurrency:

@@ -169,3 +169,21 @@ def test_an_error_in_the_thread_reaches_the_loop(running, monkeypatch):
             proposer.take(1)
     finally:
         proposer.close()
+
+
+def test_the_first_fit_is_bridged_with_random_points():
+    """Leaving the random phase, slots get the initial design's next points, not a wait."""
+    proposer, search, _ = make(warm=False)  # thread not started: the first fit never ends
+    points = proposer.take(10)
+    search.tell(points[:10], [objective(p) for p in points[:10]])
+    assert not search.in_random_phase
+    bridge = proposer.take(3)
+    assert len(bridge) == 3
+    assert all(p in search.pending for p in bridge)
+    assert proposer.bridged == 3
+
+
+def test_a_resumed_search_is_never_bridged():
+    proposer, _, _ = make(warm=True)  # results known before the first take: no random phase
+    assert proposer.take(3) == []
+    assert proposer.bridged == 0

@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+# SOAK PY
+# A benchmark, not a test: runs the real driver (main.py) over thousands of
+# tiny tasks at a high concurrency and watches it from outside: its open
+# descriptors, its RSS and its zombie children after the first 100 tasks
+# and near the end. A leak shows as figures that grow with the task count.
+#   python3 benchmarks/soak.py [--tasks 5000] [--concurrency 64]
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BUNDLE = Path(__file__).resolve().parent.parent
+# The tiniest task that keeps the protocol: one number in TASK_RESULT.
+TASK = '#!/bin/sh\necho "$TASK_ID" > /dev/null\necho 1.0 > "$TASK_RESULT"\n'
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="soak.py", description=__doc__)
+    parser.add_argument("--tasks", type=int, default=5000, help="POINTS_MAX (default 5000)")
+    parser.add_argument("--concurrency", type=int, default=64, help="POINTS_INIT (default 64)")
+    parser.add_argument("--first", type=int, default=100,
+                        help="tasks finished at the first sample (default 100)")
+    parser.add_argument("--keep", action="store_true", help="keep the output folder")
+    return parser.parse_args(argv)
+
+
+def finished(results: Path) -> int:
+    """Rows in results.csv (its lines less the header)."""
+    try:
+        with open(results, "rb") as stream:
+            return max(0, stream.read().count(b"\n") - 1)
+    except FileNotFoundError:
+        return 0
+
+
+def sample(pid: int) -> dict[str, int]:
+    """The driver seen from /proc: descriptors, RSS (KiB), zombie children, threads."""
+    fds = os.listdir(f"/proc/{pid}/fd")
+    pidfds = 0
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:[pidfd]":
+                pidfds += 1
+        except OSError:
+            pass
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    zombies = children = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        state, ppid = stat[stat.rindex(b")") + 2:].split()[:2]
+        if int(ppid) == pid:
+            children += 1
+            zombies += state == b"Z"
+    return {"fds": len(fds), "pidfds": pidfds, "other_fds": len(fds) - pidfds,
+            "rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
+            "children": children, "zombies": zombies}
+
+
+def show(label: str, done: int, figures: dict[str, int]) -> None:
+    print(f"{label:>6} after {done:5d} tasks: " + " ".join(f"{k}={v}" for k, v in
+                                                          figures.items()), flush=True)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="soak-"))
+    script = work / "task.sh"
+    script.write_text(TASK)
+    script.chmod(0o755)
+    cfg = work / "soak.json"
+    # random search: the model is not what is measured here
+    cfg.write_text(json.dumps({"script": str(script), "log_level": "WARNING",
+                               "optimizer": {"base_estimator": "dummy"}}))
+    output = work / "out"
+    log = work / "driver.log"
+    argv = [sys.executable, "-u", str(BUNDLE / "main.py"), "-c", str(cfg), "-o", str(output),
+            "1", str(args.concurrency), str(args.tasks)]
+    print("soak:", " ".join(argv[2:]), flush=True)
+    began = time.monotonic()
+    with open(log, "w") as stream:
+        driver = subprocess.Popen(argv, stdout=stream, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+    marks = [args.first, args.tasks // 2, args.tasks - 2 * args.concurrency]
+    taken: list[tuple[int, dict[str, int]]] = []
+    results = output / "results.csv"
+    while driver.poll() is None and marks:
+        done = finished(results)
+        if done >= marks[0]:
+            try:
+                figures = sample(driver.pid)
+            except (OSError, KeyError):
+                break
+            taken.append((done, figures))
+            show("start" if len(taken) == 1 else "later", done, figures)
+            while marks and done >= marks[0]:
+                marks.pop(0)
+        time.sleep(0.01)
+    code = driver.wait()
+    seconds = time.monotonic() - began
+    total = finished(results)
+    print(f"driver exit code {code}; {total} tasks in {seconds:.1f} s "
+          f"({total / seconds:.0f} tasks/s, report included); log {log}")
+    if len(taken) >= 2:
+        (first, a), (last, b) = taken[0], taken[-1]
+        print(f"from {first} to {last} tasks: other_fds {a['other_fds']} -> {b['other_fds']}, "
+              f"RSS {a['rss_kib']} -> {b['rss_kib']} KiB ({b['rss_kib'] - a['rss_kib']:+d}), "
+              f"zombies {a['zombies']} -> {b['zombies']}")
+    if not args.keep:
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
