@@ -157,44 +157,40 @@ class Task:
         return tail(self.output_file(output), lines)
 
 
-def find_leftovers(output: str, tasks: dict[int, int]) -> dict[int, list[int]]:
+def find_leftovers(output: str, ids: set[int]) -> dict[int, list[int]]:
     """Processes still running tasks of an earlier driver, by process group.
 
     Parameters
     ----------
     output : str
         The OUTPUT folder the tasks ran in.
-    tasks : dict
-        Recorded task pid (its process group, as each task has its own
-        session) -> task number.
+    ids : set of int
+        The numbers of the tasks that may still run.
 
     Returns
     -------
     dict
-        Process group -> its pids. A process counts only when its group is a
-        recorded task pid and its environment holds this OUTPUT and that
-        task's TASK_ID, so a pid reused by an unrelated process is never hit.
+        Process group -> its pids, for every process whose environment holds
+        this OUTPUT and one of these TASK_IDs (the driver gave both to the
+        task, and its processes inherit them), so that a pid reused by an
+        unrelated process is never hit.
     """
     want = os.path.realpath(output).encode()
+    tags = {str(i).encode() for i in ids}
     found: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+        if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as stream:
-                stat = stream.read()
-            group = int(stat[stat.rindex(b")") + 2:].split()[2])
-            if group not in tasks:
-                continue
             with open(f"/proc/{entry}/environ", "rb") as stream:
                 items = stream.read().split(b"\0")
-        except (OSError, ValueError, IndexError):
+            env = dict(item.split(b"=", 1) for item in items if b"=" in item)
+            if env.get(b"TASK_ID") not in tags or \
+                    os.path.realpath(env.get(b"OUTPUT", b"")) != want:
+                continue
+            group = os.getpgid(int(entry))
+        except (OSError, ValueError):
             continue  # gone meanwhile, or not ours to read
-        env = dict(item.split(b"=", 1) for item in items if b"=" in item)
-        if env.get(b"TASK_ID") != str(tasks[group]).encode():
-            continue
-        if os.path.realpath(env.get(b"OUTPUT", b"")) != want:
-            continue
         found.setdefault(group, []).append(int(entry))
     return found
 

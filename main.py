@@ -187,14 +187,12 @@ def replay(config: Config, output: str, recorded: Recorded,
 
 def stop_leftovers(output: str, recorded: Recorded, grace: float) -> None:
     """Stop the tasks of an earlier driver that died without stopping them."""
-    ended = {r["id"] for r in recorded.rows}
-    tasks = {int(r["pid"]): int(r["id"]) for r in recorded.issued
-             if r["id"] not in ended and r["pid"].isdigit()}
-    groups = find_leftovers(output, tasks)
+    ended = {int(r["id"]) for r in recorded.rows}
+    groups = find_leftovers(output, set(range(recorded.next_id)) - ended)
     if not groups:
         return
-    say(f"resume: stopping {len(groups)} task(s) still running from the earlier run: "
-        + " ".join(f"{tasks[g]:04d} (pid {g})" for g in sorted(groups)))
+    say(f"resume: stopping {len(groups)} task(s) still running from the earlier run "
+        f"(process groups {' '.join(map(str, sorted(groups)))})")
     stop_groups(groups, grace)
 
 

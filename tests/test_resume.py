@@ -128,19 +128,18 @@ def test_leftovers_killed_lost_tasks_reissued_once(tmp_path: Path) -> None:
 
 
 def test_leftover_search_never_touches_a_reused_pid(tmp_path: Path) -> None:
-    """A recorded pid now used by an unrelated process (same number, own group) is left alone."""
+    """Only processes whose environment names this OUTPUT and a lost task number are hit."""
     output = tmp_path / "out"
     output.mkdir()
-    other = subprocess.Popen(["sleep", "60"], start_new_session=True,
-                             env=dict(os.environ, OUTPUT=str(output), TASK_ID="7"))
+    task = subprocess.Popen(["sleep", "60"], start_new_session=True,
+                            env=dict(os.environ, OUTPUT=str(output), TASK_ID="7"))
     stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
-        assert find_leftovers(str(output), {stranger.pid: 3}) == {}
-        assert find_leftovers(str(output), {other.pid: 3}) == {}  # another task number
-        assert find_leftovers(str(tmp_path), {other.pid: 7}) == {}  # another OUTPUT
-        assert find_leftovers(str(output), {other.pid: 7}) == {other.pid: [other.pid]}
+        assert find_leftovers(str(output), {3, 8}) == {}  # other task numbers
+        assert find_leftovers(str(tmp_path), {7}) == {}  # another OUTPUT
+        assert find_leftovers(str(output), {7, stranger.pid}) == {task.pid: [task.pid]}
     finally:
-        for proc in (other, stranger):
+        for proc in (task, stranger):
             proc.kill()
             proc.wait()
 
