@@ -400,6 +400,8 @@ class Workflow:
             say(f"stopped issuing tasks before the end of walltime; {resume}")
         if self.io_error is not None or counts["failed"] or counts["timeout"]:
             say("Workflow failed!")
+            if self.io_error is not None:
+                say(f"after making room in {self.plan.output}, {resume}")
             return 1
         say("Workflow success!")
         return 0

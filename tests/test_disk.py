@@ -50,6 +50,7 @@ def test_disk_full_while_writing_results_stops_cleanly(tmp_path: Path, small_dis
     assert "Traceback" not in text
     assert f"cannot write {output}/results.csv: No space left on device; stopping" in text
     assert "Workflow failed!" in text
+    assert f"after making room in {output}, to resume: ./main.sh --resume -o {output}" in text
     data = (output / "results.csv").read_bytes()
     assert data.endswith(b"\n"), "a torn row was left behind"
     rows = list(csv.DictReader(io.StringIO(data.decode())))
