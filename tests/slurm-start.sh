@@ -43,14 +43,20 @@ fail()
 }
 
 stop_pidfile()
-# Stop the daemon whose pid is in file $1, if it runs
+# Stop the daemon whose pid is in file $1, if it runs, and wait (10 s at
+# most) until it has exited, so that a new one can take its port
 {
-  local PID
+  local PID i
   [[ -r $1 ]] || return 0
   PID=$( cat "$1" )
   if [[ -n $PID ]] && kill -0 "$PID" 2> /dev/null
   then
     kill "$PID"
+    for (( i = 0 ; i < 100 ; i++ ))
+    do
+      kill -0 "$PID" 2> /dev/null || break
+      sleep 0.1
+    done
   fi
   rm -f "$1"
 }
