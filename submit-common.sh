@@ -195,15 +195,16 @@ submit_main()
   "${CMD[@]}" | tee "$OUTPUT/submit.out"
   CODE=${PIPESTATUS[0]}
   set -e
-  if (( CODE )) && (( ! WAIT ))
-  then
-    echo "$PROGRAM: FAIL: ${CMD[0]} exited with code: $CODE" >&2
-    exit 1
-  fi
   # The first word of the submit command's first line: the job id
   JOB=$( head -n 1 "$OUTPUT/submit.out" )
   JOB=${JOB%%;*}
   JOB=${JOB%% *}
+  if (( CODE )) && { (( ! WAIT )) || [[ -z $JOB ]] ; }
+  then
+    echo "$PROGRAM: FAIL: ${CMD[0]} exited with code: $CODE" | \
+      tee -a "$RECORD" >&2
+    exit 1
+  fi
   echo "JOB=$JOB" | tee -a "$RECORD"
   WAIT_CMD=()
   if (( WAIT ))

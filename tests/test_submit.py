@@ -299,7 +299,10 @@ def test_submit_failure(tmp_path):
     qsub = tmp_path / "qsub"
     qsub.write_text("#!/bin/sh\necho 'qsub: no such queue' >&2\nexit 3\n")
     qsub.chmod(0o755)
-    result = submit("submit-theta.sh", ["2", "1"], env, tmp_path)
-    assert result.returncode == 1
-    assert "qsub: no such queue" in result.stderr
-    assert "submit-theta.sh: FAIL: qsub exited with code: 3" in result.stderr
+    for args in (["2", "1"], ["-W", "2", "1"]):
+        result = submit("submit-theta.sh", args, env, tmp_path)
+        assert result.returncode == 1
+        assert "qsub: no such queue" in result.stderr
+        assert "submit-theta.sh: FAIL: qsub exited with code: 3" in \
+            result.stderr
+        assert "JOB=" not in result.stdout
