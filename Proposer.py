@@ -1,18 +1,101 @@
 # PROPOSER PY
-# Keeps the next points ready: a background thread fits the model while
-# tasks run, so that a finished task's slot is refilled at once instead of
-# after a refit. The random initial phase stays synchronous (it is cheap).
+# Keeps the next points ready: a background thread has the model fitted
+# while tasks run (in a separate, lower-priority process, so the loop never
+# waits for the GIL or a core), so that a finished task's slot is refilled
+# at once instead of after a refit. The random initial phase stays
+# synchronous (it is cheap).
 
 import math
+import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import CancelledError, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from Search import Search
+from Search import Search, Snapshot
+from utils import warn
 
 MIN_RESERVE = 2
+FITTER_NICE = 10  # the fitting process yields the cores to the loop and the tasks
+
+_worker_search: Search | None = None
+
+
+def _start_worker(search: Search) -> None:
+    """In the fitting process: keep the search settings, lower the priority.
+
+    Ctrl-C and SIGTERM are the driver's to handle: it stops this process
+    when it closes (the process also ends when the driver's pipe closes).
+    """
+    global _worker_search
+    _worker_search = search
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
+    try:
+        os.nice(FITTER_NICE)
+    except OSError:
+        pass
+
+
+def _propose_in_worker(snap: Snapshot, k: int) -> list[list[Any]]:
+    assert _worker_search is not None
+    return _worker_search.propose(snap, k)
+
+
+class Fitter:
+    """Runs `Search.propose` in one separate process (forkserver), else in-thread.
+
+    Parameters
+    ----------
+    search : Search
+        Its settings (problem, optimizer, lie) are copied to the process once;
+        each call sends only the snapshot.
+    in_process : bool
+        False: propose in the calling thread (tests, or no process to be had).
+    """
+
+    def __init__(self, search: Search, in_process: bool = True) -> None:
+        self.search = search
+        self.pool: ProcessPoolExecutor | None = None
+        if in_process:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
+                                            initargs=(self._settings(),))
+            self.worker = self.pool.submit(os.getpid)  # start it now, while tasks start
+
+    def _settings(self) -> Search:
+        """A copy of the search without its optimizer's history (small to send)."""
+        copy = Search.__new__(Search)
+        copy.problem, copy.kwargs, copy.lie = self.search.problem, self.search.kwargs, \
+            self.search.lie
+        return copy
+
+    def propose(self, snap: Snapshot, k: int) -> list[list[Any]]:
+        """`k` points from one fit to `snap`."""
+        if self.pool is not None:
+            try:
+                return self.pool.submit(_propose_in_worker, snap, k).result()
+            except (BrokenProcessPool, OSError) as err:
+                warn(f"the model fitting process failed ({err or type(err).__name__}); "
+                     "fitting in the driver from now on")
+                self.close()
+        return self.search.propose(snap, k)
+
+    def close(self) -> None:
+        """Stop the fitting process at once (it holds nothing worth waiting for)."""
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            os.kill(self.worker.result(timeout=60), signal.SIGKILL)
+        except (CancelledError, TimeoutError, BrokenProcessPool, OSError):
+            return  # never started, or already gone
 
 
 class Proposer:
@@ -24,21 +107,27 @@ class Proposer:
         The ask/tell state; touched only under this object's lock.
     notify : callable
         Called (from the thread) when new points are ready, to wake the loop.
+    in_process : bool
+        Fit in a separate process (default); False fits in the thread.
 
     Notes
     -----
     `take(k)` never waits: it returns the ready points (random points are
     drawn on the spot during the initial phase, and while the very first
-    fit after it runs) and records how many more the loop wants. The thread then proposes that many from one model fit,
-    plus a reserve: twice the points the loop wanted during one fit (a
-    moving estimate), plus two, so that a burst of exits during a fit
-    finds points ready. Ready points made before newer results arrived are replaced by
-    fresh ones when the thread has nothing more urgent to do.
+    fit after it runs) and records how many more the loop wants. The
+    thread then proposes that many from one model fit, plus a reserve:
+    twice the points the loop wanted during one fit (a moving estimate),
+    plus two, so that a burst of exits during a fit finds points ready.
+    Ready points made before newer results arrived are replaced by fresh
+    ones when the thread has nothing more urgent to do.
     """
 
-    def __init__(self, search: Search, notify: Callable[[], None]) -> None:
+    def __init__(self, search: Search, notify: Callable[[], None],
+                 in_process: bool = True) -> None:
         self.search = search
         self.notify = notify
+        self.in_process = in_process
+        self.fitter: Fitter | None = None
         self.lock = threading.Condition()
         self.ready: deque[tuple[list[Any], int]] = deque()
         self.demand = 0
@@ -55,7 +144,8 @@ class Proposer:
         self._thread = threading.Thread(target=self._run, name="proposer", daemon=True)
 
     def start(self) -> None:
-        """Start the background thread."""
+        """Start the background thread (and the fitting process)."""
+        self.fitter = Fitter(self.search, self.in_process)
         self._thread.start()
 
     def close(self) -> None:
@@ -67,6 +157,8 @@ class Proposer:
             self.lock.notify_all()
         if self._thread.is_alive():
             self._thread.join()
+        if self.fitter is not None:
+            self.fitter.close()
 
     # -- the loop's side --------------------------------------------------
     def tell(self, points: list[list[Any]], values: list[float]) -> None:
@@ -151,7 +243,8 @@ class Proposer:
                     for point in old:  # the fresh points replace these, so do not lie about them
                         snap.pending.remove(point)
                 began = time.perf_counter()
-                points = self.search.propose(snap, need or stale)
+                assert self.fitter is not None
+                points = self.fitter.propose(snap, need or stale)
                 with self.lock:
                     self.fits += 1
                     self.fit_seconds += time.perf_counter() - began

@@ -235,7 +235,14 @@ class Search:
         return points
 
     def ask_random(self, k: int) -> list[list[Any]]:
-        """Draw `k` points of the initial phase, as the original workflow did."""
+        """Draw `k` points of the initial phase, as the original workflow did.
+
+        Past the initial phase (skopt's ask would fit a model), these are
+        plain random points from the optimizer's random state.
+        """
+        if not self.in_random_phase:
+            return [list(p) for p in self.problem.space.rvs(n_samples=k,
+                                                            random_state=self.optimizer.rng)]
         points: list[list[Any]] = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

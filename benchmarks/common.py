@@ -33,15 +33,16 @@ SLEEP_TASK = os.path.join(HERE, "sleep-task.sh")
 
 
 def command_line() -> str:
-    """The exact command that runs this benchmark again (from the bundle)."""
-    script = os.path.relpath(os.path.abspath(sys.argv[0]), BUNDLE)
-    return shlex.join(["python3", script, *sys.argv[1:]])
+    """The exact command that runs this benchmark again (from the bundle's folder)."""
+    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    return shlex.join(["benchmarks/run.sh", name, *sys.argv[1:]])
 
 
 def banner(title: str) -> None:
     """Print what runs and the command that repeats it."""
     print(f"== {title}")
-    print(f"command: (cd {BUNDLE} && {command_line()})")
+    print(f"command: {command_line()}   (in {BUNDLE}; or: python3 benchmarks/"
+          f"{os.path.basename(sys.argv[0])} with the same arguments)")
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}", flush=True)
 
 

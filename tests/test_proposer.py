@@ -4,13 +4,15 @@
 # the loop. A fake notify (an Event) stands for the loop's wake-up; waits
 # have a generous safety limit and no assertion is about time.
 
+import os
+import signal
 import threading
 
 import pytest
 
 from Config import DEFAULT_OPTIMIZER
 from Problem import Problem
-from Proposer import MIN_RESERVE, Proposer
+from Proposer import MIN_RESERVE, Fitter, Proposer
 from Search import Search
 
 LIMIT = 120  # seconds: a safety net against a hang, never a timing assertion
@@ -30,14 +32,14 @@ class Loop:
         self.woken.set()
 
 
-def make(warm: bool = True) -> tuple[Proposer, Search, Loop]:
+def make(warm: bool = True, in_process: bool = False) -> tuple[Proposer, Search, Loop]:
     problem = Problem({f"x{i}": {"low": 0.0, "high": 1.0} for i in range(3)})
     search = Search(problem, DEFAULT_OPTIMIZER, "max")
     if warm:
         points = search.ask(10)
         search.tell(points, [objective(p) for p in points])
     loop = Loop()
-    return Proposer(search, loop.notify), search, loop
+    return Proposer(search, loop.notify, in_process=in_process), search, loop
 
 
 def wait_until(proposer: Proposer, loop: Loop, condition) -> None:
@@ -56,8 +58,8 @@ def wait_until(proposer: Proposer, loop: Loop, condition) -> None:
 def running():
     made = []
 
-    def start(warm: bool = True):
-        proposer, search, loop = make(warm)
+    def start(warm: bool = True, in_process: bool = False):
+        proposer, search, loop = make(warm, in_process)
         proposer.start()
         made.append(proposer)
         return proposer, search, loop
@@ -187,3 +189,43 @@ def test_a_resumed_search_is_never_bridged():
     proposer, _, _ = make(warm=True)  # results known before the first take: no random phase
     assert proposer.take(3) == []
     assert proposer.bridged == 0
+
+
+def test_the_fit_runs_in_a_separate_process(running):
+    proposer, search, loop = running(in_process=True)
+    proposer.take(4)
+    wait_until(proposer, loop, lambda: len(proposer.ready) >= 4)
+    points = proposer.take(4)
+    assert len({repr(p) for p in points}) == 4
+    assert all(p in search.pending for p in points)
+    assert proposer.fitter is not None and proposer.fitter.pool is not None
+
+
+def test_a_dead_fitting_process_falls_back_to_the_driver():
+    _, search, _ = make()
+    fitter = Fitter(search, in_process=True)
+    try:
+        assert fitter.pool is not None
+        os.kill(fitter.worker.result(), signal.SIGKILL)
+        points = fitter.propose(search.snapshot(), 3)
+        assert len(points) == 3
+        assert fitter.pool is None  # from now on in the driver
+    finally:
+        fitter.close()
+
+
+def test_close_leaves_no_fitting_process_behind():
+    proposer, _, _ = make(in_process=True)
+    proposer.start()
+    assert proposer.fitter is not None
+    pid = proposer.fitter.worker.result(LIMIT)
+    proposer.close()
+    gone = threading.Event()
+    for _ in range(LIMIT * 10):  # the forkserver reaps it: wait until it is gone
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            gone.set()
+            break
+        gone.wait(0.1)
+    assert gone.is_set()

@@ -279,3 +279,11 @@ def test_skopt_gbrt_alone_still_fails_here():
     with pytest.raises((ValueError, AttributeError)), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         Optimizer(space().space, base_estimator="GBRT")
+
+
+def test_random_points_past_the_initial_phase_need_no_model(monkeypatch):
+    search = warmed(space())
+    fits = count_fits(monkeypatch)
+    points = search.ask_random(5)
+    assert fits[0] == 0
+    assert len({key(p) for p in points}) == 5

@@ -1,0 +1,42 @@
+#!/bin/bash
+# BENCHMARKS RUN SH
+# One command per benchmark: prepares the bundle's Python (as main.sh does,
+# plus benchmarks/requirements.txt for quality), raises the open-files limit,
+# and runs benchmarks/NAME.py with any further arguments.
+#   benchmarks/run.sh overhead|scale|quality [ARGS...]
+set -eu
+
+THIS=$(cd "$(dirname "$0")/.." && pwd)
+
+usage() {
+  cat <<USAGE
+usage: benchmarks/run.sh [-h] overhead|scale|quality [ARGS...]
+  overhead  replacement latency and driver CPU per task vs the original inline loop (~6 min)
+  scale     slot utilization: 1,024 x 20-40 s tasks (6,000) and 16 x 1 s tasks (2,000) (~6 min)
+  quality   simple regret on Branin, Hartmann-6, mixed: async-local, sequential skopt,
+            random, Optuna TPE (20 seeds, ~8 min on 2 cores)
+ARGS go to benchmarks/NAME.py (see benchmarks/run.sh NAME -h).
+Environment: PYTHON selects the interpreter (else as main.sh: python3 or .venv).
+USAGE
+}
+
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+  "") usage >&2; exit 2 ;;
+  overhead|scale|quality) NAME=$1; shift ;;
+  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale or quality" >&2; exit 2 ;;
+esac
+
+# shellcheck source=../lib/python-env.sh
+source "$THIS/lib/python-env.sh"
+if [ "$NAME" = quality ]; then
+  python_env "$THIS" "skopt sklearn numpy matplotlib optuna" \
+    "$THIS/requirements.txt" "$THIS/benchmarks/requirements.txt"
+else
+  python_env "$THIS" "skopt sklearn numpy matplotlib" "$THIS/requirements.txt"
+fi
+
+HARD=$(ulimit -Hn)
+ulimit -n "$HARD" 2>/dev/null || true
+cd "$THIS"
+exec "$PY" -u "benchmarks/$NAME.py" "$@"
