@@ -83,6 +83,7 @@ class Workflow:
         self.signal_count = 0
         self.signal_time = 0.0
         self.grace_skipped = False
+        self.old_handlers: dict[int, Any] = {}
         self.io_error: OSError | None = None
         self.deadlines: list[tuple[float, int, int]] = []  # (when, task id, pidfd)
         self.next_launch = 0.0
@@ -101,12 +102,13 @@ class Workflow:
         self.selector.register(self.wake_read, selectors.EVENT_READ, None)
         signal.set_wakeup_fd(self.wake_write.fileno(), warn_on_full_buffer=False)
         for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, self._on_signal)
+            self.old_handlers[number] = signal.signal(number, self._on_signal)
 
     def _close(self) -> None:
         signal.set_wakeup_fd(-1)
-        for number in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, signal.SIG_DFL)
+        # the caller's handlers, not SIG_DFL: a signal during the report exits cleanly
+        for number, handler in self.old_handlers.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
         for task in self.running.values():  # never leave a task behind
             task.signal_group(signal.SIGKILL)
         self.points.close()

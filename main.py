@@ -268,9 +268,8 @@ def write_report(output: str) -> None:
 
 
 def stop_early(number: int, frame: Any) -> None:
-    """SIGINT/SIGTERM before the search loop runs: nothing to stop yet."""
-    print(f"{PROG}: stopped by {signal.Signals(number).name} before the search started",
-          file=sys.stderr, flush=True)
+    """SIGINT/SIGTERM outside the search loop (checks, report): nothing to stop."""
+    print(f"{PROG}: stopped by {signal.Signals(number).name}", file=sys.stderr, flush=True)
     raise SystemExit(128 + number)
 
 

@@ -7,6 +7,7 @@
 #   python3 benchmarks/soak.py [--tasks 5000] [--concurrency 64]
 
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -27,6 +28,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--first", type=int, default=100,
                         help="tasks finished at the first sample (default 100)")
     parser.add_argument("--keep", action="store_true", help="keep the output folder")
+    parser.add_argument("--with-report", action="store_true",
+                        help="let the driver write its report (default: stop it once "
+                             "the search loop has ended)")
     return parser.parse_args(argv)
 
 
@@ -40,7 +44,12 @@ def finished(results: Path) -> int:
 
 
 def sample(pid: int) -> dict[str, int]:
-    """The driver seen from /proc: descriptors, RSS (KiB), zombie children, threads."""
+    """The driver seen from /proc: descriptors, RSS (KiB), threads, children.
+
+    zombies: exited children not reaped yet at that instant (a task that just
+    ended and the driver has not woken up for); stuck_zombies: those still
+    not reaped half a second later, which would be a leak.
+    """
     fds = os.listdir(f"/proc/{pid}/fd")
     pidfds = 0
     for fd in fds:
@@ -51,7 +60,26 @@ def sample(pid: int) -> dict[str, int]:
             pass
     status = Path(f"/proc/{pid}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    zombies = children = 0
+    children = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        children += int(stat[stat.rindex(b")") + 2:].split()[1]) == pid
+    zombies = zombie_children(pid)
+    return {"fds": len(fds), "pidfds": pidfds, "other_fds": len(fds) - pidfds,
+            "rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
+            "children": children, "zombies": len(zombies),
+            "stuck_zombies": len(zombies & zombie_children(pid, wait=0.5))}
+
+
+def zombie_children(pid: int, wait: float = 0.0) -> set[int]:
+    """Exited children of pid not reaped yet (after `wait` seconds)."""
+    time.sleep(wait)
+    found = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -60,12 +88,9 @@ def sample(pid: int) -> dict[str, int]:
         except OSError:
             continue
         state, ppid = stat[stat.rindex(b")") + 2:].split()[:2]
-        if int(ppid) == pid:
-            children += 1
-            zombies += state == b"Z"
-    return {"fds": len(fds), "pidfds": pidfds, "other_fds": len(fds) - pidfds,
-            "rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
-            "children": children, "zombies": zombies}
+        if int(ppid) == pid and state == b"Z":
+            found.add(int(entry))
+    return found
 
 
 def show(label: str, done: int, figures: dict[str, int]) -> None:
@@ -93,6 +118,7 @@ def main(argv: list[str]) -> int:
         driver = subprocess.Popen(argv, stdout=stream, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL)
     marks = [args.first, args.tasks // 2, args.tasks - 2 * args.concurrency]
+    # sampled while the loop runs (the report at the end is another program's job)
     taken: list[tuple[int, dict[str, int]]] = []
     results = output / "results.csv"
     while driver.poll() is None and marks:
@@ -107,11 +133,19 @@ def main(argv: list[str]) -> int:
             while marks and done >= marks[0]:
                 marks.pop(0)
         time.sleep(0.01)
+    while driver.poll() is None and b"summary:" not in log.read_bytes():
+        time.sleep(0.01)
+    if driver.poll() is None and not args.with_report:
+        driver.terminate()  # the loop is over; its report is not what is measured here
     code = driver.wait()
     seconds = time.monotonic() - began
     total = finished(results)
-    print(f"driver exit code {code}; {total} tasks in {seconds:.1f} s "
-          f"({total / seconds:.0f} tasks/s, report included); log {log}")
+    with open(results, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    loop = max(float(r["end"]) for r in rows) - min(float(r["start"]) for r in rows)
+    print(f"driver exit code {code}{'' if args.with_report else ' (stopped after its loop)'}; "
+          f"{total} tasks: the loop took {loop:.1f} s ({total / loop:.0f} tasks/s), the "
+          f"whole run {seconds:.1f} s; log {log}")
     if len(taken) >= 2:
         (first, a), (last, b) = taken[0], taken[-1]
         print(f"from {first} to {last} tasks: other_fds {a['other_fds']} -> {b['other_fds']}, "

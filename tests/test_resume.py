@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from conftest import BUNDLE, read_results, run_main, write_cfg, write_script
-from test_signals import alive, count_lines, finish, start, wait_until
+from test_signals import alive, count_lines, finish, sigkill_driver, start, wait_until
 
 import main
 from Config import load_config
@@ -56,8 +56,7 @@ def test_sigkill_after_k_of_n_then_resume(tmp_path: Path) -> None:
     finally:
         del os.environ["TASK_DELAY"]
     wait_until(lambda: count_lines(output / "results.csv") >= 1 + 3, "3 finished tasks")
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    sigkill_driver(proc)
     before = rows_by_id(output)
     k = len(before)
     assert 3 <= k < 10
@@ -91,8 +90,7 @@ def test_leftovers_killed_lost_tasks_reissued_once(tmp_path: Path) -> None:
     proc = start(["-c", cfg, "-o", str(output), "1", "2", "6"], via="main.py",
                  log=tmp_path / "log1")
     wait_until(lambda: count_lines(output / "pids") >= 6, "tasks 2 and 3 to hang")
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    sigkill_driver(proc)
     leftovers = [int(line.split()[1]) for line in (output / "pids").read_text().splitlines()
                  if int(line.split()[0]) >= 2]
     assert all(alive(p) for p in leftovers), "the dead driver's tasks should still run"

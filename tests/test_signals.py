@@ -63,6 +63,41 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def helpers_of(pid: int) -> list[int]:
+    """Descendants of the driver that are not tasks (the proposer's worker processes)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            with open(f"/proc/{parent}/task/{parent}/children") as stream:
+                children = [int(c) for c in stream.read().split()]
+        except OSError:
+            continue
+        for child in children:
+            try:
+                with open(f"/proc/{child}/environ", "rb") as stream:
+                    is_task = b"TASK_ID=" in stream.read()
+            except OSError:
+                continue
+            if not is_task:
+                found.append(child)
+                todo.append(child)
+    return found
+
+
+def sigkill_driver(proc: subprocess.Popen) -> None:
+    """SIGKILL the driver as an out-of-memory kill would; then end its non-task helpers,
+    which a SIGKILLed driver cannot take with it (the tasks are left for resume to find)."""
+    helpers = helpers_of(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    for pid in helpers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def recorded_pids(output: Path) -> list[int]:
     return [int(line) for line in (output / "pids").read_text().split()]
 
