@@ -39,6 +39,9 @@ PLOTS = {
 COLORS = {"ok": "tab:green", "failed": "tab:red", "timeout": "tab:orange",
           "killed": "tab:purple", "running": "lightgrey"}
 DPI = 100
+SURROGATE_POINTS = 300  # rows the objective plot's Gaussian process is fitted to, at most
+TIMELINE_LABELS = 200  # tasks up to which each bar carries its task number
+TIMELINE_TICKS = 40  # slots up to which each one is labelled
 
 
 class ReportError(UsageError):
@@ -373,6 +376,22 @@ def _point(space: Any, row: Row) -> list[Any] | None:
     return values if values in space else None
 
 
+def surrogate_sample(pairs: list[tuple[list[Any], float]],
+                     limit: int = SURROGATE_POINTS) -> list[tuple[list[Any], float]]:
+    """At most `limit` (point, value) pairs for the surrogate: the best third and a
+    seeded random sample of the rest, in their original order.
+
+    A Gaussian process costs O(n^3) time and O(n^2) memory: fitted to every
+    row of a search with thousands of results it takes minutes and gigabytes.
+    """
+    if len(pairs) <= limit:
+        return pairs
+    order = sorted(range(len(pairs)), key=lambda k: pairs[k][1])
+    best = order[:limit // 3]
+    rest = np.random.RandomState(0).choice(order[limit // 3:], limit - len(best), replace=False)
+    return [pairs[k] for k in sorted([*best, *rest.tolist()])]
+
+
 def _surrogate(space: Any, points: list[list[Any]], values: list[float]) -> Any:
     """A Gaussian process fitted to the ok points (quick to predict from)."""
     from skopt.utils import cook_estimator
@@ -403,13 +422,17 @@ def plot_objective(summary: ReportSummary, run: dict[str, Any]) -> Figure:
               "problem's space left out", file=sys.stderr)
     if len(pairs) < 2:
         raise _Unavailable(f"needs at least 2 ok tasks inside the space, has {len(pairs)}")
+    total = len(pairs)
+    pairs = surrogate_sample(pairs)
     points, values = [p for p, _ in pairs], [v for _, v in pairs]
     varying = [(k, d) for k, d in enumerate(space.dimensions) if not d.is_constant]
     if not varying:
         raise _Unavailable("no parameter varies: nothing to plot against")
     model = _surrogate(space, points, values)
+    fitted = f"{len(points)} ok tasks" if len(points) == total else \
+        f"{len(points)} of {total} ok tasks: the best and a random sample"
     title = (f"Partial dependence of the objective on each parameter (Gaussian process "
-             f"fitted to {len(points)} ok tasks)\ncontours: yellow = lower objective;  "
+             f"fitted to {fitted})\ncontours: yellow = lower objective;  "
              f"dots: tasks;  red star and dashed line: best task")
     if len(varying) == 1:
         return _objective_1d(space, model, varying[0], points, values, title)
@@ -498,14 +521,18 @@ def plot_timeline(summary: ReportSummary) -> Figure:
         lanes[None] = len(labels)
         labels.append("?")
     fig, ax = plt.subplots(figsize=(10, min(12.0, 1.8 + 0.5 * len(labels))))
+    bars: dict[tuple[int, str], list[tuple[float, float]]] = {}
     for r in tasks:
-        lane = lanes[r.slot]
-        ax.broken_barh([(r.start - t0, r.end - r.start)], (lane - 0.4, 0.8),
-                       facecolors=COLORS.get(r.status, "tab:brown"), edgecolor="black", lw=0.5,
-                       hatch="//" if r.status == "running" else None)
-        if r.end - r.start > 0.03 * span:
-            ax.text((r.start + r.end) / 2 - t0, lane, str(r.id), ha="center", va="center",
-                    fontsize=7)
+        bars.setdefault((lanes[r.slot], r.status), []).append((r.start - t0, r.end - r.start))
+    edge = 0.5 if len(tasks) <= TIMELINE_LABELS else 0.0  # thousands of edges blacken it
+    for (lane, status), spans in bars.items():  # one artist per lane and status
+        ax.broken_barh(spans, (lane - 0.4, 0.8), facecolors=COLORS.get(status, "tab:brown"),
+                       edgecolor="black", lw=edge, hatch="//" if status == "running" else None)
+    if len(tasks) <= TIMELINE_LABELS:
+        for r in tasks:
+            if r.end - r.start > 0.03 * span:
+                ax.text((r.start + r.end) / 2 - t0, lanes[r.slot], str(r.id), ha="center",
+                        va="center", fontsize=7)
     present = [s for s in list(COLORS) + sorted({r.status for r in tasks} - set(COLORS))
                if any(r.status == s for r in tasks)]
     ax.legend(handles=[Patch(facecolor=COLORS.get(s, "tab:brown"), edgecolor="black",
@@ -513,7 +540,10 @@ def plot_timeline(summary: ReportSummary) -> Figure:
                              label="running / unfinished" if s == "running" else s)
                        for s in present],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="status")
-    ax.set_yticks(range(len(labels)), labels)
+    if len(labels) <= TIMELINE_TICKS:
+        ax.set_yticks(range(len(labels)), labels)
+    else:  # hundreds of slots: a few numbered ticks, not a smear of labels
+        ax.yaxis.set_major_locator(MaxNLocator(TIMELINE_TICKS, integer=True))
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(0, span * 1.01)
     ax.set_xlabel("seconds since the first task started")

@@ -334,3 +334,16 @@ def test_digits_dryrun_search_and_the_docs_of_the_example(tmp_path: Path) -> Non
     for name in Report.PLOTS:
         assert f"image::docs/{name}.png[" in walkthrough
         check_png(BUNDLE / "docs" / f"{name}.png")
+
+
+def test_surrogate_sample_is_bounded_and_keeps_the_best() -> None:
+    """Thousands of rows must not reach the O(n^3) Gaussian process."""
+    from Report import SURROGATE_POINTS, surrogate_sample
+
+    pairs = [([k], float((k * 7919) % 5000)) for k in range(5000)]
+    sample = surrogate_sample(pairs)
+    assert len(sample) == SURROGATE_POINTS
+    best = sorted(pairs, key=lambda p: p[1])[:SURROGATE_POINTS // 3]
+    assert all(p in sample for p in best)
+    assert [p[0][0] for p in sample] == sorted(p[0][0] for p in sample)  # order kept
+    assert surrogate_sample(pairs[:50]) == pairs[:50]
