@@ -42,9 +42,12 @@ def _start_worker(search: Search) -> None:
         pass
 
 
-def _propose_in_worker(snap: Snapshot, k: int) -> list[list[Any]]:
+def _propose_in_worker(snap: Snapshot, k: int) -> tuple[list[list[Any]], float]:
+    """The points, and the CPU seconds this process spent on them."""
     assert _worker_search is not None
-    return _worker_search.propose(snap, k)
+    began = time.process_time()
+    points = _worker_search.propose(snap, k)
+    return points, time.process_time() - began
 
 
 class Fitter:
@@ -61,6 +64,7 @@ class Fitter:
 
     def __init__(self, search: Search, in_process: bool = True) -> None:
         self.search = search
+        self.cpu = 0.0  # CPU seconds spent in the fitting process
         self.pool: ProcessPoolExecutor | None = None
         if in_process:
             context = multiprocessing.get_context("forkserver")
@@ -79,7 +83,9 @@ class Fitter:
         """`k` points from one fit to `snap`."""
         if self.pool is not None:
             try:
-                return self.pool.submit(_propose_in_worker, snap, k).result()
+                points, cpu = self.pool.submit(_propose_in_worker, snap, k).result()
+                self.cpu += cpu
+                return points
             except (BrokenProcessPool, OSError) as err:
                 warn(f"the model fitting process failed ({err or type(err).__name__}); "
                      "fitting in the driver from now on")
@@ -119,7 +125,10 @@ class Proposer:
     twice the points the loop wanted during one fit (a moving estimate),
     plus two, so that a burst of exits during a fit finds points ready.
     Ready points made before newer results arrived are replaced by fresh
-    ones when the thread has nothing more urgent to do.
+    ones when the thread has nothing more urgent to do. Each fit also
+    ranks as many spare points (the next candidates of the same batch, not
+    pending, so no lie is told about them): when the ready points run out
+    before the next fit lands, the loop gets spare points rather than wait.
     """
 
     def __init__(self, search: Search, notify: Callable[[], None],
@@ -137,6 +146,8 @@ class Proposer:
         self.waits = 0  # takes that found fewer points ready than asked for
         self.served_random = False  # points of the random initial phase were handed out
         self.bridged = 0  # random points handed out while the first fit ran
+        self.spare: list[list[Any]] = []  # more points of the last fit, not pending
+        self.spared = 0  # spare points handed out
         self.closing = False
         self.error: BaseException | None = None
         self.fits = 0
@@ -159,6 +170,11 @@ class Proposer:
             self._thread.join()
         if self.fitter is not None:
             self.fitter.close()
+
+    @property
+    def fit_cpu(self) -> float:
+        """CPU seconds spent fitting in the separate process (not in this one's rusage)."""
+        return self.fitter.cpu if self.fitter is not None else 0.0
 
     # -- the loop's side --------------------------------------------------
     def tell(self, points: list[list[Any]], values: list[float]) -> None:
@@ -189,7 +205,13 @@ class Proposer:
             if len(points) < k and self.search.in_random_phase:
                 points += self.search.ask(k - len(points))
                 self.served_random = True
-            elif len(points) < k and self.served_random and not self.fits:
+            while self.spare and len(points) < k:  # the ready points ran out: no wait
+                point = self.spare.pop(0)
+                if point not in self.search.pending and point not in self.search.optimizer.Xi:
+                    self.search.register([point])
+                    self.spared += 1
+                    points.append(point)
+            if len(points) < k and self.served_random and not self.fits:
                 # the first fit is under way: bridge with the initial design's next
                 # random points rather than leave slots idle (never on a resume)
                 bridge = self.search.ask_random(k - len(points))
@@ -244,7 +266,9 @@ class Proposer:
                         snap.pending.remove(point)
                 began = time.perf_counter()
                 assert self.fitter is not None
-                points = self.fitter.propose(snap, need or stale)
+                count = need or stale
+                points = self.fitter.propose(snap, count + self.reserve)
+                points, spare = points[:count], points[count:]
                 with self.lock:
                     self.fits += 1
                     self.fit_seconds += time.perf_counter() - began
@@ -256,6 +280,7 @@ class Proposer:
                     self.ready = deque((p, v) for p, v in self.ready if p not in replaced)
                     self.search.register(points)
                     self.ready.extend((p, snap.version) for p in points)
+                    self.spare = spare
                     self._size_reserve(self.taken_since_fit + max(0, self.demand - demand_before))
                 self.notify()
         except BaseException as err:  # noqa: BLE001 - handed to the loop, which stops the run

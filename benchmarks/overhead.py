@@ -138,14 +138,16 @@ def main() -> int:
                              ms(to_spawn, 99), ms(to_spawn, 100), ms(to_run, 99),
                              f"{1000 * cpu_per_task:.1f}", f"{stats['wall']:.1f}",
                              stats["waits"] if mode == "async" else "-",
+                             stats["spared"] if mode == "async" else "-",
                              stats["fits"] if mode == "async" else "-"])
     print()
     print("latency: a task's own last timestamp -> its successor (same slot) spawned;"
           " 'run p99': -> the successor's first line ran")
     print(table(["history", "concurrency", "loop", "replacements", "p50 ms", "p99 ms",
-                 "max ms", "run p99 ms", "CPU ms/task", "wall s", "waits", "fits"], rows))
-    print("waits: takes that found fewer points ready than slots free; fits: model fits "
-          "(each proposes a whole batch)")
+                 "max ms", "run p99 ms", "CPU ms/task", "wall s", "waits", "spare", "fits"], rows))
+    print("waits: takes that left slots idle (no point ready or spare); spare: points handed "
+          "out from the last fit's spares; fits: model fits (each proposes a whole batch); "
+          "CPU includes the model-fitting process")
     ratios = []
     for history in args.history:
         for concurrency in args.concurrency:

@@ -89,7 +89,8 @@ def main() -> int:
                      f"{utilization / bound:.4f}", f"{steady:.4f}", f"{len(tasks) / wall:.1f}",
                      f"{wall:.1f}", f"{max_rss_mib():.0f}"])
         extra.append([name, ms(to_spawn, 50), ms(to_spawn, 99), ms(to_spawn, 100),
-                      f"{1000 * stats['cpu'] / len(tasks):.1f}", stats["fits"], stats["waits"]])
+                      f"{1000 * stats['cpu'] / len(tasks):.1f}", stats["fits"], stats["waits"],
+                      stats["spared"]])
     print()
     print("utilization = sum of task-measured run times / (concurrency x wall time)")
     print("zero-overhead bound = the same with the wall time of an ideal driver (same tasks, "
@@ -101,7 +102,9 @@ def main() -> int:
                  "tasks/s", "wall s", "driver RSS MiB"], rows))
     print()
     print(table(["run", "latency p50 ms", "p99 ms", "max ms", "driver CPU ms/task", "fits",
-                 "waits"], extra))
+                 "waits", "spare"], extra))
+    print("latency: a task's own last timestamp -> its successor spawned; driver CPU includes "
+          "the model-fitting process; waits: takes that left slots idle")
     if args.keep:
         print(f"outputs kept in {root}")
     else:

@@ -229,3 +229,18 @@ def test_close_leaves_no_fitting_process_behind():
             break
         gone.wait(0.1)
     assert gone.is_set()
+
+
+def test_spare_points_fill_in_when_the_ready_ones_run_out(running):
+    proposer, search, loop = running()
+    proposer.take(2)
+    wait_until(proposer, loop, lambda: len(proposer.ready) >= 2 and proposer.spare)
+    with proposer.lock:
+        ready = len(proposer.ready)
+        spare = list(proposer.spare)
+        assert not any(p in search.pending for p in spare)  # no lie about spare points
+        waits = proposer.waits
+        points = proposer.take(ready + 1)
+        assert len(points) == ready + 1
+        assert points[-1] in spare and points[-1] in search.pending
+        assert proposer.spared == 1 and proposer.waits == waits
