@@ -3,7 +3,7 @@
 # A real task: trains a small neural network (scikit-learn MLPClassifier)
 # on the handwritten digits that ship with scikit-learn and writes its
 # validation log-loss to TASK_RESULT. Seconds per task on one core; no
-# download, no GPU. See digits-1.json and docs/digits-walkthrough.adoc.
+# download, no GPU. See digits-1.json and README.adoc (the digits example).
 # The work runs under $LAUNCH, as any task's must.
 # With DRYRUN=1 it prints the command and writes a value derived from a
 # hash of the parameters instead of training.

@@ -329,7 +329,7 @@ def test_digits_dryrun_search_and_the_docs_of_the_example(tmp_path: Path) -> Non
     rows = read_results(output)
     assert len(rows) == 8 and all(0 < float(r["objective"]) < 1 for r in rows)
     assert "DRYRUN: would run: " in (output / "0000.txt").read_text()
-    walkthrough = (BUNDLE / "docs" / "digits-walkthrough.adoc").read_text()
+    walkthrough = (BUNDLE / "README.adoc").read_text()  # the walk-through is a README section
     assert (BUNDLE / "digits-1.json").read_text() in walkthrough  # the cfg shown is the cfg
     for name in Report.PLOTS:
         assert f"image::docs/{name}.png[" in walkthrough
