@@ -76,14 +76,16 @@ def durations(seed: int, count: int) -> np.ndarray:
     return np.random.RandomState(1000 + seed).uniform(0.5, 2.5, count)
 
 
-def run_async_local(problem: Problem, f: Callable, n: int, workers: int, seed: int) -> list[float]:
+def run_async_local(problem: Problem, f: Callable, n: int, workers: int, seed: int,
+                    lie: str = "max", surrogate: str = "RF") -> list[float]:
     """The product's Search in simulated time, with the Proposer's prefetch.
 
     A slot freed at an event gets a point proposed before the results of
     that event arrived (the ready reserve); then the results are told and
     the reserve is proposed afresh from one fit (stale points replaced).
     """
-    search = Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed), "max")
+    search = Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed,
+                                  base_estimator=surrogate), lie)
     times = durations(seed, n)
     clock: list[tuple[float, int, list[Any]]] = []
     ready: list[list[Any]] = []
@@ -180,14 +182,29 @@ def speed_up_forests() -> None:
         cls.predict = predict
 
 
+def variant(method: str) -> tuple[Callable, dict[str, str]]:
+    """The runner of a method name: `async-local lie=mean`, `async-local ET`, ..."""
+    if method in RUNNERS:
+        return RUNNERS[method], {}
+    words = method.split()
+    options = {}
+    for word in words[1:]:
+        if word.startswith("lie="):
+            options["lie"] = word[4:]
+        else:
+            options["surrogate"] = word
+    return run_async_local, options
+
+
 def one_run(job: tuple[str, str, int, int, int]) -> tuple[str, str, int, float, float]:
     """Simple regret of one (problem, method, seed) run."""
     name, method, seed, n, workers = job
     warnings.simplefilter("ignore")
     speed_up_forests()
     spec, f, optimum = PROBLEMS[name]
+    runner, options = variant(method)
     began = time.process_time()
-    values = RUNNERS[method](Problem(spec), f, n, workers, seed)
+    values = runner(Problem(spec), f, n, workers, seed, **options)
     assert len(values) == n, (method, len(values))
     return name, method, seed, min(values) - optimum, time.process_time() - began
 
@@ -198,7 +215,13 @@ def main() -> int:
     parser.add_argument("--evaluations", type=int, default=100)
     parser.add_argument("--workers", type=int, default=8, help="simulated concurrency")
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS),
+                        help=f"of {', '.join(METHODS)}; also 'async-local lie=mean', "
+                             "'async-local ET' (see --lies, --surrogates)")
+    parser.add_argument("--lies", nargs="*", default=[], choices=["max", "mean", "min", "none"],
+                        help="also run async-local with these pending lies (default: max only)")
+    parser.add_argument("--surrogates", nargs="*", default=[], choices=["ET", "GBRT", "GP"],
+                        help="also run async-local with these surrogates instead of RF")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes running the seeds (default: the cores)")
     args = parser.parse_args()
@@ -206,8 +229,10 @@ def main() -> int:
            f"simulated workers, {args.seeds} seeds")
     print("optimizer: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_OPTIMIZER.items()
                                     if k != "random_state") + ", random_state=seed; lie=max")
+    methods = list(args.methods) + [f"async-local lie={lie}" for lie in args.lies] + \
+        [f"async-local {surrogate}" for surrogate in args.surrogates]
     jobs = [(name, method, seed, args.evaluations, args.workers) for name in args.problems
-            for seed in range(args.seeds) for method in args.methods]
+            for seed in range(args.seeds) for method in methods]
     began = time.time()
     regrets: dict[tuple[str, str], list[float]] = {}
     cpu: dict[str, float] = {}
@@ -219,7 +244,7 @@ def main() -> int:
     for name in args.problems:
         random_median = float(np.median(regrets[(name, "random")])) \
             if (name, "random") in regrets else math.nan
-        for method in args.methods:
+        for method in methods:
             values = np.asarray(regrets[(name, method)])
             q1, median, q3 = np.percentile(values, [25, 50, 75])
             rows.append([name, method, f"{median:.4g}", f"{q1:.4g} - {q3:.4g}",
@@ -228,7 +253,7 @@ def main() -> int:
     print(table(["problem", "method", "median regret", "IQR", "/ random"], rows))
     print()
     print("CPU s per run: " + ", ".join(f"{m} {cpu[m] / (len(args.problems) * args.seeds):.1f}"
-                                         for m in args.methods))
+                                         for m in methods))
     print(f"wall: {time.time() - began:.0f} s")
     return 0
 
