@@ -109,11 +109,15 @@ class Launcher:
     name : the cfg value that selects this launcher
     program : the executable looked up on PATH ("" for none)
     reason : why this launcher was chosen, for the log
+    scheduler, size_variables : the batch system, and its variables
+        holding the job's node count (checked when there is no pool)
     pool : the hosts handed to tasks, or None where the scheduler places
     """
 
     name = "none"
     program = ""
+    scheduler = ""
+    size_variables: tuple[str, ...] = ()  # where the job's node count is read
 
     def __init__(self, launcher_args: Sequence[str] = (), ppn: int = 1,
                  environ: Mapping[str, str] | None = None,
@@ -142,11 +146,20 @@ class Launcher:
         return parallelism * self.ppn
 
     def check(self, parallelism: int, concurrency: int) -> None:
-        """Raise LaunchError if the allocation cannot hold the tasks."""
+        """Raise LaunchError if the allocation cannot hold the tasks.
+
+        The pool's hosts count where there is a pool; else the job's node
+        count from the first of `size_variables` that is set.
+        """
         if self.pool:
             self.pool.check(parallelism, concurrency)
-        else:
+            return
+        source, have = _int_env(self.environ, self.size_variables)
+        if have is None:
             _need(parallelism, concurrency)
+        else:
+            _too_small(parallelism, concurrency, have,
+                       f"the {self.scheduler} job has ({source})")
 
     def acquire(self, parallelism: int) -> Placement:
         """Reserve hosts for one task (None: the scheduler places it)."""
@@ -171,15 +184,8 @@ class AprunLauncher(Launcher):
 
     name = "aprun"
     program = "aprun"
-
-    def check(self, parallelism: int, concurrency: int) -> None:
-        source, have = _int_env(self.environ,
-                                ("COBALT_JOBSIZE", "COBALT_PARTSIZE"))
-        if have is None:
-            _need(parallelism, concurrency)
-        else:
-            _too_small(parallelism, concurrency, have,
-                       f"the Cobalt job has ({source})")
+    scheduler = "Cobalt"
+    size_variables = ("COBALT_JOBSIZE", "COBALT_PARTSIZE")
 
     def prefix(self, parallelism: int, placement: Placement,
                output_dir: str, task_id: int) -> list[str]:
@@ -197,6 +203,8 @@ class SrunLauncher(Launcher):
 
     name = "srun"
     program = "srun"
+    scheduler = "Slurm"
+    size_variables = ("SLURM_JOB_NUM_NODES", "SLURM_NNODES")
 
     def __init__(self, launcher_args: Sequence[str] = (), ppn: int = 1,
                  environ: Mapping[str, str] | None = None,
@@ -207,18 +215,6 @@ class SrunLauncher(Launcher):
         if nodelist.strip():
             self.pool = NodePool(expand_hostlist(nodelist),
                                  "SLURM_JOB_NODELIST")
-
-    def check(self, parallelism: int, concurrency: int) -> None:
-        if self.pool:
-            self.pool.check(parallelism, concurrency)
-            return
-        source, have = _int_env(self.environ,
-                                ("SLURM_JOB_NUM_NODES", "SLURM_NNODES"))
-        if have is None:
-            _need(parallelism, concurrency)
-        else:
-            _too_small(parallelism, concurrency, have,
-                       f"the Slurm job has ({source})")
 
     def prefix(self, parallelism: int, placement: Placement,
                output_dir: str, task_id: int) -> list[str]:
