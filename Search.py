@@ -25,6 +25,7 @@ from Problem import Problem
 from utils import UsageError
 
 INT32_MAX = np.iinfo(np.int32).max
+RANDOM_REDRAWS = 20  # per point: redraws of a random point already used
 # Acquisition functions whose values we can score ourselves for batches.
 SCORABLE = ("LCB", "EI", "PI")
 # Surrogates the cfg may name (skopt's base_estimator strings).
@@ -238,22 +239,38 @@ class Search:
         """Draw `k` points of the initial phase, as the original workflow did.
 
         Past the initial phase (skopt's ask would fit a model), these are
-        plain random points from the optimizer's random state.
+        plain random points from the optimizer's random state. A point that
+        was told, is pending or failed is drawn again (a few times at most:
+        a tiny space may have nothing new left).
         """
-        if not self.in_random_phase:
-            return [list(p) for p in self.problem.space.rvs(n_samples=k,
-                                                            random_state=self.optimizer.rng)]
+        taken = {tuple(p) for p in self.optimizer.Xi + self.pending + self.failed}
+        tries = RANDOM_REDRAWS * k
         points: list[list[Any]] = []
+
+        def keep(batch: list[list[Any]]) -> None:
+            nonlocal tries
+            for point in batch:
+                key = tuple(point)
+                if key in taken and tries > 0:
+                    tries -= 1
+                    continue
+                taken.add(key)
+                points.append(list(point))
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if not self.in_random_phase:
+                while len(points) < k:
+                    keep(self.problem.space.rvs(n_samples=k - len(points),
+                                                random_state=self.optimizer.rng))
+                return points
             if not self._asked:
                 self._asked = True
-                first = min(k, max(self.n_initial_points, 1))
-                points += self.optimizer.ask(n_points=first)
+                keep(self.optimizer.ask(n_points=min(k, max(self.n_initial_points, 1))))
             while len(points) < k:
                 self.optimizer.cache_ = {}  # ask(1) twice without a tell repeats itself
-                points += self.optimizer.ask(n_points=1)
-        return [list(p) for p in points]
+                keep(self.optimizer.ask(n_points=1))
+        return points[:k]
 
     def snapshot(self) -> Snapshot:
         """Copy the state a model-based proposal needs (cheap; call under a lock)."""

@@ -5,7 +5,6 @@
 import time
 from pathlib import Path
 
-import pytest
 from conftest import read_results, run_main, write_cfg, write_script
 
 
@@ -80,8 +79,6 @@ esac
     assert "summary: ok=2 failed=3 timeout=0 killed=0" in done.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="Search.ask_random (initial random phase) does not "
-                   "skip failed or pending points yet: a fix for Search.py (issue 5)")
 def test_failed_points_are_not_told_nor_proposed_again(tmp_path: Path) -> None:
     """A tiny categorical space: every point that failed must never come back."""
     body = 'if [ "$TASK_ID" -lt 3 ]; then exit 1; fi\necho 1.0 > "$TASK_RESULT"\n'
