@@ -32,6 +32,9 @@ from Workflow import Plan, Points, Workflow
 SLEEP_TASK = os.path.join(HERE, "sleep-task.sh")
 
 
+QUICK = bool(os.environ.get("BENCHMARK_QUICK"))  # the same code on a tiny load (README test)
+
+
 def command_line() -> str:
     """The exact command that runs this benchmark again (from the bundle's folder)."""
     name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
@@ -44,6 +47,8 @@ def banner(title: str) -> None:
     print(f"command: {command_line()}   (in {BUNDLE}; or: python3 benchmarks/"
           f"{os.path.basename(sys.argv[0])} with the same arguments)")
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}", flush=True)
+    if QUICK:
+        print("BENCHMARK_QUICK is set: a tiny load, to check the benchmark runs (not figures)")
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

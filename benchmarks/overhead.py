@@ -19,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (
+    QUICK,
     banner,
     ms,
     proposer_factory,
@@ -32,6 +33,7 @@ from common import (
 
 from Search import Search
 
+QUICK_ARGS = ["--history", "20", "--concurrency", "4", "--tasks", "8", "--inline-tasks", "2"]
 # task durations (s) per concurrency: about 20-40 completions a second
 SLEEP = {16: (0.2, 0.6), 256: (4.0, 12.0)}
 
@@ -102,7 +104,7 @@ def main() -> int:
     parser.add_argument("--modes", nargs="+", default=["async", "inline"],
                         choices=["async", "inline"])
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
-    args = parser.parse_args()
+    args = parser.parse_args(QUICK_ARGS + sys.argv[1:] if QUICK else None)
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
     banner("overhead: replacement latency and driver CPU per task (real subprocess tasks)")

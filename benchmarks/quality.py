@@ -10,6 +10,7 @@
 
 import argparse
 import heapq
+import importlib.util
 import math
 import os
 import sys
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import banner, table
+from common import QUICK, banner, table
 
 from Config import DEFAULT_OPTIMIZER
 from Problem import Problem
@@ -224,7 +225,14 @@ def main() -> int:
                         help="also run async-local with these surrogates instead of RF")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes running the seeds (default: the cores)")
-    args = parser.parse_args()
+    quick = ["--seeds", "1", "--evaluations", "14", "--problems", "branin"] if QUICK else []
+    args = parser.parse_args(quick + sys.argv[1:])
+    if "optuna TPE (constant liar)" in args.methods and importlib.util.find_spec("optuna") is None:
+        if not QUICK:
+            parser.error("Optuna is not installed: use benchmarks/run.sh quality (it installs "
+                         "benchmarks/requirements.txt), or drop it with --methods")
+        args.methods = [m for m in args.methods if m != "optuna TPE (constant liar)"]
+        print("Optuna is not installed here: left out of this quick run")
     banner(f"quality: simple regret after {args.evaluations} evaluations, {args.workers} "
            f"simulated workers, {args.seeds} seeds")
     print("optimizer: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_OPTIMIZER.items()

@@ -15,6 +15,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (
+    QUICK,
     banner,
     max_rss_mib,
     ms,
@@ -61,7 +62,7 @@ def main() -> int:
                         help="CONCURRENCYxTASKSxMIN-MAX seconds "
                              "(default 1024x6000x20-40 16x2000x1-1)")
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
-    args = parser.parse_args()
+    args = parser.parse_args(["--runs", "4x30x0.1-0.3"] + sys.argv[1:] if QUICK else None)
     banner("scale: slot utilization with real sleep tasks (the product's loop, Search, "
            "Proposer)")
     root = tempfile.mkdtemp(prefix="async-local-scale-")
