@@ -27,7 +27,7 @@ case "${1:-}" in
   *) echo "run.sh: error: benchmark ${1}: expected overhead, scale or quality" >&2; exit 2 ;;
 esac
 
-# shellcheck source=../lib/python-env.sh
+# shellcheck source=lib/python-env.sh
 source "$THIS/lib/python-env.sh"
 if [ "$NAME" = quality ]; then
   python_env "$THIS" "skopt sklearn numpy matplotlib optuna" \
