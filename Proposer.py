@@ -8,6 +8,7 @@
 import math
 import multiprocessing
 import os
+import select
 import signal
 import threading
 import time
@@ -26,14 +27,27 @@ FITTER_NICE = 10  # the fitting process yields the cores to the loop and the tas
 _worker_search: Search | None = None
 
 
-def _start_worker(search: Search) -> None:
+def _exit_with(driver: int) -> None:
+    """Wait for the driver process to end (even by SIGKILL), then end this one."""
+    try:
+        descriptor = os.pidfd_open(driver)
+    except ProcessLookupError:
+        os._exit(0)
+    select.select([descriptor], [], [])
+    os._exit(0)
+
+
+def _start_worker(search: Search, driver: int) -> None:
     """In the fitting process: keep the search settings, lower the priority.
 
     Ctrl-C and SIGTERM are the driver's to handle: it stops this process
-    when it closes (the process also ends when the driver's pipe closes).
+    when it closes; a watcher thread ends it when the driver dies without
+    closing (SIGKILL), so that no fitting process outlives its driver.
     """
     global _worker_search
     _worker_search = search
+    threading.Thread(target=_exit_with, args=(driver,), name="driver-watch",
+                     daemon=True).start()
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, signal.SIG_IGN)
     try:
@@ -69,7 +83,7 @@ class Fitter:
         if in_process:
             context = multiprocessing.get_context("forkserver")
             self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
-                                            initargs=(self._settings(),))
+                                            initargs=(self._settings(), os.getpid()))
             self.worker = self.pool.submit(os.getpid)  # start it now, while tasks start
 
     def _settings(self) -> Search:

@@ -86,16 +86,21 @@ def helpers_of(pid: int) -> list[int]:
 
 
 def sigkill_driver(proc: subprocess.Popen) -> None:
-    """SIGKILL the driver as an out-of-memory kill would; then end its non-task helpers,
-    which a SIGKILLed driver cannot take with it (the tasks are left for resume to find)."""
+    """SIGKILL the driver as an out-of-memory kill would. Its non-task helpers (the
+    model-fitting process, multiprocessing's forkserver and resource tracker) must end
+    by themselves; the tasks are left for resume to find."""
     helpers = helpers_of(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    for pid in helpers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    try:
+        wait_until(lambda: not any(alive(pid) for pid in helpers),
+                   f"the driver's helper processes {helpers} to end with it")
+    finally:
+        for pid in helpers:  # clean up even when the assertion failed
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def recorded_pids(output: Path) -> list[int]:
