@@ -3,18 +3,20 @@
 # One command per benchmark: prepares the bundle's Python (as main.sh does,
 # plus benchmarks/requirements.txt for quality), raises the open-files limit,
 # and runs benchmarks/NAME.py with any further arguments.
-#   benchmarks/run.sh overhead|scale|quality [ARGS...]
+#   benchmarks/run.sh overhead|scale|quality|report_time|soak [ARGS...]
 set -eu
 
 THIS=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
   cat <<USAGE
-usage: benchmarks/run.sh [-h] overhead|scale|quality [ARGS...]
+usage: benchmarks/run.sh [-h] overhead|scale|quality|report_time|soak [ARGS...]
   overhead  replacement latency and driver CPU per task vs the original inline loop (~6 min)
   scale     slot utilization: 1,024 x 20-40 s tasks (6,000) and 16 x 1 s tasks (2,000) (~6 min)
   quality   simple regret on Branin, Hartmann-6, mixed: async-local, sequential skopt,
             random, Optuna TPE (20 seeds, ~8 min on 2 cores)
+  report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~20 s)
+  soak      5,000 tiny tasks at concurrency 64: the driver's descriptors, RSS, zombies (~15 s)
 ARGS go to benchmarks/NAME.py (see benchmarks/run.sh NAME -h).
 Environment: PYTHON selects the interpreter (else as main.sh: python3 or .venv).
 USAGE
@@ -23,8 +25,8 @@ USAGE
 case "${1:-}" in
   -h|--help) usage; exit 0 ;;
   "") usage >&2; exit 2 ;;
-  overhead|scale|quality) NAME=$1; shift ;;
-  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale or quality" >&2; exit 2 ;;
+  overhead|scale|quality|report_time|soak) NAME=$1; shift ;;
+  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, quality, report_time or soak" >&2; exit 2 ;;
 esac
 
 # shellcheck source=lib/python-env.sh

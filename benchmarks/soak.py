@@ -4,7 +4,7 @@
 # tiny tasks at a high concurrency and watches it from outside: its open
 # descriptors, its RSS and its zombie children after the first 100 tasks
 # and near the end. A leak shows as figures that grow with the task count.
-#   python3 benchmarks/soak.py [--tasks 5000] [--concurrency 64]
+#   benchmarks/run.sh soak [--tasks 5000] [--concurrency 64] [--no-report]
 
 import argparse
 import csv
@@ -28,9 +28,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--first", type=int, default=100,
                         help="tasks finished at the first sample (default 100)")
     parser.add_argument("--keep", action="store_true", help="keep the output folder")
-    parser.add_argument("--with-report", action="store_true",
-                        help="let the driver write its report (default: stop it once "
-                             "the search loop has ended)")
+    parser.add_argument("--no-report", action="store_true",
+                        help="stop the driver once its search loop has ended, before its "
+                             "report (default: let the run end as a user's would)")
     return parser.parse_args(argv)
 
 
@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
         time.sleep(0.01)
     while driver.poll() is None and b"summary:" not in log.read_bytes():
         time.sleep(0.01)
-    if driver.poll() is None and not args.with_report:
+    if driver.poll() is None and args.no_report:
         driver.terminate()  # the loop is over; its report is not what is measured here
     code = driver.wait()
     seconds = time.monotonic() - began
@@ -143,7 +143,7 @@ def main(argv: list[str]) -> int:
     with open(results, newline="") as stream:
         rows = list(csv.DictReader(stream))
     loop = max(float(r["end"]) for r in rows) - min(float(r["start"]) for r in rows)
-    print(f"driver exit code {code}{'' if args.with_report else ' (stopped after its loop)'}; "
+    print(f"driver exit code {code}{' (stopped after its loop)' if args.no_report else ''}; "
           f"{total} tasks: the loop took {loop:.1f} s ({total / loop:.0f} tasks/s), the "
           f"whole run {seconds:.1f} s; log {log}")
     if len(taken) >= 2:
