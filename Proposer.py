@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from Search import Search, Snapshot
-from utils import warn
+from utils import debug, warn
 
 MIN_RESERVE = 2
 FITTER_NICE = 10  # the fitting process yields the cores to the loop and the tasks
@@ -283,9 +283,13 @@ class Proposer:
                 count = need or stale
                 points = self.fitter.propose(snap, count + self.reserve)
                 points, spare = points[:count], points[count:]
+                seconds = time.perf_counter() - began
+                debug(f"proposer: fit {self.fits + 1} on {len(snap.y)} results, "
+                      f"{len(snap.pending)} pending, {len(snap.failed)} failed: "
+                      f"{len(points)} point(s) in {seconds:.2f} s")
                 with self.lock:
                     self.fits += 1
-                    self.fit_seconds += time.perf_counter() - began
+                    self.fit_seconds += seconds
                     if self.closing:
                         return
                     still_ready = [p for p, _ in self.ready]

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from Config import Config
 from Results import Journal, results_columns, started_columns
 from Task import Outcome, Task
-from utils import format_params, say
+from utils import debug, format_params, json_dumps, say, shout
 
 # Seconds within which a repeated signal counts as the same one (see _on_signal).
 SIGNAL_ECHO = 0.5
@@ -196,7 +196,7 @@ class Workflow:
         else:
             return
         if self.stopping != "POINTS_MAX reached":
-            say("stop issuing tasks:", self.stopping)
+            shout("stop issuing tasks:", self.stopping)
 
     def _timeout(self) -> float | None:
         """Seconds until the next deadline (None: sleep until an event)."""
@@ -250,7 +250,7 @@ class Workflow:
                 self.free_slots.append(task.slot)
                 self.points.drop([point])
                 self.io_error = err
-                say(f"cannot start task {task.name}: {err}")
+                shout(f"cannot start task {task.name}: {err}")
                 break
             self.next_id += 1
             self.issued += 1
@@ -261,6 +261,9 @@ class Workflow:
                                (task.start + self.config.task_timeout, task.id, task.pidfd))
             launched.append(task)
             say("started: ", task.name, "pid", task.pid, format_params(self.names, point))
+            debug(f"  {task.name}: LAUNCH={env['LAUNCH']!r} cwd={self.plan.output} argv:",
+                  shlex.join([self.config.script, str(self.plan.parallelism),
+                              json_dumps(task.params)]))
         if launched:
             self._journal(self.started, [self._started_row(t) for t in launched])
             say("tasks_running: ", len(self.running))
@@ -309,13 +312,13 @@ class Workflow:
             say("finished:", task.name, "pid", task.pid, f"objective={outcome.objective:.6g}",
                 f"seconds={seconds:.2f}", params)
             return
-        say(f"TASK {task.name} {outcome.status.upper()}: {outcome.reason} after {seconds:.2f} s"
+        shout(f"TASK {task.name} {outcome.status.upper()}: {outcome.reason} after {seconds:.2f} s"
             f" (pid {task.pid}, {params})")
         lines = task.output_tail(self.plan.output)
         if lines:
-            say(f"  last lines of {task.output_file(self.plan.output)}:")
+            shout(f"  last lines of {task.output_file(self.plan.output)}:")
             for line in lines:
-                say("  | " + line)
+                shout("  | " + line)
 
     def _result_row(self, task: Task, outcome: Outcome) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -336,7 +339,7 @@ class Workflow:
         except OSError as err:
             if self.io_error is None:
                 self.io_error = err
-                say(f"cannot write {journal.path}: {err.strerror}; stopping")
+                shout(f"cannot write {journal.path}: {err.strerror}; stopping")
             self._stop_all("killed")
 
     # -- stopping: signals, timeouts ----------------------------------------
@@ -346,12 +349,12 @@ class Workflow:
         if not self.stopping or not self.stopping.startswith("signal"):
             name = signal.Signals(self.signal_number).name
             self.stopping = f"signal {name}"
-            say(f"received {name}: issuing no more tasks; stopping {len(self.running)} "
+            shout(f"received {name}: issuing no more tasks; stopping {len(self.running)} "
                 f"running task(s) (grace {self.config.kill_grace:g} s)")
             self._stop_all("killed")
         if self.signal_count > 1 and self.running and not self.grace_skipped:
             self.grace_skipped = True
-            say(f"received a second signal: skipping the grace period, SIGKILL to "
+            shout(f"received a second signal: skipping the grace period, SIGKILL to "
                 f"{len(self.running)} task(s)")
         if self.signal_count > 1:
             for task in self.running.values():
@@ -378,7 +381,7 @@ class Workflow:
             if task is None or task.id != task_id:
                 continue
             if not task.stop_reason:
-                say(f"TASK {task.name} ran past task_timeout={self.config.task_timeout:g} s;"
+                shout(f"TASK {task.name} ran past task_timeout={self.config.task_timeout:g} s;"
                     " stopping it")
                 self._stop(task, "timeout")
             elif now >= task.kill_at:
@@ -387,25 +390,25 @@ class Workflow:
     # -- the end --------------------------------------------------------------
     def _finish(self) -> int:
         counts = self.tally.counts
-        say("summary:", " ".join(f"{k}={v}" for k, v in counts.items()))
+        shout("summary:", " ".join(f"{k}={v}" for k, v in counts.items()))
         if self.tally.best is not None:
             value, task_id, params = self.tally.best
-            say(f"best: task {task_id:04d} objective={value:.6g}",
+            shout(f"best: task {task_id:04d} objective={value:.6g}",
                 format_params(params, params.values()))
         resume = (f"to resume: ./main.sh --resume -o {self.plan.output} "
                   f"{self.plan.parallelism} {self.plan.concurrency} {self.plan.points_max}")
         if self.signal_number:
-            say("Workflow stopped!")
-            say(resume)
+            shout("Workflow stopped!")
+            shout(resume)
             return 128 + self.signal_number
         if self.stopping.startswith("walltime"):
-            say(f"stopped issuing tasks before the end of walltime; {resume}")
+            shout(f"stopped issuing tasks before the end of walltime; {resume}")
         if self.io_error is not None or counts["failed"] or counts["timeout"]:
-            say("Workflow failed!")
+            shout("Workflow failed!")
             if self.io_error is not None:
-                say(f"after making room in {self.plan.output}, {resume}")
+                shout(f"after making room in {self.plan.output}, {resume}")
             return 1
-        say("Workflow success!")
+        shout("Workflow success!")
         return 0
 
 

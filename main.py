@@ -5,7 +5,6 @@
 
 import argparse
 import json
-import logging
 import os
 import resource
 import signal
@@ -20,7 +19,7 @@ from Proposer import Proposer
 from Results import read_journal
 from Search import Search
 from Task import find_leftovers, stop_groups
-from utils import UsageError, say, warn
+from utils import UsageError, say, set_log_level, shout, warn
 from Workflow import Plan, Workflow
 
 PROG = "main.sh"
@@ -191,7 +190,7 @@ def stop_leftovers(output: str, recorded: Recorded, grace: float) -> None:
     groups = find_leftovers(output, set(range(recorded.next_id)) - ended)
     if not groups:
         return
-    say(f"resume: stopping {len(groups)} task(s) still running from the earlier run "
+    shout(f"resume: stopping {len(groups)} task(s) still running from the earlier run "
         f"(process groups {' '.join(map(str, sorted(groups)))})")
     stop_groups(groups, grace)
 
@@ -219,12 +218,12 @@ def run(argv: list[str]) -> int:
     """Check everything, then run the search; return the exit code."""
     args = parse_args(argv)
     config = load_config(args.cfg)
-    logging.basicConfig(level=config.log_level, format="%(message)s")
+    set_log_level(config.log_level)
     output = choose_output(args)
     check_output(output, args.resume)
     concurrency = min(args.points_init, args.points_max)
     if args.points_init > args.points_max:
-        say(f"note: POINTS_INIT={args.points_init} > POINTS_MAX={args.points_max}: "
+        shout(f"note: POINTS_INIT={args.points_init} > POINTS_MAX={args.points_max}: "
             f"only {args.points_max} task(s) will run, all at once")
     environ = dict(os.environ)
     try:

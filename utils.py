@@ -3,6 +3,7 @@
 # plain JSON of numpy values, one-line user errors, file tails.
 
 import json
+import logging
 import sys
 from collections import deque
 from collections.abc import Iterable
@@ -42,9 +43,37 @@ def tail(path: str, lines: int = 5) -> list[str]:
         return []
 
 
+LOG = logging.getLogger("async-local")
+
+
+def set_log_level(level: str) -> None:
+    """Send the driver's lines to stdout at `level` (DEBUG, INFO or WARNING).
+
+    INFO shows the progress (`started:`, `finished:`, `tasks_running:`);
+    WARNING only failures, stops and the end of the run; DEBUG adds each
+    task's command line and each model fit.
+    """
+    handler = logging.StreamHandler(sys.stdout)  # flushed after every line
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    LOG.handlers[:] = [handler]
+    LOG.propagate = False
+    LOG.setLevel(level)
+
+
 def say(*words: Any) -> None:
-    """Print a progress line and flush it at once (output may be a batch log)."""
-    print(*words, flush=True)
+    """A progress line (shown at INFO and DEBUG)."""
+    LOG.info(" ".join(map(str, words)))
+
+
+def shout(*words: Any) -> None:
+    """A line a user must see at every log level: failures, stops, the end."""
+    LOG.warning(" ".join(map(str, words)))
+
+
+def debug(*words: Any) -> None:
+    """A detail shown at DEBUG only."""
+    if LOG.isEnabledFor(logging.DEBUG):
+        LOG.debug(" ".join(map(str, words)))
 
 
 def warn(message: str) -> None:
@@ -55,3 +84,6 @@ def warn(message: str) -> None:
 def format_params(names: Iterable[str], values: Iterable[Any]) -> str:
     """Format a point as `name=value name=value` for progress lines."""
     return " ".join(f"{n}={v}" for n, v in zip(names, values))
+
+
+set_log_level("INFO")

@@ -3,6 +3,7 @@
 # points, the progress vocabulary, results.csv, the task protocol, failures
 # and bad results, hostile parameter values, the Uno cfg in DRYRUN.
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -197,3 +198,32 @@ def test_uno_without_benchmarks_says_so(tmp_path: Path) -> None:
 def test_help_exits_zero() -> None:
     done = run_main(["-h"])
     assert done.returncode == 0 and "usage: main.sh" in done.stdout
+
+
+def test_log_level_warning_shows_only_what_matters(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, {"log_level": "WARNING", "script": str(BUNDLE / "task.sh")})
+    done = run_main(["-c", str(cfg), "-o", str(tmp_path / "out"), "1", "2", "3"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "started: " not in done.stdout and "tasks_running: " not in done.stdout
+    assert "summary: ok=3" in done.stdout and "Workflow success!" in done.stdout
+
+
+def test_log_level_debug_shows_commands_and_fits(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, {"log_level": "DEBUG", "script": str(BUNDLE / "task.sh"),
+                               "optimizer": {"n_initial_points": 2}})
+    done = run_main(["-c", str(cfg), "-o", str(tmp_path / "out"), "1", "1", "4"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "started: " in done.stdout
+    assert f"0000: LAUNCH='' cwd={tmp_path / 'out'} argv: {BUNDLE / 'task.sh'} 1 " \
+        "'{\"drop\": 0.3690935629679824, \"batch_size\": 256}'" in done.stdout
+    assert "proposer: fit 1 on 2 results" in done.stdout
+
+
+def test_launch_delay_spaces_the_launches(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    cfg = write_cfg(tmp_path, {"launch_delay": 0.4, "script": str(BUNDLE / "task.sh")})
+    done = run_main(["-c", str(cfg), "-o", str(out), "1", "3", "3"], env={"TASK_DELAY": "2"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    starts = sorted(float(r["start"]) for r in read_results(out))
+    assert len(starts) == 3
+    assert all(later - earlier >= 0.4 for earlier, later in itertools.pairwise(starts)), starts
