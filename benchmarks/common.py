@@ -10,6 +10,7 @@ import itertools
 import os
 import resource
 import shlex
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -169,3 +170,11 @@ def ms(values: np.ndarray, q: float) -> str:
     if len(values) == 0:
         return "-"
     return f"{1000 * float(np.percentile(values, q)):.1f}"
+
+
+def clean_up(root: str, keep: bool) -> None:
+    """Remove a benchmark's scratch outputs, or say where they were kept."""
+    if keep:
+        print(f"outputs kept in {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (
     QUICK,
     banner,
+    clean_up,
     ms,
     proposer_factory,
     read_tasks,
@@ -166,11 +167,7 @@ def main() -> int:
         print("inline (original) / async-local:")
         print(table(["history", "concurrency", "p50 latency", "p99 latency", "CPU per replacement"],
                     ratios))
-    if args.keep:
-        print(f"outputs kept in {root}")
-    else:
-        import shutil
-        shutil.rmtree(root, ignore_errors=True)
+    clean_up(root, args.keep)
     return 0
 
 

@@ -9,7 +9,6 @@
 import argparse
 import heapq
 import os
-import shutil
 import sys
 import tempfile
 
@@ -17,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (
     QUICK,
     banner,
+    clean_up,
     max_rss_mib,
     ms,
     proposer_factory,
@@ -106,10 +106,7 @@ def main() -> int:
                  "waits", "spare"], extra))
     print("latency: a task's own last timestamp -> its successor spawned; driver CPU includes "
           "the model-fitting process; waits: takes that left slots idle")
-    if args.keep:
-        print(f"outputs kept in {root}")
-    else:
-        shutil.rmtree(root, ignore_errors=True)
+    clean_up(root, args.keep)
     return 0
 
 

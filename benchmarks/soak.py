@@ -60,15 +60,7 @@ def sample(pid: int) -> dict[str, int]:
             pass
     status = Path(f"/proc/{pid}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    children = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_bytes()
-        except OSError:
-            continue
-        children += int(stat[stat.rindex(b")") + 2:].split()[1]) == pid
+    children = len(children_of(pid))
     zombies = zombie_children(pid)
     return {"fds": len(fds), "pidfds": pidfds, "other_fds": len(fds) - pidfds,
             "rss_kib": int(fields["VmRSS"].split()[0]), "threads": int(fields["Threads"]),
@@ -76,10 +68,9 @@ def sample(pid: int) -> dict[str, int]:
             "stuck_zombies": len(zombies & zombie_children(pid, wait=0.5))}
 
 
-def zombie_children(pid: int, wait: float = 0.0) -> set[int]:
-    """Exited children of pid not reaped yet (after `wait` seconds)."""
-    time.sleep(wait)
-    found = set()
+def children_of(pid: int) -> dict[int, bytes]:
+    """The children of pid and their states (b"Z" for a zombie), from /proc."""
+    found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -88,9 +79,15 @@ def zombie_children(pid: int, wait: float = 0.0) -> set[int]:
         except OSError:
             continue
         state, ppid = stat[stat.rindex(b")") + 2:].split()[:2]
-        if int(ppid) == pid and state == b"Z":
-            found.add(int(entry))
+        if int(ppid) == pid:
+            found[int(entry)] = state
     return found
+
+
+def zombie_children(pid: int, wait: float = 0.0) -> set[int]:
+    """Exited children of pid not reaped yet (after `wait` seconds)."""
+    time.sleep(wait)
+    return {child for child, state in children_of(pid).items() if state == b"Z"}
 
 
 def show(label: str, done: int, figures: dict[str, int]) -> None:
