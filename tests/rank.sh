@@ -6,6 +6,12 @@ set -eu
 # rank it is and where it runs, as the launcher told it, then sleeps
 # RANK_SLEEP seconds (default 0).
 
+usage() {
+  echo "usage: rank.sh [-h]   (env: RANK_SLEEP; run under a launcher by tests/rank_task.sh)"
+}
+
+if [ "${1:-}" = "-h" ]; then usage; exit 0; fi
+
 echo "RANK" \
      "rank=${SLURM_PROCID:-${PMI_RANK:-${ALPS_APP_PE:-none}}}" \
      "size=${SLURM_NTASKS:-${PMI_SIZE:-none}}" \
