@@ -170,8 +170,7 @@ class Launcher:
         if self.pool and placement:
             self.pool.release(placement)
 
-    def prefix(self, parallelism: int, placement: Placement,
-               output_dir: str, task_id: int) -> list[str]:
+    def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         """The argv words that launch what follows on the task's nodes."""
         return []
 
@@ -187,8 +186,7 @@ class AprunLauncher(Launcher):
     scheduler = "Cobalt"
     size_variables = ("COBALT_JOBSIZE", "COBALT_PARTSIZE")
 
-    def prefix(self, parallelism: int, placement: Placement,
-               output_dir: str, task_id: int) -> list[str]:
+    def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         return ["aprun", "-n", str(self.ranks(parallelism)),
                 "-N", str(self.ppn)] + self.launcher_args
 
@@ -216,8 +214,7 @@ class SrunLauncher(Launcher):
             self.pool = NodePool(expand_hostlist(nodelist),
                                  "SLURM_JOB_NODELIST")
 
-    def prefix(self, parallelism: int, placement: Placement,
-               output_dir: str, task_id: int) -> list[str]:
+    def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         words = ["srun", "--nodes", str(parallelism),
                  "--ntasks", str(self.ranks(parallelism)),
                  "--ntasks-per-node", str(self.ppn), "--exact"]
@@ -245,8 +242,7 @@ class MpiexecLauncher(Launcher):
         if self.nodefile:
             self.pool = NodePool(read_nodefile(self.nodefile), "PBS_NODEFILE")
 
-    def prefix(self, parallelism: int, placement: Placement,
-               output_dir: str, task_id: int) -> list[str]:
+    def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         words = ["mpiexec", "-n", str(self.ranks(parallelism)),
                  "--ppn", str(self.ppn)]
         if placement:

@@ -241,8 +241,8 @@ class Workflow:
             task = Task(id=self.next_id, point=point,
                         params=self.config.problem.params(point), slot=self.free_slots.pop())
             task.placement = self.launcher.acquire(self.plan.parallelism)
-            env["LAUNCH"] = shlex.join(self.launcher.prefix(
-                self.plan.parallelism, task.placement, self.plan.output, task.id))
+            env["LAUNCH"] = shlex.join(self.launcher.prefix(self.plan.parallelism,
+                                                            task.placement))
             try:
                 task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
             except OSError as err:

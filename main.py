@@ -33,17 +33,15 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def positive_int(name: str):
+def positive_int(text: str) -> int:
     """An argparse type: an integer > 0 (argparse names the argument in its error)."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
-        return value
-    return parse
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+    return value
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -55,11 +53,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true",
                         help="continue the search recorded in OUTPUT")
     parser.add_argument("parallelism", nargs="?", default=1,
-                        type=positive_int("PARALLELISM"), metavar="PARALLELISM",
+                        type=positive_int, metavar="PARALLELISM",
                         help="nodes per task (default 1)")
-    parser.add_argument("points_init", nargs="?", default=4, type=positive_int("POINTS_INIT"),
+    parser.add_argument("points_init", nargs="?", default=4, type=positive_int,
                         metavar="POINTS_INIT", help="tasks at once: the CONCURRENCY (default 4)")
-    parser.add_argument("points_max", nargs="?", default=8, type=positive_int("POINTS_MAX"),
+    parser.add_argument("points_max", nargs="?", default=8, type=positive_int,
                         metavar="POINTS_MAX", help="tasks in total (default 8)")
     return parser.parse_args(argv)
 

@@ -80,7 +80,7 @@ COMMANDS = [
 def test_command_line(name, args, ppn, parallelism, hosts, expected):
     launcher = choose_launcher(name, args, ppn, {}, which_all)
     assert launcher.name == name
-    words = launcher.prefix(parallelism, hosts, "/tmp/output", 7)
+    words = launcher.prefix(parallelism, hosts)
     assert all(isinstance(w, str) for w in words)
     assert shlex.join(words) == expected
 
@@ -185,7 +185,7 @@ def test_pbs_pool(tmp_path):
     a = launcher.acquire(2)
     b = launcher.acquire(2)
     assert (a, b) == (["n3", "n1"], ["n4", "n2"])
-    assert launcher.prefix(2, a, "/out", 1) == \
+    assert launcher.prefix(2, a) == \
         ["mpiexec", "-n", "4", "--ppn", "2", "--hosts", "n3,n1"]
     with pytest.raises(LaunchError) as info:
         launcher.acquire(2)
@@ -286,7 +286,7 @@ def test_slurm_pool():
                                "2 but SLURM_JOB_NODELIST lists 5")
     a = launcher.acquire(2)
     b = launcher.acquire(2)
-    assert shlex.join(launcher.prefix(2, b, "/o", 1)) == (
+    assert shlex.join(launcher.prefix(2, b)) == (
         "srun --nodes 2 --ntasks 2 --ntasks-per-node 1 --exact "
         "--nodelist nid003,nid004")
     launcher.release(a)
@@ -299,7 +299,7 @@ def test_mpiexec_without_nodefile():
     launcher = choose_launcher("mpiexec", [], 2, {}, which_all)
     launcher.check(4, 100)
     assert launcher.acquire(4) is None
-    assert shlex.join(launcher.prefix(4, None, "/o", 1)) == \
+    assert shlex.join(launcher.prefix(4, None)) == \
         "mpiexec -n 8 --ppn 2"
     launcher.release(None)
 

@@ -149,7 +149,7 @@ def test_mpiexec_real_hosts_flag(tmp_path, mpi_hello):
     env = pbs_env(tmp_path, LOCAL_HOSTS, per_host=1)
     launcher = choose_launcher("auto", [], 2, env)
     group = launcher.acquire(2)
-    words = launcher.prefix(2, group, str(tmp_path), 0)
+    words = launcher.prefix(2, group)
     assert words == ["mpiexec", "-n", "4", "--ppn", "2", "--hosts",
                      "localhost,127.0.0.1"]
     answer = subprocess.run(words + [mpi_hello], capture_output=True,
