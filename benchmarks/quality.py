@@ -27,7 +27,8 @@ from common import QUICK, banner, table
 
 from Config import DEFAULT_OPTIMIZER
 from Problem import Problem
-from Search import FastForest, Search
+from Search import Search
+from Surrogates import FastForest
 
 RESERVE = 4  # what the Proposer keeps ready when one task exits per fit (2 x 1 + 2)
 

@@ -13,7 +13,8 @@ from skopt.learning import ExtraTreesRegressor, RandomForestRegressor
 
 from Config import DEFAULT_OPTIMIZER
 from Problem import Problem
-from Search import FastForest, QuantileGBRT, Search, make_optimizer
+from Search import Search
+from Surrogates import FastForest, QuantileGBRT, make_optimizer
 from utils import UsageError
 
 # What the original workflow printed for its default run (ask(4), then
