@@ -16,7 +16,7 @@ esac
 
 # shellcheck source=lib/python-env.sh
 source "$THIS/lib/python-env.sh"
-python_env "$THIS" "skopt sklearn numpy matplotlib pytest" \
+python_env "$THIS" "skopt sklearn numpy matplotlib optuna pytest" \
   "$THIS/requirements.txt" "$THIS/requirements-dev.txt"
 
 cd "$THIS"
