@@ -1,0 +1,58 @@
+# LAYOUT PY
+# Where a task's files live in OUTPUT: the one home of these paths.
+#
+#   OUTPUT/tasks/SSS/NNNN/           the task's own working directory
+#   OUTPUT/tasks/SSS/NNNN/NNNN.txt   its output (stdout and stderr)
+#   OUTPUT/tasks/SSS/NNNN/NNNN.result  its result (TASK_RESULT)
+#
+# NNNN is the task number (at least 4 digits); SSS is the number divided
+# by SHARD (at least 3 digits). So no folder holds more than SHARD task
+# folders (metadata load and inode quotas on Lustre/GPFS), tasks/ holds
+# one entry per SHARD tasks, and finding a task's files never lists a
+# folder. Folders written before this layout kept NNNN.txt and
+# NNNN.result flat in OUTPUT: readers fall back to those paths.
+
+import os
+
+SHARD = 1000
+TASKS = "tasks"
+
+
+def task_name(task_id: int) -> str:
+    """NNNN: the task number as it appears in file names."""
+    return f"{task_id:04d}"
+
+
+def task_dir(output: str, task_id: int) -> str:
+    """The task's working directory (created by the driver before launch)."""
+    return os.path.join(output, TASKS, f"{task_id // SHARD:03d}", task_name(task_id))
+
+
+def output_file(output: str, task_id: int) -> str:
+    """The task's output file NNNN.txt."""
+    return os.path.join(task_dir(output, task_id), task_name(task_id) + ".txt")
+
+
+def result_file(output: str, task_id: int) -> str:
+    """The task's result file NNNN.result (its TASK_RESULT)."""
+    return os.path.join(task_dir(output, task_id), task_name(task_id) + ".result")
+
+
+def legacy_output_file(output: str, task_id: int) -> str:
+    """NNNN.txt flat in OUTPUT, as folders written before this layout have it."""
+    return os.path.join(output, task_name(task_id) + ".txt")
+
+
+def find_output_file(output: str, task_id: int) -> str:
+    """The task's output file in this layout, else where an older folder has it."""
+    path = output_file(output, task_id)
+    if os.path.exists(path):
+        return path
+    legacy = legacy_output_file(output, task_id)
+    return legacy if os.path.exists(legacy) else path
+
+
+def task_exists(output: str, task_id: int) -> bool:
+    """True when a task of this number has left files (either layout)."""
+    return os.path.exists(task_dir(output, task_id)) or \
+        os.path.exists(legacy_output_file(output, task_id))

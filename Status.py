@@ -1,0 +1,52 @@
+# STATUS PY
+# The one vocabulary of how a task ended, and what each ending means for
+# the search, the failure budget, POINTS_MAX and resume. Every file asks
+# this one; no other file spells a status.
+#
+#   status    search is told          failure  counts to POINTS_MAX  resume issues again
+#   ok        its value               no       yes                   no
+#   failed    worst value seen        yes      yes                   no (--retry-failed: once)
+#   timeout   worst value seen        yes      yes                   no (--retry-failed: once)
+#   killed    nothing (dropped)       no       no                    yes, once
+#   pruned    its last progress value no       yes                   no
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """How a task ended: the `status` column of results.csv."""
+
+    OK = "ok"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    KILLED = "killed"
+    PRUNED = "pruned"
+
+    @property
+    def has_value(self) -> bool:
+        """The search is told the task's value (ok, or pruned with its last value)."""
+        return self in (Status.OK, Status.PRUNED)
+
+    @property
+    def is_failure(self) -> bool:
+        """Counts against max_failures; the search is told the worst value seen."""
+        return self in (Status.FAILED, Status.TIMEOUT)
+
+    @property
+    def is_done(self) -> bool:
+        """The task ran to a decided end and counts toward POINTS_MAX."""
+        return self is not Status.KILLED
+
+    @property
+    def is_reissued(self) -> bool:
+        """A resumed search issues the point again (the task was interrupted)."""
+        return self is Status.KILLED
+
+
+def parse_status(text: str) -> Status:
+    """The Status recorded as `text`; ValueError names what is expected."""
+    try:
+        return Status(text)
+    except ValueError:
+        raise ValueError(f"status {text!r}: expected one of "
+                         f"{', '.join(s.value for s in Status)}") from None
