@@ -56,3 +56,28 @@ def task_exists(output: str, task_id: int) -> bool:
     """True when a task of this number has left files (either layout)."""
     return os.path.exists(task_dir(output, task_id)) or \
         os.path.exists(legacy_output_file(output, task_id))
+
+
+def highest_task_id(output: str) -> int:
+    """The highest task number that left files in OUTPUT (either layout), else -1.
+
+    Lists tasks/ and its last shards only (plus OUTPUT itself for older
+    folders), never every task folder.
+    """
+    found = [int(f[:-4]) for f in _names(output) if f.endswith(".txt") and f[:-4].isdigit()]
+    shards = sorted((int(s) for s in _names(os.path.join(output, TASKS)) if s.isdigit()),
+                    reverse=True)
+    for shard in shards:  # the highest shard can be empty (made, then the disk filled)
+        numbers = [int(n) for n in _names(os.path.join(output, TASKS, f"{shard:03d}"))
+                   if n.isdigit()]
+        if numbers:
+            found.append(max(numbers))
+            break
+    return max(found, default=-1)
+
+
+def _names(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator
 
+import Layout
 from Problem import Problem
 from Results import FIXED_AFTER, FIXED_BEFORE, STARTED_FIXED, STATUSES, read_journal
 from utils import UsageError
@@ -168,7 +169,7 @@ def read_running(output: str, finished: set[int]) -> list[Row]:
         number, start = _int(record["id"]), _float(record["start"])
         if number is None or start is None or number in finished:
             continue
-        log = os.path.join(output, f"{number:04d}.txt")
+        log = Layout.find_output_file(output, number)
         end = max(start, os.path.getmtime(log) if os.path.exists(log) else start)
         running.append(Row(id=number, status="running", objective=None, seconds=0.0,
                            params={n: record[n] for n in header[len(STARTED_FIXED):]},

@@ -1,7 +1,8 @@
 # TASK PY
 # One task: runs the task script as a background process in its own
-# session (argv only, never a shell), owns its output file NNNN.txt,
-# kills its whole process group, reads back NNNN.result.
+# session (argv only, never a shell) and its own working directory
+# (Layout.task_dir), owns its output file NNNN.txt there, kills its whole
+# process group, reads back NNNN.result.
 
 import math
 import os
@@ -9,17 +10,19 @@ import selectors
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import Layout
+from Status import Status
 from utils import json_dumps, tail
 
 
 @dataclass
 class Outcome:
-    """How a task ended: status (ok/failed/timeout/killed), value and why."""
+    """How a task ended: its Status, value and why."""
 
-    status: str
+    status: Status
     objective: float | None = None
     reason: str = ""
 
@@ -80,34 +83,42 @@ class Task:
     pidfd: int = -1
     start: float = 0.0
     end: float = 0.0
-    stop_reason: str = ""  # "timeout" or "killed" once the driver decided to stop it
+    stop_reason: Status | None = None  # TIMEOUT or KILLED once the driver decided to stop it
     kill_at: float = math.inf  # when SIGKILL follows SIGTERM
     returncode: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
-        return f"{self.id:04d}"
+        return Layout.task_name(self.id)
+
+    def task_dir(self, output: str) -> str:
+        return Layout.task_dir(output, self.id)
 
     def output_file(self, output: str) -> str:
-        return os.path.join(output, self.name + ".txt")
+        return Layout.output_file(output, self.id)
 
     def result_file(self, output: str) -> str:
-        return os.path.join(output, self.name + ".result")
+        return Layout.result_file(output, self.id)
 
     @property
     def pid(self) -> int:
         return self.process.pid if self.process else -1
 
     def launch(self, script: str, parallelism: int, output: str, env: dict[str, str]) -> None:
-        """Start the script in the background: `SCRIPT PARALLELISM PARAMS`."""
+        """Start the script in the background: `SCRIPT PARALLELISM PARAMS`.
+
+        It runs in its own new working directory (Layout.task_dir), which
+        holds its output NNNN.txt and its result NNNN.result.
+        """
         env = dict(env)
         env.update(TASK_ID=str(self.id), TASK_RESULT=self.result_file(output),
                    PARALLELISM=str(parallelism), OUTPUT=output)
         argv = [script, str(parallelism), json_dumps(self.params)]
+        folder = self.task_dir(output)
+        os.makedirs(folder)
         with open(self.output_file(output), "xb") as log:
             self.start = time.time()
-            self.process = subprocess.Popen(argv, cwd=output, env=env, stdin=subprocess.DEVNULL,
+            self.process = subprocess.Popen(argv, cwd=folder, env=env, stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         self.pidfd = os.pidfd_open(self.process.pid)
@@ -141,16 +152,17 @@ class Task:
         if self.stop_reason:
             how = f"killed by {signal_name(-code)}" if code is not None and code < 0 \
                 else f"exit code {code}"
-            why = {"timeout": "timed out", "killed": "stopped by the driver"}[self.stop_reason]
+            why = {Status.TIMEOUT: "timed out",
+                   Status.KILLED: "stopped by the driver"}[self.stop_reason]
             return Outcome(self.stop_reason, None, f"{why} ({how})")
         if code is not None and code < 0:
-            return Outcome("failed", None, f"killed by {signal_name(-code)}")
+            return Outcome(Status.FAILED, None, f"killed by {signal_name(-code)}")
         if code:
-            return Outcome("failed", None, f"exit code {code}")
+            return Outcome(Status.FAILED, None, f"exit code {code}")
         value, why = read_result(self.result_file(output))
         if value is None:
-            return Outcome("failed", None, why)
-        return Outcome("ok", value, "")
+            return Outcome(Status.FAILED, None, why)
+        return Outcome(Status.OK, value, "")
 
     def output_tail(self, output: str, lines: int = 5) -> list[str]:
         """The last lines of the task's output file."""

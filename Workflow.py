@@ -12,13 +12,13 @@ import selectors
 import shlex
 import signal
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from Config import Config
 from Results import Journal, results_columns, started_columns
+from Status import Status
 from Task import Outcome, Task
 from utils import debug, format_params, json_dumps, say, shout
 
@@ -55,8 +55,7 @@ class Plan:
 class Tally:
     """Counts and the best result, for the summary."""
 
-    counts: dict[str, int] = field(default_factory=lambda: {
-        "ok": 0, "failed": 0, "timeout": 0, "killed": 0})
+    counts: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
     best: tuple[float, int, dict[str, Any]] | None = None
     longest: float = 0.0
 
@@ -261,7 +260,7 @@ class Workflow:
                                (task.start + self.config.task_timeout, task.id, task.pidfd))
             launched.append(task)
             say("started: ", task.name, "pid", task.pid, format_params(self.names, point))
-            debug(f"  {task.name}: LAUNCH={env['LAUNCH']!r} cwd={self.plan.output} argv:",
+            debug(f"  {task.name}: LAUNCH={env['LAUNCH']!r} cwd={task.task_dir(self.plan.output)} argv:",
                   shlex.join([self.config.script, str(self.plan.parallelism),
                               json_dumps(task.params)]))
         if launched:
@@ -280,15 +279,16 @@ class Workflow:
         """Journal first, then tell the search, then report."""
         outcomes = [(task, task.outcome(self.plan.output)) for task in finished]
         self._journal(self.results, [self._result_row(t, o) for t, o in outcomes])
-        ok = [(t, o) for t, o in outcomes if o.status == "ok"]
-        if ok:
-            self.points.tell([t.point for t, _ in ok], [o.objective for _, o in ok])
-        failed = [t.point for t, o in outcomes if o.status in ("failed", "timeout")]
+        told = [(t.point, o.objective) for t, o in outcomes
+                if o.status.has_value and o.objective is not None]
+        if told:
+            self.points.tell([p for p, _ in told], [v for _, v in told])
+        failed = [t.point for t, o in outcomes if o.status.is_failure]
         if failed:
             self.points.fail(failed)
-        killed = [t.point for t, o in outcomes if o.status == "killed"]
-        if killed:
-            self.points.drop(killed)
+        dropped = [t.point for t, o in outcomes if not o.status.is_done]
+        if dropped:
+            self.points.drop(dropped)
         for task, outcome in outcomes:
             self.launcher.release(task.placement)
             self.free_slots.append(task.slot)
@@ -300,15 +300,16 @@ class Workflow:
         tally = self.tally
         tally.counts[outcome.status] += 1
         tally.longest = max(tally.longest, task.end - task.start)
-        if outcome.status in ("failed", "timeout"):
+        if outcome.status.is_failure:
             self.failures += 1
-        if outcome.status == "ok" and (tally.best is None or outcome.objective < tally.best[0]):
+        if outcome.status is Status.OK and outcome.objective is not None and \
+                (tally.best is None or outcome.objective < tally.best[0]):
             tally.best = (outcome.objective, task.id, task.params)
 
     def _report(self, task: Task, outcome: Outcome) -> None:
         seconds = task.end - task.start
         params = format_params(self.names, task.point)
-        if outcome.status == "ok":
+        if outcome.status is Status.OK:
             say("finished:", task.name, "pid", task.pid, f"objective={outcome.objective:.6g}",
                 f"seconds={seconds:.2f}", params)
             return
@@ -322,7 +323,7 @@ class Workflow:
 
     def _result_row(self, task: Task, outcome: Outcome) -> dict[str, Any]:
         row: dict[str, Any] = {
-            "id": task.id, "status": outcome.status,
+            "id": task.id, "status": outcome.status.value,
             "objective": "" if outcome.objective is None else repr(outcome.objective),
             "seconds": f"{task.end - task.start:.3f}"}
         row.update(task.params)
@@ -340,7 +341,7 @@ class Workflow:
             if self.io_error is None:
                 self.io_error = err
                 shout(f"cannot write {journal.path}: {err.strerror}; stopping")
-            self._stop_all("killed")
+            self._stop_all(Status.KILLED)
 
     # -- stopping: signals, timeouts ----------------------------------------
     def _handle_signal(self) -> None:
@@ -351,7 +352,7 @@ class Workflow:
             self.stopping = f"signal {name}"
             shout(f"received {name}: issuing no more tasks; stopping {len(self.running)} "
                 f"running task(s) (grace {self.config.kill_grace:g} s)")
-            self._stop_all("killed")
+            self._stop_all(Status.KILLED)
         if self.signal_count > 1 and self.running and not self.grace_skipped:
             self.grace_skipped = True
             shout(f"received a second signal: skipping the grace period, SIGKILL to "
@@ -360,11 +361,11 @@ class Workflow:
             for task in self.running.values():
                 task.signal_group(signal.SIGKILL)
 
-    def _stop_all(self, reason: str) -> None:
+    def _stop_all(self, reason: Status) -> None:
         for task in self.running.values():
             self._stop(task, reason)
 
-    def _stop(self, task: Task, reason: str) -> None:
+    def _stop(self, task: Task, reason: Status) -> None:
         """SIGTERM the task's group now, SIGKILL it after the grace period."""
         if task.stop_reason:
             return
@@ -383,14 +384,14 @@ class Workflow:
             if not task.stop_reason:
                 shout(f"TASK {task.name} ran past task_timeout={self.config.task_timeout:g} s;"
                     " stopping it")
-                self._stop(task, "timeout")
+                self._stop(task, Status.TIMEOUT)
             elif now >= task.kill_at:
                 task.signal_group(signal.SIGKILL)
 
     # -- the end --------------------------------------------------------------
     def _finish(self) -> int:
         counts = self.tally.counts
-        shout("summary:", " ".join(f"{k}={v}" for k, v in counts.items()))
+        shout("summary:", " ".join(f"{k.value}={v}" for k, v in counts.items()))
         if self.tally.best is not None:
             value, task_id, params = self.tally.best
             shout(f"best: task {task_id:04d} objective={value:.6g}",
@@ -403,7 +404,7 @@ class Workflow:
             return 128 + self.signal_number
         if self.stopping.startswith("walltime"):
             shout(f"stopped issuing tasks before the end of walltime; {resume}")
-        if self.io_error is not None or counts["failed"] or counts["timeout"]:
+        if self.io_error is not None or any(n for s, n in counts.items() if s.is_failure):
             shout("Workflow failed!")
             if self.io_error is not None:
                 shout(f"after making room in {self.plan.output}, {resume}")
@@ -411,7 +412,3 @@ class Workflow:
         shout("Workflow success!")
         return 0
 
-
-def report_error(message: str) -> None:
-    """One line on stderr."""
-    print(message, file=sys.stderr, flush=True)

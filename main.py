@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+import Layout
 from Config import Config, load_config
 from Launcher import LaunchError, choose_launcher
 from Proposer import Proposer
@@ -154,7 +155,7 @@ def read_recorded(config: Config, output: str) -> Recorded:
     except (KeyError, ValueError) as err:
         raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
                          f"problem: {err!r}") from None
-    ids += [int(f[:-4]) for f in os.listdir(output) if f.endswith(".txt") and f[:-4].isdigit()]
+    ids.append(Layout.highest_task_id(output))
     return Recorded(rows, issued, lost, max(ids, default=-1) + 1)
 
 

@@ -23,6 +23,7 @@ BUNDLE = os.path.dirname(HERE)
 if BUNDLE not in sys.path:
     sys.path.insert(0, BUNDLE)
 
+import Layout
 from Config import DEFAULT_OPTIMIZER, Config
 from Launcher import Launcher
 from Problem import Problem
@@ -138,7 +139,7 @@ def read_tasks(output: str) -> list[dict[str, Any]]:
     for row in rows:
         task = {"id": int(row["id"]), "slot": int(row["slot"]), "start": float(row["start"]),
                 "end": float(row["end"]), "status": row["status"]}
-        with open(os.path.join(output, f"{task['id']:04d}.txt")) as stream:
+        with open(Layout.find_output_file(output, task["id"])) as stream:
             for line in stream:
                 if line.startswith("RAN "):
                     _, t0, t1, _ = line.split()

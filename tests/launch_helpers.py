@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import Layout
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIMS = ROOT / "tests" / "shims"
 MAIN = str(ROOT / "main.sh")
@@ -64,7 +66,7 @@ def results(output: Path) -> list[dict[str, str]]:
 
 def task_text(output: Path, task: int | str) -> str:
     """What task number `task` printed."""
-    return (output / f"{int(task):04}.txt").read_text()
+    return Path(Layout.output_file(str(output), int(task))).read_text()
 
 
 def launch_line(text: str) -> str:

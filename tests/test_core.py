@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import BUNDLE, read_results, run_main, write_cfg, write_script
 
+import Layout
+
 SAMPLE = [(0.3690935629679824, 256), (0.8395811989630504, 32), (0.6031331534420412, 64),
           (0.31583820140922964, 256), (0.7536495199979558, 512), (0.40034926107103663, 512),
           (0.731156389521627, 32), (0.7195980974464558, 64)]
@@ -42,12 +44,13 @@ echo 1.5 > "$TASK_RESULT"
     cfg = write_cfg(tmp_path, {"script": script.name, "launcher": "none"})
     done = run_main(["-c", str(cfg), "-o", str(out), "3", "2", "2"], env={"DRYRUN": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert (out / "params-0.json").read_text() == \
+    first, second = out / "tasks" / "000" / "0000", out / "tasks" / "000" / "0001"
+    assert (first / "params-0.json").read_text() == \
         '{"drop": 0.3690935629679824, "batch_size": 256}'
-    env = (out / "env-1.txt").read_text().splitlines()
-    assert env == ["argc=2 parallelism=3 PARALLELISM=3", f"cwd={out}", f"OUTPUT={out}",
-                   "TASK_ID=1", f"TASK_RESULT={out}/0001.result", "DRYRUN=1", "LAUNCH=[]"]
-    assert (out / "0000.txt").exists() and (out / "0001.result").read_text() == "1.5\n"
+    env = (second / "env-1.txt").read_text().splitlines()
+    assert env == ["argc=2 parallelism=3 PARALLELISM=3", f"cwd={second}", f"OUTPUT={out}",
+                   "TASK_ID=1", f"TASK_RESULT={second}/0001.result", "DRYRUN=1", "LAUNCH=[]"]
+    assert (first / "0000.txt").exists() and (second / "0001.result").read_text() == "1.5\n"
 
 
 def test_results_csv_has_one_complete_row_per_task(tmp_path: Path) -> None:
@@ -64,7 +67,7 @@ def test_results_csv_has_one_complete_row_per_task(tmp_path: Path) -> None:
         assert float(row["end"]) >= float(row["start"])
         assert abs(float(row["seconds"]) - (float(row["end"]) - float(row["start"]))) < 0.01
         assert 0 <= int(row["slot"]) < 3 and int(row["pid"]) > 0
-        value = (Path(out) / f"{int(row['id']):04d}.result").read_text()
+        value = Path(Layout.result_file(str(out), int(row["id"]))).read_text()
         assert float(row["objective"]) == float(value)
 
 
@@ -139,7 +142,8 @@ echo 1 > "$TASK_RESULT"
     assert done.returncode == 0, done.stdout + done.stderr
     seen = set()
     for row in read_results(out):
-        handed = (out / f"argv-{row['id']}.json").read_bytes()
+        handed = (Path(Layout.task_dir(str(out), int(row["id"]))) / f"argv-{row['id']}.json"
+                  ).read_bytes()
         assert handed == json.dumps({"text": row["text"]}).encode()
         seen.add(json.loads(handed)["text"])
     assert seen <= set(HOSTILE) and len(seen) >= 3
@@ -166,12 +170,12 @@ def test_output_env_variable_is_used(tmp_path: Path) -> None:
 def test_a_folder_holding_a_search_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run_main(["-o", str(out), "1", "1", "1"]).returncode == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     again = run_main(["-o", str(out), "1", "1", "1"])
     assert again.returncode == 2
     assert again.stderr.strip().count("\n") == 0
     assert "already holds a search" in again.stderr and "--resume" in again.stderr
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def test_uno_dryrun_runs_no_model(tmp_path: Path) -> None:
@@ -181,7 +185,7 @@ def test_uno_dryrun_runs_no_model(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     rows = read_results(out)
     assert len(rows) == 3 and {r["status"] for r in rows} == {"ok"}
-    text = (out / "0000.txt").read_text()
+    text = Path(Layout.output_file(str(out), 0)).read_text()
     assert "DRYRUN: would run:" in text and "uno_baseline_keras2.py --learning_rate" in text
     assert 0 <= float(rows[0]["objective"]) < 1
 
@@ -214,7 +218,7 @@ def test_log_level_debug_shows_commands_and_fits(tmp_path: Path) -> None:
     done = run_main(["-c", str(cfg), "-o", str(tmp_path / "out"), "1", "1", "4"])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "started: " in done.stdout
-    assert f"0000: LAUNCH='' cwd={tmp_path / 'out'} argv: {BUNDLE / 'task.sh'} 1 " \
+    assert f"0000: LAUNCH='' cwd={tmp_path / 'out' / 'tasks' / '000' / '0000'} argv: {BUNDLE / 'task.sh'} 1 " \
         "'{\"drop\": 0.3690935629679824, \"batch_size\": 256}'" in done.stdout
     assert "proposer: fit 1 on 2 results" in done.stdout
 

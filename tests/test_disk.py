@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import run_main, write_cfg, write_script
 
+import Layout
+
 # Rows longer than a page, so that every row needs fresh space on the tmpfs.
 LONG = 6000
 # Task 2 writes its result, then fills the disk with output, and succeeds.
@@ -68,7 +70,7 @@ def test_resume_after_disk_full_issues_the_lost_task_again(tmp_path: Path,
     output = small_disk / "out"
     done = run_main(["-c", str(cfg), "-o", str(output), "1", "1", "4"], via="main.py")
     assert done.returncode == 1
-    (output / "0002.txt").unlink()  # the user makes room
+    Path(Layout.output_file(str(output), 2)).unlink()  # the user makes room
     done = run_main(["--resume", "-c", str(cfg), "-o", str(output), "1", "1", "4"],
                     via="main.py")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -124,7 +124,7 @@ def test_allocation_too_small(tmp_path, mpi_hello):
     assert ("CONCURRENCY 3 needs 3 nodes at PARALLELISM 1 but PBS_NODEFILE "
             "lists 2") in result.stderr
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "out" / "0000.txt").exists()
+    assert not (tmp_path / "out" / "tasks").exists()
 
 
 def test_requested_launcher_missing(tmp_path):
@@ -139,7 +139,7 @@ def test_requested_launcher_missing(tmp_path):
     assert "launcher aprun requested but aprun is not on PATH" in \
         result.stderr
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "out" / "0000.txt").exists()
+    assert not (tmp_path / "out" / "tasks").exists()
 
 
 def test_mpiexec_real_hosts_flag(tmp_path, mpi_hello):

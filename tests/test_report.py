@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from conftest import BUNDLE, read_results, run_main
 
+import Layout
 import Report
 
 T0 = 1_700_000_000.0
@@ -328,7 +329,7 @@ def test_digits_dryrun_search_and_the_docs_of_the_example(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
     rows = read_results(output)
     assert len(rows) == 8 and all(0 < float(r["objective"]) < 1 for r in rows)
-    assert "DRYRUN: would run: " in (output / "0000.txt").read_text()
+    assert "DRYRUN: would run: " in Path(Layout.output_file(str(output), 0)).read_text()
     walkthrough = (BUNDLE / "README.adoc").read_text()  # the walk-through is a README section
     assert (BUNDLE / "digits-1.json").read_text() in walkthrough  # the cfg shown is the cfg
     for name in Report.PLOTS:

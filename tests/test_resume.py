@@ -61,7 +61,7 @@ def test_sigkill_after_k_of_n_then_resume(tmp_path: Path) -> None:
     k = len(before)
     assert 3 <= k < 10
     highest = max(started_rows(output))
-    files_before = {p.name: p.read_bytes() for p in output.glob("*.txt")}
+    files_before = {p.relative_to(output): p.read_bytes() for p in output.rglob("*.txt")}
 
     done = run_main(["--resume", "-o", str(output), "1", "2", "10"], env={"TASK_DELAY": "0.05"})
     assert done.returncode == 0, done.stdout + done.stderr
@@ -185,13 +185,13 @@ def test_resume_tells_all_results_in_one_batch(tmp_path: Path) -> None:
 def test_resume_refuses_another_problem_and_leaves_output_alone(tmp_path: Path) -> None:
     output = tmp_path / "out"
     assert run_main(["-o", str(output), "1", "2", "2"]).returncode == 0
-    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in output.iterdir()}
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in output.rglob("*") if p.is_file()}
     cfg = write_cfg(tmp_path, {"problem": {"drop": {"low": 0.0, "high": 0.5}}})
     done = run_main(["--resume", "-c", str(cfg), "-o", str(output), "1", "2", "4"])
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "cannot resume: the recorded 'problem' differs" in done.stderr
-    after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in output.iterdir()}
+    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in output.rglob("*") if p.is_file()}
     assert after == before
 
 
@@ -199,7 +199,7 @@ def test_output_holds_no_code_executing_format(tmp_path: Path) -> None:
     """Resume reads run.json and the CSV journals only: nothing pickled is written or read."""
     output = tmp_path / "out"
     assert run_main(["-o", str(output), "1", "2", "3"]).returncode == 0
-    kinds = {p.suffix for p in output.iterdir()}
+    kinds = {p.suffix for p in output.rglob("*") if p.is_file()}
     assert kinds <= {".csv", ".json", ".txt", ".result", ".png"}
     loaders = re.compile(r"\b(pickle|joblib|shelve|marshal|dill|np\.load|skopt\.load|eval|exec)\b")
     for source in BUNDLE.glob("*.py"):

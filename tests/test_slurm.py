@@ -26,6 +26,8 @@ from launch_helpers import (
     write_cfg,
 )
 
+import Layout
+
 COMMANDS = ("sbatch", "srun", "sinfo", "squeue", "scancel")
 
 
@@ -158,7 +160,7 @@ def test_scancel_leaves_no_task(tmp_path, nodes):
     marker = f"OUTPUT={output}"
 
     def both_ranks_running():
-        texts = [output / f"{i:04}.txt" for i in (0, 1)]
+        texts = [Path(Layout.output_file(str(output), i)) for i in (0, 1)]
         return all(t.exists() and "RANK " in t.read_text() for t in texts)
 
     try:
