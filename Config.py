@@ -1,13 +1,18 @@
 # CONFIG PY
 # The cfg file (JSON): read it, check every key before the first task
-# starts, and fill in the defaults of the original workflow.
+# starts, and fill in the defaults of the original workflow. The check_*
+# validators here are the ones every cfg key uses (one wording, one set of
+# bounds): a new key adds a field to Config and one block to _from_object.
 
 import json
+import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from Problem import Problem
+from Surrogates import make_optimizer
 from utils import UsageError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,6 +28,14 @@ DEFAULT_OPTIMIZER: dict[str, Any] = {
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING")
 LAUNCHERS = ("auto", "none", "aprun", "srun", "mpiexec")
 LIES = ("max", "mean", "min", "none")
+
+# Bounds of every duration and count in a cfg (README, "The cfg file").
+# A longer duration is a typo (1e7 s is 116 days) and keeps deadlines finite;
+# a larger count is one too.
+MAX_SECONDS = 1e7
+MAX_COUNT = 10**9
+MAX_PPN = 4096
+INT64 = 2**63 - 1  # no integer anywhere in a cfg is larger (numpy, skopt)
 
 
 @dataclass
@@ -50,51 +63,272 @@ class Config:
                 "script": self.script, "pending_lie": self.pending_lie}
 
 
-def _number(key: str, value: Any, positive: bool = True, integer: bool = False) -> Any:
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        what = "an integer" if integer else "a number"
-        raise UsageError(f"cfg key {key!r}: expected {what}, got {value!r}")
-    if positive and value <= 0:
-        raise UsageError(f"cfg key {key!r}: expected a value > 0, got {value!r}")
-    if value < 0:
-        raise UsageError(f"cfg key {key!r}: expected a value >= 0, got {value!r}")
+# -- validators: each returns the checked value or raises a one-line UsageError
+
+def shown(value: Any) -> str:
+    """A value as a user wrote it, short enough for one line."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"a {len(str(abs(value)))}-digit integer"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_number(key: str, value: Any, low: float = 0.0, high: float = MAX_SECONDS,
+                 above: bool = False) -> float:
+    """A finite JSON number (not a boolean) in [low, high]; (low, high] when `above`.
+
+    Defaults fit a duration in seconds: 0 to MAX_SECONDS.
+    """
+    if not _is_number(value):
+        raise UsageError(f"cfg key {key!r}: expected a number, got {shown(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"cfg key {key!r}: expected a finite number, got {shown(value)}")
+    if above and value <= low:
+        raise UsageError(f"cfg key {key!r}: expected a value > {low:g}, got {shown(value)}")
+    if value < low:
+        raise UsageError(f"cfg key {key!r}: expected a value >= {low:g}, got {shown(value)}")
+    if value > high:
+        raise UsageError(f"cfg key {key!r}: expected a value <= {high:g}, got {shown(value)}")
+    return float(value)
+
+
+def check_integer(key: str, value: Any, low: int = 0, high: int = MAX_COUNT) -> int:
+    """A JSON integer (not a boolean, not 1.0) in [low, high]."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise UsageError(f"cfg key {key!r}: expected an integer, got {shown(value)}")
+    if value < low:
+        raise UsageError(f"cfg key {key!r}: expected a value >= {low}, got {shown(value)}")
+    if value > high:
+        raise UsageError(f"cfg key {key!r}: expected a value <= {high}, got {shown(value)}")
     return value
 
 
-def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise UsageError(f"cfg key {key!r}: expected one of {', '.join(choices)}, got {value!r}")
+def check_positive(key: str, value: Any) -> float:
+    """A duration in seconds > 0 (and at most MAX_SECONDS)."""
+    return check_number(key, value, above=True)
+
+
+def check_choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    """One of the strings `choices`."""
+    if not isinstance(value, str) or value not in choices:
+        raise UsageError(f"cfg key {key!r}: expected one of {', '.join(choices)}, "
+                         f"got {shown(value)}")
     return value
 
 
-def _optimizer(value: Any) -> dict[str, Any]:
+def check_string(key: str, value: Any, what: str = "a string") -> str:
+    """A non-empty string without control characters (it goes into one line of a log)."""
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"cfg key {key!r}: expected {what}, got {shown(value)}")
+    if not value.isprintable():
+        raise UsageError(f"cfg key {key!r}: expected {what} without control characters, "
+                         f"got {shown(value)}")
+    return value
+
+
+def check_string_list(key: str, value: Any) -> list[str]:
+    """A JSON list of strings (possibly empty)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError(f"cfg key {key!r}: expected a list of strings, got {shown(value)}")
+    return list(value)
+
+
+def optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    """`check`, but null (None) is fine too: `optional(check_positive)(key, value)`."""
+    return lambda key, value: None if value is None else check(key, value)
+
+
+# -- reading the JSON text: finite numbers, no repeated key, bounded nesting
+
+class _Unfit:
+    """A JSON number Python would read as NaN, an infinity, or too large an int."""
+
+    def __init__(self, text: str, expected: str) -> None:
+        self.text, self.expected = text, expected
+
+
+class _Object(dict):  # type: ignore[type-arg]
+    """A JSON object, remembering the first key it saw twice."""
+
+    repeated: str | None = None
+
+
+def _parse_float(text: str) -> Any:
+    value = float(text)
+    return value if math.isfinite(value) else _Unfit(text, "a finite number")
+
+
+def _parse_int(text: str) -> Any:
+    if len(text.lstrip("-")) > 19 or abs(int(text)) > INT64:
+        return _Unfit(text if len(text) <= 30 else f"a {len(text.lstrip('-'))}-digit integer",
+                      f"an integer within ±{INT64}")
+    return int(text)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    result = _Object()
+    for key, value in pairs:
+        if key in result and result.repeated is None:
+            result.repeated = key
+        result[key] = value
+    return result
+
+
+def parse_json(text: str) -> Any:
+    """JSON text as Python values; NaN, infinities and huge numbers as markers."""
+    return json.loads(text, parse_constant=lambda word: _Unfit(word, "a finite number"),
+                      parse_float=_parse_float, parse_int=_parse_int,
+                      object_pairs_hook=_object)
+
+
+def check_values(raw: Any) -> None:
+    """Refuse the first marked number or repeated key, naming where it is."""
+    stack: list[tuple[str, Any]] = [("", raw)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, _Unfit):
+            raise UsageError(f"cfg key {where!r}: expected {value.expected}, got {value.text}")
+        if isinstance(value, dict):
+            if getattr(value, "repeated", None) is not None:
+                place = f"cfg key {where!r}: " if where else ""
+                raise UsageError(f"{place}key {value.repeated!r} appears twice")
+            items = [(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            continue
+        stack.extend(reversed(items))
+
+
+def plain(value: Any) -> Any:
+    """The parsed JSON with plain dicts (run.json and resume compare them)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def read_cfg_text(path: str) -> dict[str, Any]:
+    """The cfg file's JSON object, every number in it finite and no key repeated."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except OSError as err:
+        raise UsageError(f"cfg file {path}: cannot read it: {err.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"cfg file {path}: not UTF-8 text (byte 0x{data[err.start]:02x} at "
+                         f"offset {err.start})") from None
+    try:
+        raw = parse_json(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(f"cfg file {path}: invalid JSON at line {err.lineno} column "
+                         f"{err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise UsageError(f"cfg file {path}: JSON nested too deeply") from None
+    if not isinstance(raw, dict):
+        kind = "number" if isinstance(raw, _Unfit) else type(raw).__name__
+        raise UsageError(f"cfg file {path}: expected a JSON object, got {kind}")
+    try:
+        check_values(raw)
+    except UsageError as err:
+        raise UsageError(f"cfg file {path}: {err}") from None
+    return plain(raw)
+
+
+# -- the optimizer: skopt.Optimizer's arguments, checked before anything runs
+
+# Acquisition functions the search can use (EIps/PIps need a task's run time
+# as a second value, which tasks do not report; PVRS needs a GP and takes
+# minutes per point).
+ACQ_FUNCS = ("LCB", "EI", "PI", "gp_hedge", "MES")
+MAX_SEED = 2**32 - 1
+MAX_JOBS = 4096
+MAX_CANDIDATES = 10**7
+
+
+def _jobs(key: str, value: Any) -> int:
+    jobs = check_integer(key, value, -MAX_JOBS, MAX_JOBS)
+    if jobs == 0:
+        raise UsageError(f"cfg key {key!r}: expected a number of jobs (>= 1, or -1 for all "
+                         "cores), got 0")
+    return jobs
+
+
+# key -> check of the numeric settings skopt reads only later, mid-run.
+ACQ_FUNC_KWARGS: dict[str, Callable[[str, Any], Any]] = {
+    "kappa": lambda k, v: check_number(k, v, 0.0, 1e6),
+    "xi": lambda k, v: check_number(k, v, 0.0, 1e6),
+    "eta": lambda k, v: check_number(k, v, 0.0, 1e6, above=True),
+    "n_min_samples": lambda k, v: check_integer(k, v, 1, 10**6),
+    "n_thompson": lambda k, v: check_integer(k, v, 1, 10**6),
+}
+ACQ_OPTIMIZER_KWARGS: dict[str, Callable[[str, Any], Any]] = {
+    "n_points": lambda k, v: check_integer(k, v, 1, MAX_CANDIDATES),
+    "n_restarts_optimizer": lambda k, v: check_integer(k, v, 1, 10**4),
+    "n_jobs": _jobs,
+}
+OPTIMIZER_KWARGS: dict[str, Callable[[str, Any], Any]] = {
+    "n_initial_points": lambda k, v: check_integer(k, v, 1, MAX_COUNT),
+    "random_state": optional(lambda k, v: check_integer(k, v, 0, MAX_SEED)),
+    "n_jobs": _jobs,
+    "model_queue_size": optional(lambda k, v: check_integer(k, v, 1, MAX_COUNT)),
+    "acq_func": lambda k, v: check_choice(k, v, ACQ_FUNCS),
+}
+
+
+def _settings(key: str, value: Any, checks: dict[str, Callable[[str, Any], Any]]) -> None:
+    if not isinstance(value, dict):
+        raise UsageError(f"cfg key {key!r}: expected an object, got {shown(value)}")
+    for name, setting in value.items():
+        if name not in checks:
+            raise UsageError(f"cfg key '{key}.{name}': unknown setting; expected one of "
+                             f"{', '.join(checks)}")
+        checks[name](f"{key}.{name}", setting)
+
+
+def check_optimizer(value: Any, problem: Problem) -> dict[str, Any]:
+    """The cfg "optimizer" merged over the defaults, and built once on `problem`.
+
+    Settings skopt only reads when it picks a point (acq_func_kwargs,
+    acq_optimizer_kwargs) are checked here, so a bad one never stops a run
+    half-way; building the Optimizer checks the rest (no model is fitted).
+    """
     if not isinstance(value, dict):
         raise UsageError(f"cfg key 'optimizer': expected an object of skopt.Optimizer "
-                         f"arguments, got {value!r}")
-    for reserved in ("dimensions",):
+                         f"arguments, got {shown(value)}")
+    for reserved in ("dimensions", "space_constraint", "n_random_starts"):
         if reserved in value:
-            raise UsageError(f"cfg key 'optimizer.{reserved}': set by 'problem', not here")
+            raise UsageError(f"cfg key 'optimizer.{reserved}': not a setting of this "
+                             "workflow (the space is 'problem'; use n_initial_points)")
     merged = dict(DEFAULT_OPTIMIZER)
     merged.update(value)
+    for name, check in OPTIMIZER_KWARGS.items():
+        if name in merged:
+            check(f"optimizer.{name}", merged[name])
+    _settings("optimizer.acq_func_kwargs", merged.get("acq_func_kwargs") or {},
+              ACQ_FUNC_KWARGS)
+    _settings("optimizer.acq_optimizer_kwargs", merged.get("acq_optimizer_kwargs") or {},
+              ACQ_OPTIMIZER_KWARGS)
+    make_optimizer(problem, merged)
     return merged
 
 
-def _script(value: Any, base: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise UsageError(f"cfg key 'script': expected a path, got {value!r}")
+def check_script(value: Any, base: str) -> str:
+    """The task script: an executable file, relative to the cfg file's folder."""
+    check_string("script", value, "a path")
     path = os.path.normpath(os.path.join(base, value))
     if not os.path.isfile(path):
         raise UsageError(f"cfg key 'script': task script {path} does not exist")
     if not os.access(path, os.X_OK):
         raise UsageError(f"cfg key 'script': task script {path} is not executable (chmod +x)")
     return path
-
-
-def _string_list(key: str, value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise UsageError(f"cfg key {key!r}: expected a list of strings, got {value!r}")
-    return list(value)
 
 
 def load_config(path: str | None) -> Config:
@@ -107,18 +341,7 @@ def load_config(path: str | None) -> Config:
     """
     if path is None:
         return Config()
-    try:
-        with open(path) as stream:
-            text = stream.read()
-    except OSError as err:
-        raise UsageError(f"cfg file {path}: cannot read it: {err.strerror}") from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UsageError(f"cfg file {path}: invalid JSON at line {err.lineno} column "
-                         f"{err.colno}: {err.msg}") from None
-    if not isinstance(raw, dict):
-        raise UsageError(f"cfg file {path}: expected a JSON object, got {type(raw).__name__}")
+    raw = read_cfg_text(path)
     try:
         return _from_object(raw, os.path.dirname(os.path.abspath(path)), path)
     except UsageError as err:
@@ -132,30 +355,29 @@ def _from_object(raw: dict[str, Any], base: str, path: str) -> Config:
         if key not in known:
             raise UsageError(f"unknown key {key!r}; expected one of {', '.join(sorted(known))}")
     if "script" in raw:
-        config.script = _script(raw["script"], base)
+        config.script = check_script(raw["script"], base)
     if "log_level" in raw:
-        config.log_level = _choice("log_level", raw["log_level"], LOG_LEVELS)
+        config.log_level = check_choice("log_level", raw["log_level"], LOG_LEVELS)
     if "launch_delay" in raw:
-        config.launch_delay = float(_number("launch_delay", raw["launch_delay"], positive=False))
+        config.launch_delay = check_number("launch_delay", raw["launch_delay"])
     if "problem" in raw:
-        config.problem = Problem(raw["problem"])
-    if "optimizer" in raw:
-        config.optimizer = _optimizer(raw["optimizer"])
+        # null is no problem at all (Problem(None) would be the default one)
+        config.problem = Problem({} if raw["problem"] is None else raw["problem"])
+    config.optimizer = check_optimizer(raw.get("optimizer", {}), config.problem)
     if "kill_grace" in raw:
-        config.kill_grace = float(_number("kill_grace", raw["kill_grace"], positive=False))
+        config.kill_grace = check_number("kill_grace", raw["kill_grace"])
     if "task_timeout" in raw:
-        config.task_timeout = float(_number("task_timeout", raw["task_timeout"]))
+        config.task_timeout = optional(check_positive)("task_timeout", raw["task_timeout"])
     if "walltime" in raw:
-        config.walltime = float(_number("walltime", raw["walltime"]))
+        config.walltime = optional(check_positive)("walltime", raw["walltime"])
     if "max_failures" in raw:
-        config.max_failures = _number("max_failures", raw["max_failures"], positive=False,
-                                      integer=True)
+        config.max_failures = check_integer("max_failures", raw["max_failures"])
     if "launcher" in raw:
-        config.launcher = _choice("launcher", raw["launcher"], LAUNCHERS)
+        config.launcher = check_choice("launcher", raw["launcher"], LAUNCHERS)
     if "launcher_args" in raw:
-        config.launcher_args = _string_list("launcher_args", raw["launcher_args"])
+        config.launcher_args = check_string_list("launcher_args", raw["launcher_args"])
     if "ppn" in raw:
-        config.ppn = _number("ppn", raw["ppn"], integer=True)
+        config.ppn = check_integer("ppn", raw["ppn"], 1, MAX_PPN)
     if "pending_lie" in raw:
-        config.pending_lie = _choice("pending_lie", raw["pending_lie"], LIES)
+        config.pending_lie = check_choice("pending_lie", raw["pending_lie"], LIES)
     return config

@@ -1,7 +1,9 @@
 # PROBLEM PY
 # The search space (the bounding box of the original), built from the
-# cfg "problem" object: name -> [choices] | {"low": L, "high": H, "prior": P}.
+# cfg "problem" object: name -> [choices] | {"low": L, "high": H, "prior": P,
+# "type": "int" | "real"}.
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,38 +18,82 @@ DEFAULT_PROBLEM: dict[str, Any] = {
 }
 
 PRIORS = ("uniform", "log-uniform")
+TYPES = ("int", "real")
 RESERVED_NAMES = ("id", "status", "objective", "seconds", "start", "end",
                   "slot", "pid", "exit_code", "reason")
+# Bounds of a range: integers exact in a float (skopt transforms them to
+# floats), reals far from float overflow (skopt computes high - low).
+MAX_INTEGER = 2**53
+MAX_REAL = 1e100
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _dimension(name: str, spec: Any) -> Dimension:
-    """Build one skopt dimension from its cfg value, or raise UsageError."""
+_NONE = object()
+
+
+def _choices(name: str, spec: list[Any]) -> Categorical:
+    """A categorical set: values that stay distinct as numbers and as CSV text."""
     where = f"problem.{name}"
-    if isinstance(spec, list):
-        if not spec:
-            raise UsageError(f"{where}: empty list of choices; expected at least one value")
-        for choice in spec:
-            if not isinstance(choice, (str, int, float, bool)):
-                raise UsageError(f"{where}: choice {choice!r} is not a string, number or boolean")
-        if len(set(map(repr, spec))) != len(spec):
-            raise UsageError(f"{where}: repeated choices in {spec!r}")
-        return Categorical(spec, name=name)
-    if not isinstance(spec, dict):
-        raise UsageError(f"{where}: expected a list of choices or an object "
-                         f'{{"low": L, "high": H}}, got {spec!r}')
-    unknown = sorted(set(spec) - {"low", "high", "prior"})
+    if not spec:
+        raise UsageError(f"{where}: empty list of choices; expected at least one value")
+    by_text: dict[str, Any] = {}
+    by_value: dict[Any, Any] = {}
+    for choice in spec:
+        if not isinstance(choice, (str, int, float, bool)):
+            raise UsageError(f"{where}: choice {choice!r} is not a string, number or boolean")
+        if isinstance(choice, float) and not math.isfinite(choice):
+            raise UsageError(f"{where}: choice {choice!r} is not a finite number")
+        # results.csv holds str(choice); resume maps that text back to the choice
+        twin = by_text.get(str(choice), by_value.get(choice, _NONE))
+        if twin is not _NONE:
+            raise UsageError(f"{where}: choices {twin!r} and {choice!r} are the same once "
+                             f"written to results.csv ({str(choice)!r}); expected distinct "
+                             "choices")
+        by_text[str(choice)] = by_value[choice] = choice
+    return Categorical(spec, name=name)
+
+
+def _bound(where: str, value: Any, kind: str) -> int | float:
+    """A range bound checked for its type: whole for int, finite and moderate."""
+    if not _is_number(value):
+        raise UsageError(f"{where}: expected a number, got {value!r}")
+    if not math.isfinite(value) or abs(value) > MAX_REAL:
+        raise UsageError(f"{where}: expected a number within ±{MAX_REAL:g}, got {value!r}")
+    if kind == "real":
+        return float(value)
+    if value != int(value):
+        raise UsageError(f'{where}: "type": "int" needs a whole number, got {value!r}')
+    if abs(value) > MAX_INTEGER:
+        raise UsageError(f"{where}: expected an integer within ±2**53 ({MAX_INTEGER}), "
+                         f"got {int(value)}")
+    return int(value)
+
+
+def _range(name: str, spec: dict[str, Any]) -> Dimension:
+    """A range {"low": L, "high": H, "prior": P, "type": "int" | "real"}."""
+    where = f"problem.{name}"
+    unknown = sorted(set(spec) - {"low", "high", "prior", "type"})
     if unknown:
-        raise UsageError(f"{where}: unknown key {unknown[0]!r}; expected low, high, prior")
+        raise UsageError(f"{where}: unknown key {unknown[0]!r}; expected low, high, prior, type")
     for bound in ("low", "high"):
         if bound not in spec:
             raise UsageError(f"{where}: missing {bound!r}")
         if not _is_number(spec[bound]):
             raise UsageError(f"{where}.{bound}: expected a number, got {spec[bound]!r}")
-    low, high = spec["low"], spec["high"]
+    kind = spec.get("type")
+    if kind is None:
+        integers = [isinstance(spec[b], int) for b in ("low", "high")]
+        if integers[0] != integers[1]:
+            raise UsageError(f'{where}: one integer and one real bound (low={spec["low"]!r}, '
+                             f'high={spec["high"]!r}); write both alike, or add "type": "int" '
+                             'or "type": "real"')
+        kind = "int" if integers[0] else "real"
+    elif kind not in TYPES:
+        raise UsageError(f"{where}.type: expected one of {', '.join(TYPES)}, got {kind!r}")
+    low, high = (_bound(f"{where}.{b}", spec[b], kind) for b in ("low", "high"))
     prior = spec.get("prior", "uniform")
     if prior not in PRIORS:
         raise UsageError(f"{where}.prior: expected one of {', '.join(PRIORS)}, got {prior!r}")
@@ -55,9 +101,19 @@ def _dimension(name: str, spec: Any) -> Dimension:
         raise UsageError(f"{where}: empty or inverted range low={low} >= high={high}")
     if prior == "log-uniform" and low <= 0:
         raise UsageError(f"{where}: log-uniform prior needs low > 0, got low={low}")
-    if isinstance(low, int) and isinstance(high, int):
+    if kind == "int":
         return Integer(low, high, prior=prior, name=name)
-    return Real(float(low), float(high), prior=prior, name=name)
+    return Real(low, high, prior=prior, name=name)
+
+
+def _dimension(name: str, spec: Any) -> Dimension:
+    """Build one skopt dimension from its cfg value, or raise UsageError."""
+    if isinstance(spec, list):
+        return _choices(name, spec)
+    if not isinstance(spec, dict):
+        raise UsageError(f"problem.{name}: expected a list of choices or an object "
+                         f'{{"low": L, "high": H}}, got {spec!r}')
+    return _range(name, spec)
 
 
 class Problem:

@@ -1,0 +1,118 @@
+# TEST CFG TABLE PY
+# Issue 14's table: every cfg key (read from Config's fields, so a key added
+# later is covered too) x NaN, +Infinity, -Infinity, huge, wrong type ends in
+# one line `main.sh: error: ...` naming the key, exit code 2, and no OUTPUT.
+
+import json
+import types
+import typing
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from conftest import run_main
+from test_validation import main_in_process, refused
+
+import Config
+
+HUGE_INT = "9" * 400  # int() of it works; float() of it overflows
+BAD_NUMBERS = {"NaN": "NaN", "+Infinity": "Infinity", "-Infinity": "-Infinity",
+               "huge int": HUGE_INT, "5000 digits": "7" * 5000, "1e400": "1e400",
+               "-1e400": "-1e400", "1e300": "1e300", "2**64": str(2**64)}
+# A value of each JSON kind, to give every key one of a kind it does not take.
+OF_KIND = {"boolean": "true", "string": '"x"', "integer": "7", "number": "0.5",
+           "array": '["x"]', "object": '{"x": 1}', "null": "null"}
+PYTHON_KINDS = {bool: {"boolean"}, str: {"string"}, int: {"integer"}, float: {"integer", "number"},
+                list: {"array"}, dict: {"object"}, type(None): {"null"}}
+
+
+def json_kinds(annotation: typing.Any) -> set[str]:
+    """The JSON kinds a field of this type is read from (empty: not a plain type)."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return set().union(*(json_kinds(a) for a in typing.get_args(annotation)))
+    return PYTHON_KINDS.get(typing.get_origin(annotation) or annotation, set())
+
+
+def cfg_keys() -> dict[str, set[str]]:
+    hints = typing.get_type_hints(Config.Config)
+    return {f.name: json_kinds(hints[f.name]) for f in fields(Config.Config) if f.name != "path"}
+
+
+def nest(path: list[str], text: str) -> str:
+    """JSON text of {path[0]: {path[1]: ... text}}, braces doubled for format()."""
+    for key in reversed(path):
+        text = f'{{{{"{key}": {text}}}}}'
+    return text
+
+
+def table() -> list[tuple[str, str, str]]:
+    """(case id, cfg text, the name the line must hold)."""
+    cases = []
+    for key, kinds in cfg_keys().items():
+        for name, text in BAD_NUMBERS.items():
+            if name == "1e300" and "number" not in kinds and kinds:
+                continue  # a wrong type below, when the key takes no number
+            cases.append((f"{key}={name}", f'{{"{key}": {text}}}', key))
+        for kind, text in OF_KIND.items():
+            if kind not in kinds:
+                cases.append((f"{key}={kind}", f'{{"{key}": {text}}}', key))
+    nested = {  # where a key holds an object: a bad number inside it
+        "problem.a.low": '{{"problem": {{"a": {{"low": {}, "high": 1.0}}}}}}',
+        "problem.a.high": '{{"problem": {{"a": {{"low": 0.0, "high": {}}}}}}}',
+        "problem.c[1]": '{{"problem": {{"c": [1, {}]}}}}',
+    }
+    for sub, checks in (([], Config.OPTIMIZER_KWARGS),
+                        (["acq_func_kwargs"], Config.ACQ_FUNC_KWARGS),
+                        (["acq_optimizer_kwargs"], Config.ACQ_OPTIMIZER_KWARGS)):
+        for name in checks:
+            path = ["optimizer", *sub, name]
+            nested[".".join(path)] = nest(path, "{}")
+    for where, template in nested.items():
+        for name, text in {**BAD_NUMBERS, "wrong type": '"x"', "boolean": "true"}.items():
+            if where.startswith("problem.") and name in ("1e300", "wrong type", "boolean") \
+                    and "[" in where:
+                continue  # a fine choice
+            cases.append((f"{where}={name}", template.format(text), where.rsplit("[", 1)[0]))
+    return cases
+
+
+TABLE = table()
+
+
+def test_the_table_covers_every_key() -> None:
+    keys = set(cfg_keys())
+    assert {"problem", "optimizer", "kill_grace", "task_timeout", "ppn"} <= keys
+    assert keys <= {key for _, _, key in TABLE}
+
+
+@pytest.mark.parametrize("text, key", [(t, k) for _, t, k in TABLE], ids=[i for i, _, _ in TABLE])
+def test_bad_value_is_one_line_and_exit_2(tmp_path: Path, text: str, key: str, capsys,
+                                          monkeypatch) -> None:
+    cfg = tmp_path / "c.json"
+    cfg.write_text(text)
+    output = tmp_path / "out"
+    done = main_in_process(["-c", str(cfg), "-o", str(output), "1", "1", "1"], capsys,
+                           monkeypatch)
+    refused(done, f"cfg file {cfg}: ")
+    assert key in done.stderr
+    assert not output.exists()
+
+
+def test_the_cases_are_json_python_reads(tmp_path: Path) -> None:
+    """Each case is one Python's json accepts (as today): the refusal is ours."""
+    for case, text, _ in TABLE:
+        if "5000 digits" not in case:
+            json.loads(text)
+
+
+@pytest.mark.parametrize("text, says", [
+    ('{"kill_grace": NaN}', "cfg key 'kill_grace': expected a finite number, got NaN"),
+    ('{"kill_grace": ' + HUGE_INT + '}', "cfg key 'kill_grace': expected an integer within"),
+    ("[" * 200_000, "JSON nested too deeply"),
+], ids=["NaN", "huge", "nested"])
+def test_through_main_sh(tmp_path: Path, text: str, says: str) -> None:
+    cfg = tmp_path / "c.json"
+    cfg.write_text(text)
+    done = run_main(["-c", str(cfg), "-o", str(tmp_path / "out"), "1", "1", "1"])
+    refused(done, says)
+    assert not (tmp_path / "out").exists()
