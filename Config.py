@@ -341,6 +341,8 @@ def load_config(path: str | None) -> Config:
     """
     if path is None:
         return Config()
+    if not path:
+        raise UsageError("argument -c/--cfg: expected the path of a cfg file, got ''")
     raw = read_cfg_text(path)
     try:
         return _from_object(raw, os.path.dirname(os.path.abspath(path)), path)

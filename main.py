@@ -25,6 +25,7 @@ from Workflow import Plan, Workflow
 
 PROG = "main.sh"
 SEARCH_FILES = ("run.json", "results.csv", "started.csv")
+MAX_ARGUMENT = 10**6  # PARALLELISM, POINTS_INIT, POINTS_MAX
 
 
 class Parser(argparse.ArgumentParser):
@@ -35,14 +36,21 @@ class Parser(argparse.ArgumentParser):
 
 
 def positive_int(text: str) -> int:
-    """An argparse type: an integer > 0 (argparse names the argument in its error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
-    return value
+    """An argparse type: a whole number in ASCII digits, 1 to MAX_ARGUMENT.
+
+    int() would also take "٢", " 3", "+3" and "1_000"; a number on the
+    command line is plain digits.
+    """
+    digits = text.removeprefix("-")
+    shown = repr(text) if len(text) <= 30 else f"{len(text)} characters"
+    if not (digits.isascii() and digits.isdigit()):
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {shown}")
+    shown = text if len(text) <= 30 else f"a {len(digits)}-digit number"
+    if text.startswith("-") or not digits.strip("0"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {shown}")
+    if len(digits) > len(str(MAX_ARGUMENT)) or int(digits) > MAX_ARGUMENT:
+        raise argparse.ArgumentTypeError(f"expected a number <= {MAX_ARGUMENT}, got {shown}")
+    return int(digits)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -64,11 +72,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def choose_output(args: argparse.Namespace) -> str:
-    """The output folder's absolute path (not created yet)."""
-    if args.output:
-        return os.path.abspath(args.output)
-    if os.environ.get("OUTPUT"):
-        return os.path.abspath(os.environ["OUTPUT"])
+    """The output folder's absolute path (not created yet).
+
+    `-o ""` is refused; an empty $OUTPUT counts as unset. A path with a
+    control character (a newline, a tab) is refused: it would break every
+    log line and the printed resume command.
+    """
+    given = args.output if args.output is not None else os.environ.get("OUTPUT") or None
+    if args.output == "":
+        raise UsageError("argument -o/--output: expected a folder path, got ''")
+    if given is not None:
+        if not given.isprintable():
+            raise UsageError(f"OUTPUT {given!r}: expected a path without control characters "
+                             "(newline, tab, ...)")
+        return os.path.abspath(given)
     if args.resume:
         raise UsageError("--resume needs the folder to continue: -o OUTPUT (or $OUTPUT)")
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
@@ -271,13 +288,18 @@ def stop_early(number: int, frame: Any) -> None:
     raise SystemExit(128 + number)
 
 
+def one_line(text: str) -> str:
+    """`text` with control characters escaped (a path may hold a newline)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main() -> int:
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, stop_early)
     try:
         return run(sys.argv[1:])
     except UsageError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
+        print(f"{PROG}: error: {one_line(str(err))}", file=sys.stderr, flush=True)
         return 2
 
 

@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_main
+from conftest import read_results, run_main
+from skopt.space import Integer, Real
 
 import main
+from Problem import Problem
 
 JSON_WITH_A_HOLE = '{\n  "kill_grace": 1,\n  "task_timeout": \n}\n'
 
@@ -25,6 +27,11 @@ BAD_ARGS = [
     (["1", "0"], None, "argument POINTS_INIT: expected a number > 0, got 0"),
     (["1", "2", "1.5"], None, "argument POINTS_MAX: expected a whole number, got '1.5'"),
     (["1", "2", "3", "4"], None, "unrecognized arguments: 4"),
+    (["1", "2", "٢"], None, "argument POINTS_MAX: expected a whole number, got '٢'"),
+    (["1", "1_000"], None, "argument POINTS_INIT: expected a whole number, got '1_000'"),
+    (["+1"], None, "argument PARALLELISM: expected a whole number, got '+1'"),
+    (["1", "2", "1000001"], None, "argument POINTS_MAX: expected a number <= 1000000, got 1000001"),
+    (["1", "2", "9" * 5000], None, "expected a number <= 1000000, got a 5000-digit number"),
     (["--bogus"], None, "unrecognized arguments: --bogus"),
 ]
 BAD_CFG = [
@@ -167,7 +174,7 @@ def main_in_process(argv: list[str], capsys, monkeypatch) -> Result:
     return Result(code, out.out, out.err)
 
 
-@pytest.mark.parametrize("args, cfg, says", BAD_ARGS, ids=[" ".join(a) for a, _, _ in BAD_ARGS])
+@pytest.mark.parametrize("args, cfg, says", BAD_ARGS, ids=[" ".join(a)[:30] for a, _, _ in BAD_ARGS])
 def test_bad_arguments(finished: Path, args, cfg, says, capsys, monkeypatch) -> None:
     before = snapshot(finished)
     refused(main_in_process(["--resume", "-o", str(finished), *args], capsys, monkeypatch),
@@ -248,3 +255,88 @@ def test_points_init_above_points_max_is_allowed_and_explained(tmp_path: Path) -
     assert "note: POINTS_INIT=5 > POINTS_MAX=3: only 3 task(s) will run, all at once" \
         in done.stdout
     assert "CONCURRENCY=3 POINTS_MAX=3" in done.stdout
+
+
+def test_empty_output_option_is_refused(tmp_path: Path, capsys, monkeypatch) -> None:
+    """`-o ""` is a mistake (an unset variable), not a request for a new folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OUTPUT", raising=False)
+    refused(main_in_process(["-o", "", "1", "1", "1"], capsys, monkeypatch),
+            "argument -o/--output: expected a folder path, got ''")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_cfg_option_is_refused(tmp_path: Path, capsys, monkeypatch) -> None:
+    refused(main_in_process(["-c", "", "-o", str(tmp_path / "out")], capsys, monkeypatch),
+            "argument -c/--cfg: expected the path of a cfg file, got ''")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["a\nb", "tab\there", "bell\x07", "\n"])
+def test_output_with_a_control_character_is_refused(tmp_path: Path, name: str, capsys,
+                                                    monkeypatch) -> None:
+    name = name.encode().decode("unicode_escape")
+    monkeypatch.chdir(tmp_path)
+    for argv, env in ((["-o", str(tmp_path / name)], None), ([], str(tmp_path / name))):
+        if env is None:
+            monkeypatch.delenv("OUTPUT", raising=False)
+        else:
+            monkeypatch.setenv("OUTPUT", env)
+        done = main_in_process([*argv, "1", "1", "1"], capsys, monkeypatch)
+        refused(done, "expected a path without control characters (newline, tab, ...)")
+        assert repr(str(tmp_path / name)) in done.stderr
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cfg_path_with_a_newline_is_named_on_one_line(tmp_path: Path, capsys,
+                                                        monkeypatch) -> None:
+    done = main_in_process(["-c", str(tmp_path / "a\nb.json"), "-o", str(tmp_path / "out")],
+                           capsys, monkeypatch)
+    refused(done, "a\\nb.json: cannot read it")
+    assert not (tmp_path / "out").exists()
+
+
+def python_without_packages(folder: Path) -> Path:
+    """This Python, but blind to its site-packages (-S): no skopt, no numpy."""
+    wrapper = folder / "bare-python"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+@pytest.mark.parametrize("python, says", [
+    ("/bin/false", "PYTHON=/bin/false: does not run as Python (exit code 1)"),
+    ("/no/such/python", "PYTHON=/no/such/python: no such program"),
+    ("/bin/echo", "PYTHON=/bin/echo: does not run as Python (exit code 0"),
+    ("bare", "has no module skopt, sklearn, numpy, matplotlib (install: "),
+])
+def test_a_python_that_will_not_do_is_one_line(tmp_path: Path, python: str, says: str) -> None:
+    if python == "bare":
+        python = str(python_without_packages(tmp_path))
+    done = run_main(["-o", str(tmp_path / "out"), "1", "1", "1"], env={"PYTHON": python})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [done.stderr.strip()], done.stderr
+    assert done.stderr.startswith(f"main.sh: error: PYTHON={python}: ") and says in done.stderr
+    assert done.stdout == ""
+    assert not (tmp_path / "out").exists()
+
+
+def test_range_type_int_takes_whole_reals_and_real_takes_integers() -> None:
+    space = Problem({"a": {"low": 1.0, "high": 6.0, "type": "int"},
+                     "b": {"low": 1, "high": 6, "type": "real"},
+                     "c": {"low": 1, "high": 6}, "d": {"low": 1.0, "high": 6.0}}).space
+    kinds = [(type(d), d.low, d.high) for d in space.dimensions]
+    assert kinds == [(Integer, 1, 6), (Real, 1.0, 6.0), (Integer, 1, 6), (Real, 1.0, 6.0)]
+    assert all(type(d.low) is int for d in space.dimensions if isinstance(d, Integer))
+
+
+def test_a_typed_int_range_hands_tasks_integers(tmp_path: Path) -> None:
+    """`{"low": 1.0, "high": 6.0, "type": "int"}`: tasks see 3, never 4.63 (issue 13)."""
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"problem": {"n": {"low": 1.0, "high": 6.0, "type": "int"},
+                                           "x": {"low": 0.0, "high": 1.0}}}))
+    done = run_main(["-c", str(cfg), "-o", str(tmp_path / "out"), "1", "3", "3"],
+                    via="main.py", env={"TASK_DELAY": "0"})
+    assert done.returncode == 0, done.stderr
+    values = [row["n"] for row in read_results(tmp_path / "out")]
+    assert len(values) == 3 and all(v.isdigit() and 1 <= int(v) <= 6 for v in values), values
