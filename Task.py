@@ -4,6 +4,7 @@
 # (Layout.task_dir), owns its output file NNNN.txt there, kills its whole
 # process group, reads back NNNN.result.
 
+import errno
 import math
 import os
 import selectors
@@ -15,7 +16,9 @@ from typing import Any
 
 import Layout
 from Status import Status
-from utils import json_dumps, tail
+from utils import decimal_number, json_dumps, read_regular, tail
+
+RESULT_BYTES = 4096  # a result file is one number: read no more than this
 
 
 @dataclass
@@ -28,24 +31,50 @@ class Outcome:
 
 
 def read_result(path: str) -> tuple[float | None, str]:
-    """Read a task's result file: (value, "") or (None, why it is not a result)."""
+    """Read a task's result file: (value, "") or (None, why it is not a result).
+
+    The file must be a regular file (a FIFO or device left there is refused
+    without blocking) holding one number in ASCII decimal syntax
+    (utils.decimal_number); only its first RESULT_BYTES are read.
+    """
+    name = os.path.basename(path)
     try:
-        with open(path, errors="replace") as stream:
-            text = stream.read(4096)
+        data = read_regular(path, RESULT_BYTES)
     except FileNotFoundError:
-        return None, f"no result file {os.path.basename(path)}"
+        return None, f"no result file {name}"
     except OSError as err:
-        return None, f"cannot read {os.path.basename(path)}: {err.strerror}"
-    word = text.strip()
+        return None, f"cannot read {name}: {err.strerror}"
+    word = data.decode(errors="replace").strip()
     if not word:
-        return None, f"empty result file {os.path.basename(path)}"
+        return None, f"empty result file {name}"
     try:
-        value = float(word)
-    except ValueError:
-        return None, f"result is not a number: {word[:60]!r}"
-    if not math.isfinite(value):
-        return None, f"result is not finite: {word!r}"
-    return value, ""
+        return decimal_number(word), ""
+    except ValueError as err:
+        return None, f"result is {err}"
+
+
+def why_not_started(err: BaseException, argv: list[str]) -> str:
+    """One line saying why exec'ing `argv` failed (the errno, in the task's terms)."""
+    script = argv[0]
+    number = getattr(err, "errno", None)
+    if number == errno.ENOENT and getattr(err, "filename", script) == script:
+        if not os.path.lexists(script):
+            return f"cannot start: the task script {script} is gone"
+        try:
+            first = read_regular(script, 256).split(b"\n", 1)[0].decode(errors="replace")
+        except OSError:
+            first = ""
+        if first.startswith("#!"):
+            return f"cannot start: its interpreter is missing ({first[:200]})"
+    if number == errno.ENOEXEC:
+        return f"cannot start: {script} is not an executable format (no #! line?)"
+    if number == errno.E2BIG:
+        size = sum(len(a.encode()) + 1 for a in argv)
+        return (f"cannot start: the parameters are too long for a command line "
+                f"(E2BIG: {size} bytes of arguments)")
+    text = getattr(err, "strerror", None) or str(err)
+    where = getattr(err, "filename", None)
+    return f"cannot start: {text}" + (f": {where}" if where else "")
 
 
 def signal_name(number: int) -> str:
@@ -86,6 +115,7 @@ class Task:
     stop_reason: Status | None = None  # TIMEOUT or KILLED once the driver decided to stop it
     kill_at: float = math.inf  # when SIGKILL follows SIGTERM
     returncode: int | None = None
+    cannot_start: str = ""  # why the script could not be started (then no process)
 
     @property
     def name(self) -> str:
@@ -115,13 +145,24 @@ class Task:
                    PARALLELISM=str(parallelism), OUTPUT=output)
         argv = [script, str(parallelism), json_dumps(self.params)]
         folder = self.task_dir(output)
-        os.makedirs(folder)
+        os.makedirs(folder)  # an OSError here or below is OUTPUT's (a full disk): raised
         with open(self.output_file(output), "xb") as log:
             self.start = time.time()
-            self.process = subprocess.Popen(argv, cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        self.pidfd = os.pidfd_open(self.process.pid)
+            try:
+                self.process = subprocess.Popen(argv, cwd=folder, env=env,
+                                                stdin=subprocess.DEVNULL, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+            except (OSError, subprocess.SubprocessError) as err:  # the script's fault
+                self.end = time.time()
+                self.cannot_start = why_not_started(err, argv)
+                return
+        try:
+            self.pidfd = os.pidfd_open(self.process.pid)
+        except OSError as err:  # no descriptor left to watch it: it cannot run
+            self.signal_group(signal.SIGKILL)
+            self.process.wait()
+            self.process, self.end = None, time.time()
+            self.cannot_start = f"cannot watch the task: {err.strerror}"
 
     def reap(self) -> bool:
         """Collect the exit status if the process has ended (never blocks)."""
@@ -148,6 +189,8 @@ class Task:
 
     def outcome(self, output: str) -> Outcome:
         """Classify the finished task: ok with its value, or why not."""
+        if self.cannot_start:
+            return Outcome(Status.FAILED, None, self.cannot_start)
         code = self.returncode
         if self.stop_reason:
             how = f"killed by {signal_name(-code)}" if code is not None and code < 0 \

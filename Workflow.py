@@ -155,7 +155,12 @@ class Workflow:
         while True:
             self._check_stop()
             if not self.stopping:
-                self._launch()
+                unstarted = self._launch()
+                if unstarted:  # recorded as failed at once; the failure policy decides
+                    self._record(unstarted)
+                    self._handle_signal()
+                    continue
+                self._check_stop()  # launching may have met a full disk
             if not self.running and (self.stopping or self._issued_all()):
                 return
             timeout = self._timeout()
@@ -218,14 +223,15 @@ class Workflow:
             pass
 
     # -- launching ----------------------------------------------------------
-    def _launch(self) -> None:
+    def _launch(self) -> list[Task]:
+        """Start tasks in the free slots; return those whose script could not start."""
         want = min(len(self.free_slots),
                    self.plan.points_max - self.plan.done_before - self.issued)
         if want <= 0:
-            return
+            return []
         if self.config.launch_delay:
             if time.time() < self.next_launch:
-                return
+                return []
             want = 1
         points = []
         while self.plan.reissue and len(points) < want:
@@ -233,10 +239,11 @@ class Workflow:
         if len(points) < want:
             points += self.points.take(want - len(points))
         if not points:
-            return
+            return []
         env = dict(self.environ)
-        launched = []
-        for point in points:
+        launched: list[Task] = []
+        unstarted: list[Task] = []
+        for number, point in enumerate(points):
             task = Task(id=self.next_id, point=point,
                         params=self.config.problem.params(point), slot=self.free_slots.pop())
             task.placement = self.launcher.acquire(self.plan.parallelism)
@@ -244,15 +251,19 @@ class Workflow:
                                                             task.placement))
             try:
                 task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
-            except OSError as err:
+            except OSError as err:  # OUTPUT's fault, not the task's: stop the run
                 self.launcher.release(task.placement)
                 self.free_slots.append(task.slot)
-                self.points.drop([point])
+                self.points.drop(points[number:])
                 self.io_error = err
-                shout(f"cannot start task {task.name}: {err}")
+                shout(f"cannot write task {task.name}'s files in {self.plan.output}: "
+                      f"{err.strerror or err}; stopping")
                 break
             self.next_id += 1
             self.issued += 1
+            if task.cannot_start:
+                unstarted.append(task)
+                continue
             self.running[task.pidfd] = task
             self.selector.register(task.pidfd, selectors.EVENT_READ, task)
             if self.config.task_timeout:
@@ -268,6 +279,7 @@ class Workflow:
             say("tasks_running: ", len(self.running))
         if self.config.launch_delay:
             self.next_launch = time.time() + self.config.launch_delay
+        return unstarted
 
     def _started_row(self, task: Task) -> dict[str, Any]:
         row = {"id": task.id, "start": f"{task.start:.3f}", "slot": task.slot, "pid": task.pid}
@@ -278,7 +290,9 @@ class Workflow:
     def _record(self, finished: list[Task]) -> None:
         """Journal first, then tell the search, then report."""
         outcomes = [(task, task.outcome(self.plan.output)) for task in finished]
-        self._journal(self.results, [self._result_row(t, o) for t, o in outcomes])
+        if not self._journal(self.results, [self._result_row(t, o) for t, o in outcomes]):
+            self._lose(outcomes)
+            return
         told = [(t.point, o.objective) for t, o in outcomes
                 if o.status.has_value and o.objective is not None]
         if told:
@@ -294,6 +308,16 @@ class Workflow:
             self.free_slots.append(task.slot)
             self._count(task, outcome)
             self._report(task, outcome)
+        say("tasks_running: ", len(self.running))
+
+    def _lose(self, outcomes: list[tuple[Task, Outcome]]) -> None:
+        """Tasks whose rows could not be written: not counted, issued again on resume."""
+        self.points.drop([t.point for t, _ in outcomes])
+        for task, outcome in outcomes:
+            self.launcher.release(task.placement)
+            self.free_slots.append(task.slot)
+            shout(f"TASK {task.name} ended ({outcome.status}) but its row could not be "
+                  "recorded: a resumed run issues it again")
         say("tasks_running: ", len(self.running))
 
     def _count(self, task: Task, outcome: Outcome) -> None:
@@ -313,8 +337,9 @@ class Workflow:
             say("finished:", task.name, "pid", task.pid, f"objective={outcome.objective:.6g}",
                 f"seconds={seconds:.2f}", params)
             return
+        pid = f"pid {task.pid}" if task.process else "not started"
         shout(f"TASK {task.name} {outcome.status.upper()}: {outcome.reason} after {seconds:.2f} s"
-            f" (pid {task.pid}, {params})")
+              f" ({pid}, {params})")
         lines = task.output_tail(self.plan.output)
         if lines:
             shout(f"  last lines of {task.output_file(self.plan.output)}:")
@@ -328,12 +353,16 @@ class Workflow:
             "seconds": f"{task.end - task.start:.3f}"}
         row.update(task.params)
         row.update({"start": f"{task.start:.3f}", "end": f"{task.end:.3f}", "slot": task.slot,
-                    "pid": task.pid, "exit_code": "" if task.returncode is None
+                    "pid": task.pid if task.process else "",
+                    "exit_code": "" if task.returncode is None
                     else task.returncode, "reason": outcome.reason})
         return row
 
-    def _journal(self, journal: Journal | None, rows: list[dict[str, Any]]) -> None:
-        """Append rows durably; a full disk stops the run cleanly."""
+    def _journal(self, journal: Journal | None, rows: list[dict[str, Any]]) -> bool:
+        """Append rows durably (all or none); a full disk stops the run cleanly.
+
+        Returns whether the rows were written.
+        """
         assert journal is not None
         try:
             journal.append(rows)
@@ -342,6 +371,8 @@ class Workflow:
                 self.io_error = err
                 shout(f"cannot write {journal.path}: {err.strerror}; stopping")
             self._stop_all(Status.KILLED)
+            return False
+        return True
 
     # -- stopping: signals, timeouts ----------------------------------------
     def _handle_signal(self) -> None:

@@ -1,11 +1,15 @@
 # UTILS PY
-# Misc. Python utilities shared by several files:
-# plain JSON of numpy values, one-line user errors, file tails.
+# Misc. Python utilities shared by several files: plain JSON of numpy
+# values, one-line user errors, what a number is (ASCII decimal), bounded
+# reads of files a task may have replaced (never blocking, never whole).
 
 import json
 import logging
+import math
+import os
+import re
+import stat
 import sys
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,13 +38,92 @@ def json_dumps(value: Any) -> str:
     return json.dumps(to_plain(value))
 
 
-def tail(path: str, lines: int = 5) -> list[str]:
-    """Return the last `lines` lines of a text file (empty if it cannot be read)."""
+# The syntax of a number in a result file (and wherever a number is read
+# from text): ASCII digits, an optional sign, point and exponent. float()
+# also takes `1_000`, non-ASCII digits (`٣`), `nan` and `infinity`.
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+NOT_FINITE = ("nan", "inf", "infinity")
+
+
+def decimal_number(text: str) -> float:
+    """The finite number `text` writes in ASCII decimal syntax (`7`, `-1.5`, `2e-3`).
+
+    Raises
+    ------
+    ValueError
+        "not a number: 'TEXT'" or "not finite: 'TEXT'" (nan, inf, 1e999).
+    """
+    word = text.strip(" \t\r\n")
+    if not DECIMAL.fullmatch(word):
+        if word.lower().lstrip("+-") in NOT_FINITE:
+            raise ValueError(f"not finite: {word!r}")
+        raise ValueError(f"not a number: {word[:60]!r}")
+    value = float(word)
+    if not math.isfinite(value):
+        raise ValueError(f"not finite: {word[:60]!r}")
+    return value
+
+
+class NotRegularFile(OSError):
+    """A path that is a FIFO, a device, a folder...: never read it."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(0, "not a regular file", path)
+
+
+def read_regular(path: str, limit: int, from_end: bool = False) -> bytes:
+    """Up to `limit` bytes of a regular file: its first ones, or its last with `from_end`.
+
+    Never blocks and never reads more than `limit`, whatever a task left
+    at `path`: the file is opened non-blocking (a FIFO opens at once) and
+    refused unless fstat says it is a regular file.
+
+    Raises
+    ------
+    OSError
+        It cannot be opened or read; NotRegularFile when it is no regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     try:
-        with open(path, errors="replace") as stream:
-            return [line.rstrip("\n") for line in deque(stream, maxlen=lines)]
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFile(path)
+        if from_end and info.st_size > limit:
+            os.lseek(fd, info.st_size - limit, os.SEEK_SET)
+        chunks: list[bytes] = []
+        left = limit
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+TAIL_BYTES = 64 * 1024  # a failing task's last lines come from this much of its end
+LINE_CHARS = 500  # each printed line is cut to this many characters
+
+
+def tail(path: str, lines: int = 5, limit: int = TAIL_BYTES, width: int = LINE_CHARS) -> list[str]:
+    """The last `lines` lines of a text file, from its last `limit` bytes only.
+
+    Each line is cut to `width` characters (marked `[... N more]`). Empty
+    when the file cannot be read or is not a regular file.
+    """
+    try:
+        data = read_regular(path, limit, from_end=True)
     except OSError:
         return []
+    text = data.decode(errors="replace")
+    found = text.split("\n")
+    if found and found[-1] == "":
+        found.pop()
+    found = found[-lines:]
+    return [line if len(line) <= width else f"{line[:width]}[... {len(line) - width} more]"
+            for line in found]
 
 
 LOG = logging.getLogger("async-local")
