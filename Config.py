@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import Progress
 from Problem import Problem
+from Pruner import RULES, PrunerSettings
 from Surrogates import make_optimizer
 from utils import UsageError
 
@@ -56,6 +58,9 @@ class Config:
     launcher_args: list[str] = field(default_factory=list)
     ppn: int = 1
     pending_lie: str = "max"
+    progress_pattern: str | None = None
+    progress_interval: float = Progress.DEFAULT_INTERVAL
+    pruner: PrunerSettings | None = None
 
     def settings(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues."""
@@ -331,6 +336,39 @@ def check_script(value: Any, base: str) -> str:
     return path
 
 
+# -- intermediate values and pruning (Progress.py, Pruner.py)
+
+PRUNER_KEYS: dict[str, Callable[[str, Any], Any]] = {
+    "rule": lambda k, v: check_choice(k, v, RULES),
+    "min_steps": lambda k, v: check_integer(k, v, 1, MAX_COUNT),
+    "reduction_factor": lambda k, v: check_number(k, v, 1.0, 1e3, above=True),
+    "min_tasks": lambda k, v: check_integer(k, v, 1, MAX_COUNT),
+}
+
+
+def check_pruner(value: Any) -> PrunerSettings | None:
+    """The cfg "pruner" object (null: no pruning), its defaults filled in."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or "rule" not in value:
+        raise UsageError(f"cfg key 'pruner': expected an object with a \"rule\" "
+                         f"({', '.join(RULES)}), got {shown(value)}")
+    _settings("pruner", value, PRUNER_KEYS)
+    return PrunerSettings(**value)
+
+
+def check_progress_pattern(value: Any) -> str | None:
+    """A regular expression with one group around the value (null: none)."""
+    if value is None:
+        return None
+    check_string("progress_pattern", value, "a regular expression")
+    try:
+        Progress.compile_pattern(value)
+    except ValueError as err:
+        raise UsageError(f"cfg key 'progress_pattern': {shown(value)} {err}") from None
+    return value
+
+
 def load_config(path: str | None) -> Config:
     """Read and check the cfg file at `path` (None: the built-in defaults).
 
@@ -382,4 +420,11 @@ def _from_object(raw: dict[str, Any], base: str, path: str) -> Config:
         config.ppn = check_integer("ppn", raw["ppn"], 1, MAX_PPN)
     if "pending_lie" in raw:
         config.pending_lie = check_choice("pending_lie", raw["pending_lie"], LIES)
+    if "progress_pattern" in raw:
+        config.progress_pattern = check_progress_pattern(raw["progress_pattern"])
+    if "progress_interval" in raw:
+        config.progress_interval = check_number("progress_interval", raw["progress_interval"],
+                                                high=3600.0, above=True)
+    if "pruner" in raw:
+        config.pruner = check_pruner(raw["pruner"])
     return config

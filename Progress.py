@@ -20,6 +20,8 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from Results import PROGRESS_FILE, read_journal
+from Status import parse_status
 from utils import debug, warn
 
 # Seconds between two looks at the running tasks' outputs (cfg progress_interval).
@@ -27,6 +29,7 @@ DEFAULT_INTERVAL = 5.0
 READ_CAP = 4 << 20  # bytes read per task per look (the rest waits for the next look)
 LINE_CAP = 1 << 16  # longest output line looked at; longer ones are skipped
 # an explicit line, possibly behind a launcher's rank label ("0: ", "[0] ")
+LINE_END = re.compile(rb"[\r\n]")  # a progress bar redraws its line after a \r
 EXPLICIT = re.compile(r"(?:^|[\s:\]])PROGRESS\s+([-+]?\d+)\s+(\S+)\s*$")
 
 
@@ -40,6 +43,30 @@ def compile_pattern(text: str) -> re.Pattern[str]:
         raise ValueError(f"expected exactly one group (...) around the value, "
                          f"got {pattern.groups}")
     return pattern
+
+
+def read_history(output: str, results: list[dict[str, str]]) -> list[tuple[int, int, float]]:
+    """The recorded intermediate values (id, step, value) that a resumed search keeps.
+
+    Those of tasks that ended (a row in `results`, the rows of results.csv,
+    with a status that is done), in the order they were journaled. A task
+    that was interrupted is issued again under a new number: its partial
+    curve would count twice, so it is left out.
+    """
+    path = os.path.join(output, PROGRESS_FILE)
+    if not os.path.exists(path):
+        return []
+    done = {int(r["id"]) for r in results if parse_status(r["status"]).is_done}
+    history = []
+    for row in read_journal(path)[1]:
+        try:
+            task_id, step, value = int(row["id"]), int(row["step"]), float(row["value"])
+        except (KeyError, ValueError):
+            warn(f"{path}: skipping a row that is not id,step,value: {row}")
+            continue
+        if task_id in done:
+            history.append((task_id, step, value))
+    return history
 
 
 def finite(text: str) -> float | None:
@@ -73,9 +100,11 @@ class ProgressReader:
 
     Notes
     -----
-    Steps are integers >= 0 that grow: a step at or below the task's last
-    one is ignored. A pattern match is step last+1 (the first one is step
-    1). Values must be finite numbers; other lines are ignored.
+    Lines end at a newline or a carriage return (progress bars). Steps are
+    integers >= 0 that grow: a step at or below the task's last one is
+    ignored. A pattern match is step last+1 (the first one is step 1). A
+    value that is not a finite number (nan, inf) uses up its step but is
+    not reported.
     """
 
     def __init__(self, pattern: str | None = None) -> None:
@@ -159,10 +188,8 @@ class ProgressReader:
     @staticmethod
     def _split(watch: Watch, chunk: bytes) -> Iterator[bytes]:
         start = 0
-        while True:
-            end = chunk.find(b"\n", start)
-            if end < 0:
-                break
+        for found in LINE_END.finditer(chunk):
+            end = found.start()
             if watch.skipping:
                 watch.skipping = False
             elif watch.partial:
@@ -182,7 +209,7 @@ class ProgressReader:
     def _pairs(self, watch: Watch, lines: Iterator[bytes] | list[bytes]
                ) -> Iterator[tuple[int, float]]:
         for raw in lines:
-            line = raw.decode("utf-8", errors="replace").rstrip("\r")
+            line = raw.decode("utf-8", errors="replace")
             step: int | None = None
             value: float | None = None
             explicit = EXPLICIT.search(line)
@@ -192,8 +219,9 @@ class ProgressReader:
                 match = self.pattern.search(line)
                 if match and match.group(1) is not None:
                     step, value = (watch.last_step or 0) + 1, finite(match.group(1))
-            if step is None or value is None or step < 0 or \
+            if step is None or step < 0 or \
                     (watch.last_step is not None and step <= watch.last_step):
                 continue
-            watch.last_step = step
-            yield step, value
+            watch.last_step = step  # a step whose value is not finite is gone, not redone
+            if value is not None:
+                yield step, value

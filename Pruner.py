@@ -101,6 +101,17 @@ class Pruner:
         curve = self.tasks.get(task_id)
         return None if curve is None else curve.last_value
 
+    def explain(self, task_id: int) -> str:
+        """Why the rule stops this task, in words (for the log)."""
+        curve = self.tasks[task_id]
+        best = minimized(curve.best, self.direction)
+        if self.settings.rule == "median":
+            return (f"its best value so far {best:.6g} is worse than the median of the "
+                    f"other tasks at step {curve.last_step}")
+        return (f"its best value so far {best:.6g} is not in the top "
+                f"1/{self.settings.reduction_factor:g} at rung {curve.rung - 1} "
+                f"(step {self.rung_step(curve.rung - 1)})")
+
     def rung_step(self, k: int) -> int:
         """The step of ASHA's rung k: min_steps·η^k, rounded up."""
         return math.ceil(self.settings.min_steps * self.settings.reduction_factor ** k - 1e-9)

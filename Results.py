@@ -1,7 +1,7 @@
 # RESULTS PY
-# results.csv (and started.csv) as append-only journals: each batch of rows
-# is written, flushed and fsynced before anything else happens; reading
-# back tolerates a torn last line left by a crash.
+# results.csv (and started.csv, progress.csv) as append-only journals: each
+# batch of rows is written, flushed and fsynced before anything else
+# happens; reading back tolerates a torn last line left by a crash.
 
 import csv
 import io
@@ -14,6 +14,10 @@ from utils import warn
 FIXED_BEFORE = ["id", "status", "objective", "seconds"]
 FIXED_AFTER = ["start", "end", "slot", "pid", "exit_code", "reason"]
 STARTED_FIXED = ["id", "start", "slot", "pid"]
+# progress.csv: a task's intermediate values as the driver read them (Progress.py):
+# task id, step, value, and when it was read (epoch seconds)
+PROGRESS_FILE = "progress.csv"
+PROGRESS_COLUMNS = ["id", "step", "value", "time"]
 STATUSES = ("ok", "failed", "timeout", "killed")
 
 

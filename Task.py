@@ -112,7 +112,7 @@ class Task:
     pidfd: int = -1
     start: float = 0.0
     end: float = 0.0
-    stop_reason: Status | None = None  # TIMEOUT or KILLED once the driver decided to stop it
+    stop_reason: Status | None = None  # TIMEOUT, KILLED or PRUNED once the driver stops it
     kill_at: float = math.inf  # when SIGKILL follows SIGTERM
     returncode: int | None = None
     cannot_start: str = ""  # why the script could not be started (then no process)
@@ -195,7 +195,7 @@ class Task:
         if self.stop_reason:
             how = f"killed by {signal_name(-code)}" if code is not None and code < 0 \
                 else f"exit code {code}"
-            why = {Status.TIMEOUT: "timed out",
+            why = {Status.TIMEOUT: "timed out", Status.PRUNED: "pruned",
                    Status.KILLED: "stopped by the driver"}[self.stop_reason]
             return Outcome(self.stop_reason, None, f"{why} ({how})")
         if code is not None and code < 0:

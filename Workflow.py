@@ -3,7 +3,9 @@
 # signal arrives or a deadline passes (never a fixed-interval poll); record
 # each outcome in results.csv first, tell the search, refill the free slots;
 # stop issuing on POINTS_MAX, on too many failures, at the end of walltime
-# or on a signal; then drain.
+# or on a signal; then drain. Every progress_interval seconds it reads the
+# running tasks' new output (Progress.py), journals their intermediate
+# values in progress.csv and stops those the pruner gives up on.
 
 import heapq
 import math
@@ -17,7 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from Config import Config
-from Results import Journal, results_columns, started_columns
+from Progress import ProgressReader
+from Pruner import Pruner
+from Results import (
+    PROGRESS_COLUMNS,
+    PROGRESS_FILE,
+    Journal,
+    results_columns,
+    started_columns,
+)
 from Status import Status
 from Task import Outcome, Task
 from utils import debug, format_params, json_dumps, say, shout
@@ -49,6 +59,8 @@ class Plan:
     done_before: int = 0  # tasks finished by an earlier run (resume)
     reissue: list[list[Any]] = field(default_factory=list)  # points lost by an earlier run
     end_time: float | None = None  # the batch job's end (walltime), epoch seconds
+    # intermediate values (id, step, value) of tasks an earlier run finished (resume)
+    progress: list[tuple[int, int, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -90,12 +102,20 @@ class Workflow:
         self.wake_read, self.wake_write = socket.socketpair()
         self.results: Journal | None = None
         self.started: Journal | None = None
+        self.progress_journal: Journal | None = None
+        self.progress = ProgressReader(config.progress_pattern)
+        self.next_look = math.inf  # when to read the running tasks' new output
+        self.pruner = Pruner(config.pruner) if config.pruner else None
+        if self.pruner is not None:
+            for task_id, step, value in plan.progress:  # what an earlier run recorded
+                self.pruner.observe(task_id, step, value, decide=False)
 
     # -- set-up and tear-down -------------------------------------------
     def _open(self) -> None:
         out = self.plan.output
         self.results = Journal(os.path.join(out, "results.csv"), results_columns(self.names))
         self.started = Journal(os.path.join(out, "started.csv"), started_columns(self.names))
+        self.progress_journal = Journal(os.path.join(out, PROGRESS_FILE), PROGRESS_COLUMNS)
         for end in (self.wake_read, self.wake_write):
             end.setblocking(False)
         self.selector.register(self.wake_read, selectors.EVENT_READ, None)
@@ -111,10 +131,11 @@ class Workflow:
         for task in self.running.values():  # never leave a task behind
             task.signal_group(signal.SIGKILL)
         self.points.close()
+        self.progress.close()
         self.selector.close()
         self.wake_read.close()
         self.wake_write.close()
-        for journal in (self.results, self.started):
+        for journal in (self.results, self.started, self.progress_journal):
             if journal is not None:
                 journal.close()
 
@@ -179,6 +200,8 @@ class Workflow:
             self._fire_deadlines()
             if finished:
                 self._record(finished)
+            if time.time() >= self.next_look:
+                self._look()
 
     def _issued_all(self) -> bool:
         return self.plan.done_before + self.issued >= self.plan.points_max
@@ -211,6 +234,8 @@ class Workflow:
             soonest = self.deadlines[0][0]
         if not self.stopping and self.free_slots and self.next_launch > time.time():
             soonest = min(soonest, self.next_launch)
+        if self.running:
+            soonest = min(soonest, self.next_look)
         if soonest == math.inf:
             return None
         return max(0.0, soonest - time.time())
@@ -266,6 +291,9 @@ class Workflow:
                 continue
             self.running[task.pidfd] = task
             self.selector.register(task.pidfd, selectors.EVENT_READ, task)
+            self.progress.watch(task.id, task.output_file(self.plan.output))
+            if self.next_look == math.inf:
+                self.next_look = time.time() + self.config.progress_interval
             if self.config.task_timeout:
                 heapq.heappush(self.deadlines,
                                (task.start + self.config.task_timeout, task.id, task.pidfd))
@@ -289,7 +317,12 @@ class Workflow:
     # -- finishing tasks ----------------------------------------------------
     def _record(self, finished: list[Task]) -> None:
         """Journal first, then tell the search, then report."""
+        self._progress([(t.id, step, value) for t in finished
+                        for step, value in self.progress.unwatch(t.id)])
         outcomes = [(task, task.outcome(self.plan.output)) for task in finished]
+        for task, outcome in outcomes:
+            if outcome.status is Status.PRUNED and self.pruner is not None:
+                outcome.objective = self.pruner.last_value(task.id)
         if not self._journal(self.results, [self._result_row(t, o) for t, o in outcomes]):
             self._lose(outcomes)
             return
@@ -300,7 +333,8 @@ class Workflow:
         failed = [t.point for t, o in outcomes if o.status.is_failure]
         if failed:
             self.points.fail(failed)
-        dropped = [t.point for t, o in outcomes if not o.status.is_done]
+        dropped = [t.point for t, o in outcomes if not o.status.is_done or
+                   (not o.status.has_value and not o.status.is_failure)]
         if dropped:
             self.points.drop(dropped)
         for task, outcome in outcomes:
@@ -335,6 +369,10 @@ class Workflow:
         params = format_params(self.names, task.point)
         if outcome.status is Status.OK:
             say("finished:", task.name, "pid", task.pid, f"objective={outcome.objective:.6g}",
+                f"seconds={seconds:.2f}", params)
+            return
+        if outcome.status is Status.PRUNED:
+            say("pruned:  ", task.name, "pid", task.pid, f"last value={outcome.objective}",
                 f"seconds={seconds:.2f}", params)
             return
         pid = f"pid {task.pid}" if task.process else "not started"
@@ -373,6 +411,40 @@ class Workflow:
             self._stop_all(Status.KILLED)
             return False
         return True
+
+    # -- intermediate values and pruning ---------------------------------------
+    def _look(self) -> None:
+        """Read the running tasks' new output; stop those the pruner gives up on."""
+        self.next_look = time.time() + self.config.progress_interval if self.running \
+            else math.inf
+        stop = self._progress(self.progress.read_grown())
+        if stop and self.pruner is not None:
+            running = {task.id: task for task in self.running.values()}
+            for task_id, step in stop:
+                task = running[task_id]
+                say("pruning: ", task.name, f"at step {step}:", self.pruner.explain(task_id))
+                self._stop(task, Status.PRUNED)
+
+    def _progress(self, found: list[tuple[int, int, float]]) -> list[tuple[int, int]]:
+        """Journal intermediate values, then show them to the pruner.
+
+        Returns the (task id, step) of running tasks to stop; a task that
+        ended or is being stopped only adds to the history.
+        """
+        if not found:
+            return []
+        now = f"{time.time():.3f}"
+        self._journal(self.progress_journal,
+                      [{"id": i, "step": s, "value": repr(v), "time": now} for i, s, v in found])
+        if self.pruner is None or self.io_error is not None:
+            return []
+        deciding = {task.id for task in self.running.values() if not task.stop_reason}
+        stop = []
+        for task_id, step, value in found:
+            if self.pruner.observe(task_id, step, value, decide=task_id in deciding):
+                deciding.discard(task_id)
+                stop.append((task_id, step))
+        return stop
 
     # -- stopping: signals, timeouts ----------------------------------------
     def _handle_signal(self) -> None:

@@ -16,9 +16,11 @@ from typing import Any, NoReturn
 import Layout
 from Config import Config, load_config
 from Launcher import LaunchError, choose_launcher
+from Progress import read_history
 from Proposer import Proposer
 from Results import read_journal
 from Search import Search
+from Status import parse_status
 from Task import find_leftovers, stop_groups
 from utils import UsageError, say, set_log_level, shout, warn
 from Workflow import Plan, Workflow
@@ -186,7 +188,8 @@ def replay(config: Config, output: str, recorded: Recorded,
     problem = config.problem
     rows = recorded.rows
     try:
-        ok = [(problem.point(r), float(r["objective"])) for r in rows if r["status"] == "ok"]
+        ok = [(problem.point(r), float(r["objective"])) for r in rows
+              if parse_status(r["status"]).has_value and r["objective"]]
         failed = [problem.point(r) for r in rows if r["status"] in ("failed", "timeout")]
         lost = [problem.point(r) for r in recorded.lost]
     except (KeyError, ValueError) as err:
@@ -257,6 +260,7 @@ def run(argv: list[str]) -> int:
                         len(recorded.issued))
         plan.done_before, plan.reissue = replay(config, output, recorded, search)
         plan.first_id = recorded.next_id
+        plan.progress = read_history(output, recorded.rows)
         stop_leftovers(output, recorded, config.kill_grace)
     else:
         os.makedirs(output, exist_ok=True)

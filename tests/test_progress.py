@@ -32,6 +32,22 @@ def test_explicit_lines_and_pattern_matches_read_as_they_come(tmp_path: Path) ->
     assert reader.read(0) == [(2, 0.6)]
     append(out, "PROGRESS 7 0.5\nval_loss: 0.4\n")
     assert reader.read(0) == [(7, 0.5), (8, 0.4)]  # a match is the step after the last one
+    append(out, "val_loss: nan\nval_loss: 0.3\n")
+    assert reader.read(0) == [(10, 0.3)]  # a diverged epoch still counts as a step
+    reader.close()
+
+
+def test_keras_progress_bars_redrawn_after_carriage_returns(tmp_path: Path) -> None:
+    """Keras redraws its bar with \\b and \\r, the val_loss at the end of the epoch."""
+    out = tmp_path / "0005.txt"
+    bar = "".join(f"\r{n:4d}/2000 [====>....] - ETA: 3s - loss: 0.{n:04d}" + "\b" * 60
+                  for n in range(0, 2000, 2))
+    assert len(bar) > Progress.LINE_CAP  # one "line" by newlines alone: too long to keep
+    out.write_text("Epoch 1/2\n" + bar + "\r2000/2000 [====] - 9s - loss: 0.2 - val_loss: 0.25\n"
+                   "Epoch 2/2\n" + bar + "\r2000/2000 [====] - 9s - loss: 0.1 - val_loss: 0.125\n")
+    reader = ProgressReader(KERAS)
+    reader.watch(5, str(out))
+    assert reader.read(5) == [(1, 0.25), (2, 0.125)]
     reader.close()
 
 
@@ -43,7 +59,7 @@ def test_steps_must_grow_values_must_be_finite(tmp_path: Path) -> None:
                    "PROGRESS 10 0.7")
     reader = ProgressReader()  # no pattern: explicit lines only
     reader.watch(1, str(out))
-    assert reader.read(1) == [(0, 2.0), (2, 1.5), (6, 0.8), (7, 0.1), (8, 0.05)]
+    assert reader.read(1) == [(0, 2.0), (2, 1.5), (6, 0.8), (7, 0.1), (8, 0.05)]  # 3, 4: nan, inf
     assert reader.unwatch(1) == [(10, 0.7)]  # the last line counts once the task ended
     assert reader.watches == {}
 

@@ -1,0 +1,220 @@
+# TEST PRUNE PY
+# Pruning end to end with real processes: each task prints a known
+# learning curve for its point (x + 1/step), one step at a time, as
+# explicit PROGRESS lines or as Keras-like lines read through
+# progress_pattern. Tasks the rule gives up on end early with status
+# pruned and their last value; the decisions are those the rule takes on
+# the recorded history (progress.csv), also across an interrupted and
+# resumed search; bad pruner and progress_pattern values are one-line
+# errors with exit code 2.
+
+import csv
+import json
+import math
+import signal
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from conftest import read_results, run_main, write_cfg, write_script
+from test_signals import finish, start, wait_until
+from test_validation import main_in_process, refused
+
+import Layout
+
+STEPS = 5
+# The task waits until the driver journaled each step before printing the
+# next, so every decision is taken while the task runs (no race with its end).
+CURVE_TASK = """
+X=$("$PYTHON" -c 'import json, sys; print(json.loads(sys.argv[1])["x"])' "$2")
+for step in $(seq 1 {steps}); do
+  value=$(awk -v x="$X" -v s="$step" 'BEGIN {{ printf "%.6f", x + 1 / s }}')
+  {print_step}
+  n=0
+  until grep -q "^$TASK_ID,$step," "$OUTPUT/progress.csv"; do
+    n=$((n + 1))
+    if [ "$n" -gt 6000 ]; then echo "step $step never journaled" >&2; exit 1; fi
+    sleep 0.01
+  done
+done
+echo "$value" > "$TASK_RESULT"
+echo DONE
+"""
+PRINT_STEP = {"explicit": 'echo "PROGRESS $step $value"',
+              "pattern": 'echo "epoch $step/{steps} - loss: 9.9 - val_loss: $value - acc: 0.5"'}
+KERAS_PATTERN = r"val_loss: ([-+0-9.eE]+)"
+
+
+def curve_cfg(tmp_path: Path, mode: str, pruner: dict, seed: int = 3) -> str:
+    body = CURVE_TASK.format(steps=STEPS,
+                             print_step=PRINT_STEP[mode].format(steps=STEPS))
+    script = write_script(tmp_path, body, name=f"curve-{mode}.sh")
+    cfg = {"script": str(script), "problem": {"x": {"low": 0.0, "high": 1.0}},
+           "optimizer": {"n_initial_points": 50, "random_state": seed},
+           "progress_interval": 0.05, "pruner": pruner}
+    if mode == "pattern":
+        cfg["progress_pattern"] = KERAS_PATTERN
+    return str(write_cfg(tmp_path, cfg))
+
+
+def journaled(output: Path) -> list[tuple[int, int, float]]:
+    with open(output / "progress.csv", newline="") as stream:
+        return [(int(r["id"]), int(r["step"]), float(r["value"])) for r in csv.DictReader(stream)]
+
+
+def expected_stops(progress: list[tuple[int, int, float]], statuses: dict[int, str],
+                   pruner: dict) -> dict[int, int]:
+    """The step at which the rule stops each task, replaying the journal in its order.
+
+    A plain restatement of the rules (README, Pruning) on the recorded
+    history; tasks that were interrupted (killed) are left out of it.
+    """
+    rule, min_steps, min_tasks = pruner["rule"], pruner["min_steps"], pruner["min_tasks"]
+    eta = pruner.get("reduction_factor", 3)
+    at_step: dict[int, list[float]] = defaultdict(list)
+    at_rung: dict[int, list[float]] = defaultdict(list)
+    best: dict[int, float] = {}
+    rung: dict[int, int] = defaultdict(int)
+    stops: dict[int, int] = {}
+    for task_id, step, value in progress:
+        if statuses[task_id] == "killed":
+            continue
+        best[task_id] = min(best.get(task_id, math.inf), value)
+        if rule == "median":
+            others = at_step[step]
+            if task_id not in stops and step >= min_steps and len(others) >= min_tasks \
+                    and best[task_id] > statistics.median(others):
+                stops[task_id] = step
+            others.append(value)
+            continue
+        while step >= math.ceil(min_steps * eta ** rung[task_id] - 1e-9):
+            reached = at_rung[rung[task_id]]
+            if task_id not in stops and len(reached) >= min_tasks:
+                better = sum(1 for v in reached if v < best[task_id])
+                if better >= math.ceil((len(reached) + 1) / eta):
+                    stops[task_id] = step
+            reached.append(best[task_id])
+            rung[task_id] += 1
+    return stops
+
+
+def check_pruned_as_the_rule_says(output: Path, pruner: dict) -> dict[int, str]:
+    rows = {int(r["id"]): r for r in read_results(output)}
+    statuses = {i: r["status"] for i, r in rows.items()}
+    progress = journaled(output)
+    stops = expected_stops(progress, statuses, pruner)
+    for task_id, row in rows.items():
+        if row["status"] == "killed":
+            continue
+        text = Layout.output_file(str(output), task_id)
+        done = "DONE" in Path(text).read_text()
+        steps = [(s, v) for i, s, v in progress if i == task_id]
+        if task_id in stops:
+            assert row["status"] == "pruned", (task_id, stops[task_id], steps)
+            assert not done and not Path(Layout.result_file(str(output), task_id)).exists()
+            assert float(row["objective"]) == steps[-1][1]  # its last intermediate value
+            assert steps[-1][0] <= stops[task_id] + 1 < STEPS + 1 or stops[task_id] == STEPS
+            assert "pruned" in row["reason"]
+        else:
+            assert row["status"] == "ok", (task_id, steps)
+            assert done and [s for s, _ in steps] == list(range(1, STEPS + 1))
+            x = float(row["x"])
+            assert [v for _, v in steps] == pytest.approx([x + 1 / s for s in range(1, 6)],
+                                                          abs=1e-6)
+    return statuses
+
+
+@pytest.mark.parametrize("mode", ["explicit", "pattern"])
+def test_hopeless_tasks_end_early_with_status_pruned(tmp_path: Path, mode: str) -> None:
+    pruner = {"rule": "median", "min_steps": 2, "min_tasks": 2}
+    cfg = curve_cfg(tmp_path, mode, pruner)
+    output = tmp_path / "out"
+    done = run_main(["-c", cfg, "-o", str(output), "1", "1", "10"])
+    assert done.returncode == 0, done.stdout + done.stderr  # pruned tasks are no failures
+    statuses = check_pruned_as_the_rule_says(output, pruner)
+    assert list(statuses.values()).count("pruned") >= 2, statuses
+    assert list(statuses.values()).count("ok") >= 3, statuses
+    assert "pruning:  " in done.stdout and "worse than the median" in done.stdout
+    assert f"pruned={list(statuses.values()).count('pruned')}" in done.stdout
+    assert "Workflow success!" in done.stdout
+
+
+def test_asha_keeps_the_top_third_at_each_rung(tmp_path: Path) -> None:
+    pruner = {"rule": "asha", "min_steps": 1, "reduction_factor": 3, "min_tasks": 2}
+    cfg = curve_cfg(tmp_path, "explicit", pruner, seed=5)
+    output = tmp_path / "out"
+    done = run_main(["-c", cfg, "-o", str(output), "1", "1", "8"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    statuses = check_pruned_as_the_rule_says(output, pruner)
+    assert list(statuses.values()).count("pruned") >= 2, statuses
+    assert "not in the top 1/3 at rung" in done.stdout
+
+
+def test_a_resumed_search_prunes_as_the_uninterrupted_one(tmp_path: Path) -> None:
+    """The pruner's history survives a SIGTERM: decisions after resume use the earlier
+    tasks' curves (without them, min_tasks would not be met), and the interrupted
+    task's partial curve does not count twice."""
+    pruner = {"rule": "median", "min_steps": 2, "min_tasks": 4}
+    cfg = curve_cfg(tmp_path, "explicit", pruner, seed=4)
+    output = tmp_path / "out"
+    log = tmp_path / "log1"
+    proc = start(["-c", cfg, "-o", str(output), "1", "1", "12"], via="main.py", log=log)
+    wait_until(lambda: (output / "progress.csv").exists() and
+               any(i == 5 and s == 2 for i, s, _ in journaled(output)), "task 5 at step 2", 60)
+    proc.send_signal(signal.SIGTERM)
+    text = finish(proc, log)
+    assert proc.returncode == 143, text
+    before = {int(r["id"]): r["status"] for r in read_results(output)}
+    assert before[5] == "killed" and len(before) == 6, before
+
+    done = run_main(["--resume", "-c", cfg, "-o", str(output), "1", "1", "12"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    statuses = check_pruned_as_the_rule_says(output, pruner)
+    assert len(statuses) == 13
+    assert any(statuses[i] == "pruned" for i in range(6, 10)), statuses
+    # pruned points are told with their last value and never issued again
+    assert "result(s) told to the search" in done.stdout
+    with open(output / "started.csv", newline="") as stream:
+        issued = [r["x"] for r in csv.DictReader(stream)]
+    pruned_x = [r["x"] for r in read_results(output) if r["status"] == "pruned"]
+    assert all(issued.count(x) == 1 for x in pruned_x)
+
+
+BAD = {
+    "unknown rule": ({"pruner": {"rule": "hyperband"}}, "'pruner.rule': expected one of median, asha"),
+    "no rule": ({"pruner": {"min_steps": 3}}, "cfg key 'pruner': expected an object with a \"rule\""),
+    "not an object": ({"pruner": "median"}, "cfg key 'pruner'"),
+    "unknown key": ({"pruner": {"rule": "median", "warmup": 3}}, "'pruner.warmup': unknown"),
+    "min_steps 0": ({"pruner": {"rule": "median", "min_steps": 0}}, "'pruner.min_steps'"),
+    "min_steps 2.5": ({"pruner": {"rule": "asha", "min_steps": 2.5}}, "'pruner.min_steps'"),
+    "factor 1": ({"pruner": {"rule": "asha", "reduction_factor": 1}},
+                 "'pruner.reduction_factor': expected a value > 1"),
+    "factor text": ({"pruner": {"rule": "asha", "reduction_factor": "3"}},
+                    "'pruner.reduction_factor': expected a number"),
+    "min_tasks -1": ({"pruner": {"rule": "median", "min_tasks": -1}}, "'pruner.min_tasks'"),
+    "pattern without group": ({"progress_pattern": "val_loss: [0-9.]+"},
+                              "'progress_pattern': 'val_loss: [0-9.]+' expected exactly one group"),
+    "pattern with two groups": ({"progress_pattern": "(loss): ([0-9.]+)"}, "exactly one group"),
+    "pattern that does not compile": ({"progress_pattern": "val_loss: ([0-9.]+"},
+                                      "does not compile"),
+    "pattern not text": ({"progress_pattern": 3}, "'progress_pattern': expected a regular"),
+    "interval 0": ({"progress_interval": 0}, "'progress_interval': expected a value > 0"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_pruner_and_progress_values_are_one_line_errors(tmp_path: Path, case: str,
+                                                            capsys, monkeypatch) -> None:
+    cfg, says = BAD[case]
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps(cfg))
+    output = tmp_path / "out"
+    refused(main_in_process(["-c", str(path), "-o", str(output)], capsys, monkeypatch), says)
+    assert not output.exists()
+
+
+def test_a_bad_pattern_through_main_sh(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, {"progress_pattern": "val_loss: ([0-9.]+"})
+    refused(run_main(["-c", str(cfg), "-o", str(tmp_path / "out")]), "does not compile")
+    assert not (tmp_path / "out").exists()
