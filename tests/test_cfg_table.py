@@ -6,14 +6,18 @@
 import json
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_main
 from test_validation import main_in_process, refused
 
 import Config
+import Problem
+from utils import UsageError
 
 HUGE_INT = "9" * 400  # int() of it works; float() of it overflows
 BAD_NUMBERS = {"NaN": "NaN", "+Infinity": "Infinity", "-Infinity": "-Infinity",
@@ -45,6 +49,26 @@ def nest(path: list[str], text: str) -> str:
     return text
 
 
+def not_a_bound(value: Any) -> bool:
+    return isinstance(value, bool) or not isinstance(value, (int, float)) \
+        or abs(value) > Problem.MAX_REAL
+
+
+def not_a_choice(value: Any) -> bool:
+    return not isinstance(value, (str, int, float, bool))
+
+
+def refused_by(check: Callable[[str, Any], Any]) -> Callable[[Any], bool]:
+    """Whether `check` refuses a value (to leave out of the table those it takes)."""
+    def refuses(value: Any) -> bool:
+        try:
+            check("key", value)
+        except UsageError:
+            return True
+        return False
+    return refuses
+
+
 def table() -> list[tuple[str, str, str]]:
     """(case id, cfg text, the name the line must hold)."""
     cases = []
@@ -56,23 +80,25 @@ def table() -> list[tuple[str, str, str]]:
         for kind, text in OF_KIND.items():
             if kind not in kinds:
                 cases.append((f"{key}={kind}", f'{{"{key}": {text}}}', key))
-    nested = {  # where a key holds an object: a bad number inside it
-        "problem.a.low": '{{"problem": {{"a": {{"low": {}, "high": 1.0}}}}}}',
-        "problem.a.high": '{{"problem": {{"a": {{"low": 0.0, "high": {}}}}}}}',
-        "problem.c[1]": '{{"problem": {{"c": [1, {}]}}}}',
+    # where a key holds an object: bad values inside it (a choice may be anything finite)
+    nested: dict[str, tuple[str, Callable[[Any], bool]]] = {
+        "problem.a.low": ('{{"problem": {{"a": {{"low": {}, "high": 1.0}}}}}}', not_a_bound),
+        "problem.a.high": ('{{"problem": {{"a": {{"low": 0.0, "high": {}}}}}}}', not_a_bound),
+        "problem.c[1]": ('{{"problem": {{"c": [1, {}]}}}}', not_a_choice),
     }
     for sub, checks in (([], Config.OPTIMIZER_KWARGS),
                         (["acq_func_kwargs"], Config.ACQ_FUNC_KWARGS),
                         (["acq_optimizer_kwargs"], Config.ACQ_OPTIMIZER_KWARGS)):
-        for name in checks:
+        for name, check in checks.items():
             path = ["optimizer", *sub, name]
-            nested[".".join(path)] = nest(path, "{}")
-    for where, template in nested.items():
-        for name, text in {**BAD_NUMBERS, "wrong type": '"x"', "boolean": "true"}.items():
-            if where.startswith("problem.") and name in ("1e300", "wrong type", "boolean") \
-                    and "[" in where:
-                continue  # a fine choice
-            cases.append((f"{where}={name}", template.format(text), where.rsplit("[", 1)[0]))
+            nested[".".join(path)] = (nest(path, "{}"), refused_by(check))
+    for where, (template, refuses) in nested.items():
+        for name, text in BAD_NUMBERS.items():
+            if name != "1e300" or refuses(1e300):
+                cases.append((f"{where}={name}", template.format(text), where.split("[")[0]))
+        for kind, text in OF_KIND.items():
+            if refuses(json.loads(text)):
+                cases.append((f"{where}={kind}", template.format(text), where.split("[")[0]))
     return cases
 
 

@@ -114,6 +114,13 @@ BAD_CFG = [
      "cfg key 'optimizer.random_state': expected a value <= 4294967295"),
     ({"optimizer": {"acq_optimizer": "lbfgs"}}, "cfg key 'optimizer': skopt.Optimizer rejects"),
     ({"optimizer": None}, "cfg key 'optimizer': expected an object"),
+    ({"optimizer": {"initial_point_generator": "lhs", "n_initial_points": 5000}},
+     ("cfg key 'optimizer.n_initial_points': expected a value <= 1000 with "
+     "initial_point_generator 'lhs', got 5000")),
+    ({"optimizer": {"initial_point_generator": "latin"}},
+     "cfg key 'optimizer.initial_point_generator': expected one of random, sobol"),
+    ({"optimizer": {"avoid_duplicates": "yes"}},
+     "cfg key 'optimizer.avoid_duplicates': expected true or false, got 'yes'"),
     ({"problem": None}, "problem: expected a non-empty object"),
     ({"script": "missing.sh"}, "missing.sh does not exist"),
     ({"script": "plain.sh"}, "plain.sh is not executable (chmod +x)"),
