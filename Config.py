@@ -37,6 +37,7 @@ LIES = ("max", "mean", "min", "none")
 MAX_SECONDS = 1e7
 MAX_COUNT = 10**9
 MAX_PPN = 4096
+MIN_INTERVAL = 0.01  # a shorter period of a periodic check is a busy loop
 INT64 = 2**63 - 1  # no integer anywhere in a cfg is larger (numpy, skopt)
 
 
@@ -123,6 +124,11 @@ def check_choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
         raise UsageError(f"cfg key {key!r}: expected one of {', '.join(choices)}, "
                          f"got {shown(value)}")
     return value
+
+
+def check_interval(key: str, value: Any, high: float = MAX_SECONDS) -> float:
+    """The period of something the driver does again and again: MIN_INTERVAL to `high` s."""
+    return check_number(key, value, MIN_INTERVAL, high)
 
 
 def check_bool(key: str, value: Any) -> bool:
@@ -442,8 +448,8 @@ def _from_object(raw: dict[str, Any], base: str, path: str) -> Config:
     if "progress_pattern" in raw:
         config.progress_pattern = check_progress_pattern(raw["progress_pattern"])
     if "progress_interval" in raw:
-        config.progress_interval = check_number("progress_interval", raw["progress_interval"],
-                                                high=3600.0, above=True)
+        config.progress_interval = check_interval("progress_interval", raw["progress_interval"],
+                                                  high=3600.0)
     if "pruner" in raw:
         config.pruner = check_pruner(raw["pruner"])
     return config

@@ -199,7 +199,8 @@ BAD = {
     "pattern that does not compile": ({"progress_pattern": "val_loss: ([0-9.]+"},
                                       "does not compile"),
     "pattern not text": ({"progress_pattern": 3}, "'progress_pattern': expected a regular"),
-    "interval 0": ({"progress_interval": 0}, "'progress_interval': expected a value > 0"),
+    "interval 0": ({"progress_interval": 0}, "'progress_interval': expected a value >= 0.01"),
+    "interval 1e-9": ({"progress_interval": 1e-9}, "'progress_interval': expected a value >= 0.01"),
 }
 
 
