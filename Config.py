@@ -39,6 +39,7 @@ MAX_COUNT = 10**9
 MAX_PPN = 4096
 MIN_INTERVAL = 0.01  # a shorter period of a periodic check is a busy loop
 INT64 = 2**63 - 1  # no integer anywhere in a cfg is larger (numpy, skopt)
+MAX_DEPTH = 32  # JSON nesting (a cfg needs 4; Python's recursion limit is near 1000)
 
 
 @dataclass
@@ -204,10 +205,13 @@ def parse_json(text: str) -> Any:
 
 
 def check_values(raw: Any) -> None:
-    """Refuse the first marked number or repeated key, naming where it is."""
-    stack: list[tuple[str, Any]] = [("", raw)]
+    """Refuse the first marked number, repeated key or too deep a nesting, naming where."""
+    stack: list[tuple[str, Any, int]] = [("", raw, 0)]
     while stack:
-        where, value = stack.pop()
+        where, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise UsageError(f"cfg key {where!r}: JSON nested too deeply (more than "
+                             f"{MAX_DEPTH} levels)")
         if isinstance(value, _Unfit):
             raise UsageError(f"cfg key {where!r}: expected {value.expected}, got {value.text}")
         if isinstance(value, dict):
@@ -219,7 +223,7 @@ def check_values(raw: Any) -> None:
             items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
         else:
             continue
-        stack.extend(reversed(items))
+        stack.extend((w, v, depth + 1) for w, v in reversed(items))
 
 
 def plain(value: Any) -> Any:
@@ -249,7 +253,8 @@ def read_cfg_text(path: str) -> dict[str, Any]:
         raise UsageError(f"cfg file {path}: invalid JSON at line {err.lineno} column "
                          f"{err.colno}: {err.msg}") from None
     except RecursionError:
-        raise UsageError(f"cfg file {path}: JSON nested too deeply") from None
+        raise UsageError(f"cfg file {path}: JSON nested too deeply (more than {MAX_DEPTH} "
+                         "levels)") from None
     if not isinstance(raw, dict):
         kind = "number" if isinstance(raw, _Unfit) else type(raw).__name__
         raise UsageError(f"cfg file {path}: expected a JSON object, got {kind}")
@@ -342,10 +347,10 @@ def check_optimizer(value: Any, problem: Problem) -> dict[str, Any]:
                          f"{MAX_DESIGNED_POINTS} with initial_point_generator "
                          f"{merged['initial_point_generator']!r}, got "
                          f"{shown(merged['n_initial_points'])}")
-    _settings("optimizer.acq_func_kwargs", merged.get("acq_func_kwargs") or {},
-              ACQ_FUNC_KWARGS)
-    _settings("optimizer.acq_optimizer_kwargs", merged.get("acq_optimizer_kwargs") or {},
-              ACQ_OPTIMIZER_KWARGS)
+    for name, checks in (("acq_func_kwargs", ACQ_FUNC_KWARGS),
+                         ("acq_optimizer_kwargs", ACQ_OPTIMIZER_KWARGS)):
+        if merged.get(name) is not None:
+            _settings(f"optimizer.{name}", merged[name], checks)
     make_optimizer(problem, merged)
     return merged
 

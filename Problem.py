@@ -101,9 +101,13 @@ def _range(name: str, spec: dict[str, Any]) -> Dimension:
         raise UsageError(f"{where}: empty or inverted range low={low} >= high={high}")
     if prior == "log-uniform" and low <= 0:
         raise UsageError(f"{where}: log-uniform prior needs low > 0, got low={low}")
-    if kind == "int":
-        return Integer(low, high, prior=prior, name=name)
-    return Real(low, high, prior=prior, name=name)
+    try:
+        if kind == "int":
+            return Integer(low, high, prior=prior, name=name)
+        return Real(low, high, prior=prior, name=name)
+    except (ValueError, ArithmeticError) as err:  # e.g. a log of a subnormal low
+        raise UsageError(f"{where}: skopt cannot use the range low={low} high={high} "
+                         f"prior={prior}: {err}") from None
 
 
 def _dimension(name: str, spec: Any) -> Dimension:
