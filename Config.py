@@ -4,12 +4,15 @@
 # validators here are the ones every cfg key uses (one wording, one set of
 # bounds): a new key adds a field to Config and one block to _from_object.
 
+import inspect
 import json
 import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from skopt import Optimizer
 
 import Progress
 from Problem import Problem
@@ -275,6 +278,8 @@ INITIAL_POINT_GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "gr
 # skopt draws a designed (not random) initial phase whole when it builds the
 # Optimizer, and the search builds one per proposal: lhs takes 1.6 s for 1000.
 MAX_DESIGNED_POINTS = 1000
+# skopt.Optimizer arguments a cfg does not set (the space is the problem's).
+RESERVED = ("dimensions", "space_constraint", "n_random_starts")
 MAX_SEED = 2**32 - 1
 MAX_JOBS = 4096
 MAX_CANDIDATES = 10**7
@@ -332,10 +337,15 @@ def check_optimizer(value: Any, problem: Problem) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise UsageError(f"cfg key 'optimizer': expected an object of skopt.Optimizer "
                          f"arguments, got {shown(value)}")
-    for reserved in ("dimensions", "space_constraint", "n_random_starts"):
-        if reserved in value:
-            raise UsageError(f"cfg key 'optimizer.{reserved}': not a setting of this "
+    for name in RESERVED:
+        if name in value:
+            raise UsageError(f"cfg key 'optimizer.{name}': not a setting of this "
                              "workflow (the space is 'problem'; use n_initial_points)")
+    settings = [p for p in inspect.signature(Optimizer).parameters if p not in RESERVED]
+    for name in value:
+        if name not in settings:
+            raise UsageError(f"cfg key 'optimizer.{name}': unknown setting; expected one of "
+                             f"{', '.join(settings)}")
     merged = dict(DEFAULT_OPTIMIZER)
     merged.update(value)
     for name, check in OPTIMIZER_KWARGS.items():

@@ -62,7 +62,9 @@ BAD_CFG = [
     ({"problem": {"a": {"low": "0", "high": 1}}}, "problem.a.low: expected a number, got '0'"),
     ({"problem": {"a": {"low": 0, "hi": 1}}}, "problem.a: unknown key 'hi'"),
     ({"optimizer": {"acq_func": "nope"}}, "cfg key 'optimizer.acq_func': expected one of LCB"),
-    ({"optimizer": {"n_initial_pointz": 3}}, "cfg key 'optimizer': skopt.Optimizer rejects"),
+    ({"optimizer": {"n_initial_pointz": 3}},
+     ("cfg key 'optimizer.n_initial_pointz': unknown setting; expected one of base_estimator, "
+      "n_initial_points, initial_point_generator")),
     ('{"kill_grace": NaN}', "cfg key 'kill_grace': expected a finite number, got NaN"),
     ('{"task_timeout": Infinity}', "cfg key 'task_timeout': expected a finite number, got Infinity"),
     ('{"launch_delay": 1e400}', "cfg key 'launch_delay': expected a finite number, got 1e400"),
