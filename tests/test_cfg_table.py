@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import run_main
-from test_validation import main_in_process, refused
+from test_validation import main_in_process, refused, snapshot
 
 import Config
 import Problem
@@ -122,6 +122,30 @@ def test_bad_value_is_one_line_and_exit_2(tmp_path: Path, text: str, key: str, c
     refused(done, f"cfg file {cfg}: ")
     assert key in done.stderr
     assert not output.exists()
+
+
+@pytest.fixture(scope="module")
+def earlier(tmp_path_factory) -> Path:
+    """An OUTPUT holding a finished search of 2 tasks."""
+    output = tmp_path_factory.mktemp("earlier") / "out"
+    done = run_main(["-o", str(output), "1", "2", "2"], via="main.py", env={"TASK_DELAY": "0"})
+    assert done.returncode == 0, done.stderr
+    return output
+
+
+@pytest.mark.parametrize("key", sorted(cfg_keys()))
+def test_bad_value_on_resume_leaves_output_as_it_was(earlier: Path, tmp_path: Path, key: str,
+                                                     capsys, monkeypatch) -> None:
+    """--resume with a bad value: the one line, and OUTPUT byte for byte as it was."""
+    before = snapshot(earlier)
+    for text in ("NaN", "-Infinity", HUGE_INT, "[{}]"):
+        cfg = tmp_path / "c.json"
+        cfg.write_text(f'{{"{key}": {text}}}')
+        done = main_in_process(["--resume", "-c", str(cfg), "-o", str(earlier), "1", "2", "4"],
+                               capsys, monkeypatch)
+        refused(done, f"cfg file {cfg}: ")
+        assert key in done.stderr
+    assert snapshot(earlier) == before
 
 
 def test_the_cases_are_json_python_reads(tmp_path: Path) -> None:
