@@ -1,7 +1,9 @@
 # DIGITS TRAIN PY
 # A real model to tune out of the box: trains scikit-learn's MLPClassifier
 # on the handwritten digits that ship with scikit-learn (no download), and
-# writes the validation log-loss (lower is better) to RESULT_FILE.
+# writes the validation log-loss (lower is better) to RESULT_FILE. After
+# every epoch it prints `PROGRESS <epoch> <validation loss>`, the
+# intermediate value a cfg "pruner" decides on (README, Pruning).
 #   digits_train.py PARAMS_JSON RESULT_FILE
 # PARAMS_JSON keys (all optional, defaults below): hidden_layer_size,
 # alpha, learning_rate_init, batch_size, epochs.
@@ -78,18 +80,22 @@ def train(params: dict) -> float:
     print(f"data: {len(X_train)} training and {len(X_val)} validation images of 8x8 pixels",
           flush=True)
     start = time.time()
+    loss = math.inf
     for epoch in range(1, params["epochs"] + 1):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.partial_fit(X_train, y_train, classes=classes)
+        proba = model.predict_proba(X_val)
+        loss = float(log_loss(y_val, proba, labels=classes))
+        if not math.isfinite(loss):
+            loss = 1e3  # diverged
+        print(f"PROGRESS {epoch} {loss!r}", flush=True)
         if epoch % 5 == 0 or epoch == params["epochs"]:
-            proba = model.predict_proba(X_val)
             print(f"epoch {epoch:3d}: training loss {model.loss_:.4f}, validation loss "
-                  f"{log_loss(y_val, proba, labels=classes):.4f}, validation accuracy "
+                  f"{loss:.4f}, validation accuracy "
                   f"{accuracy_score(y_val, classes[proba.argmax(axis=1)]):.4f} "
                   f"({time.time() - start:.1f} s)", flush=True)
-    loss = float(log_loss(y_val, model.predict_proba(X_val), labels=classes))
-    return loss if math.isfinite(loss) else 1e3
+    return loss
 
 
 def main(argv: list[str]) -> int:

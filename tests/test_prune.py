@@ -11,8 +11,11 @@
 import csv
 import json
 import math
+import os
 import signal
 import statistics
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -219,3 +222,59 @@ def test_a_bad_pattern_through_main_sh(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, {"progress_pattern": "val_loss: ([0-9.]+"})
     refused(run_main(["-c", str(cfg), "-o", str(tmp_path / "out")]), "does not compile")
     assert not (tmp_path / "out").exists()
+
+
+# Test shim for CANDLE Uno (TensorFlow and its data cannot run here): prints what
+# Keras 2 prints per epoch, a progress bar redrawn with \b and \r, then the epoch's
+# metrics, then a callback's line.
+UNO_SHIM = r'''
+import sys
+args = sys.argv[1:]
+epochs = int(args[args.index("--epochs") + 1])
+for epoch in range(1, epochs + 1):
+    print(f"Epoch {epoch}/{epochs}")
+    bar = "".join(f"\r{n:3d}/100 [==>....] - ETA: 1s - loss: 0.{n:02d}" + "\b" * 45
+                  for n in range(0, 100, 10))
+    sys.stdout.write(bar + f"\r100/100 [======] - 1s 5ms/step - loss: {1 / epoch:.4f}"
+                     f" - val_loss: {2 / epoch:.4f} - val_acc: 0.5\n")
+    print(f"Epoch {epoch:05d}: val_loss improved from inf to {2 / epoch:.5f}")
+'''
+
+
+def test_uno_sh_unchanged_reports_every_epoch_through_uno_1_json(tmp_path: Path,
+                                                                  bundle: Path) -> None:
+    uno = tmp_path / "Benchmarks" / "Pilot1" / "Uno"
+    uno.mkdir(parents=True)
+    (uno / "uno_baseline_keras2.py").write_text(UNO_SHIM)
+    output = tmp_path / "out"
+    done = run_main(["-c", str(bundle / "uno-1.json"), "-o", str(output), "1", "2", "2"],
+                    env={"BENCHMARKS": str(tmp_path / "Benchmarks"), "DRYRUN": "0"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    progress = journaled(output)
+    for row in read_results(output):
+        epochs = int(row["epochs"])
+        mine = [(s, v) for i, s, v in progress if i == int(row["id"])]
+        assert mine == [(e, round(2 / e, 4)) for e in range(1, epochs + 1)], row
+        assert float(row["objective"]) == mine[-1][1]
+
+
+def test_digits_reports_its_validation_loss_every_epoch(tmp_path: Path, bundle: Path) -> None:
+    result = tmp_path / "r"
+    done = run_main_task(bundle / "tasks" / "digits.sh", {"epochs": 3, "hidden_layer_size": 16},
+                         result)
+    lines = [line.split() for line in done.stdout.splitlines() if line.startswith("PROGRESS ")]
+    assert [int(w[1]) for w in lines] == [1, 2, 3]
+    losses = [float(w[2]) for w in lines]
+    assert losses[0] > losses[2] > 0 and losses[2] == float(result.read_text())
+    digits_cfg = json.loads((bundle / "digits-1.json").read_text())
+    assert digits_cfg["pruner"]["rule"] in ("median", "asha")
+
+
+def run_main_task(script: Path, params: dict, result: Path) -> subprocess.CompletedProcess:
+    """Run a task script on its own, as the driver would (no launcher)."""
+    env = dict(os.environ, TASK_RESULT=str(result), LAUNCH="", PYTHON=sys.executable)
+    env.pop("DRYRUN", None)
+    done = subprocess.run([str(script), "1", json.dumps(params)], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done

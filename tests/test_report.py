@@ -312,14 +312,16 @@ def test_digits_search_writes_report_and_plots(tmp_path: Path) -> None:
     result = run_main(["-c", "digits-1.json", "-o", str(output), "1", "2", "6"], timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = read_results(output)
-    assert len(rows) == 6 and {r["status"] for r in rows} == {"ok"}
+    # digits-1.json prunes: a hopeless 5th or 6th task may end early (README, Pruning)
+    assert len(rows) == 6 and {r["status"] for r in rows} <= {"ok", "pruned"}
     assert all(0 < float(r["objective"]) < 10 for r in rows)
     tail = result.stdout.splitlines()[-8:]
     for name in Report.PLOTS:
         check_png(output / f"{name}.png")
         assert any(str(output / f"{name}.png") in line for line in tail), tail
     report_sh = run_report_sh(str(output))
-    assert report_sh.returncode == 0 and "best 6 of 6 ok tasks" in report_sh.stdout
+    ok = sum(r["status"] == "ok" for r in rows)
+    assert report_sh.returncode == 0 and f"best {ok} of {ok} ok tasks" in report_sh.stdout
 
 
 def test_digits_dryrun_search_and_the_docs_of_the_example(tmp_path: Path) -> None:

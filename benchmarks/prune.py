@@ -1,0 +1,190 @@
+# PRUNE PY
+# Benchmark: what pruning saves on real models. The same search (the
+# product's loop, Search and Proposer, same seed, same POINTS_MAX) runs
+# without a pruner, with the median rule and with ASHA, each once telling
+# the search a pruned point's last value (the product's choice,
+# Status.PRUNED.has_value) and once telling it nothing. Two real models
+# train in seconds here (benchmarks/prune_task.py): the digits MLP (one
+# validation loss per epoch) and gradient-boosted trees on the digits (one
+# per 5 boosting stages). Per model and variant, over the seeds: the
+# task-seconds spent (sum of the tasks' run times, what node-hours bill)
+# and the best final value (the best ok task's validation loss).
+# Target: the same best final value (within 1 %) for at most half the
+# task-seconds.
+#   python3 benchmarks/prune.py [--seeds 5] [--tasks 16] [--concurrency 2]
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BUNDLE, HERE, QUICK, banner, clean_up, table
+
+from Config import load_config
+from Launcher import Launcher
+from Proposer import Proposer
+from Search import Search
+from Status import Status
+from utils import set_log_level
+from Workflow import Plan, Workflow
+
+TASK = os.path.join(HERE, "prune-task.sh")
+with open(os.path.join(BUNDLE, "digits-1.json")) as _stream:
+    DIGITS_PROBLEM = json.load(_stream)["problem"]
+BOOSTING_PROBLEM = {
+    "learning_rate": {"low": 0.01, "high": 1.0, "prior": "log-uniform"},
+    "max_depth": {"low": 1, "high": 5},
+    "subsample": {"low": 0.3, "high": 1.0},
+    "min_samples_leaf": {"low": 1, "high": 40},
+}
+# per model: its search space, steps per task, and each rule's settings
+MODELS: dict[str, dict[str, Any]] = {
+    "digits": {"problem": DIGITS_PROBLEM, "steps": 100,
+               "median": {"rule": "median", "min_steps": 4, "min_tasks": 4},
+               "asha": {"rule": "asha", "min_steps": 4, "reduction_factor": 3,
+                        "min_tasks": 4}},
+    "boosting": {"problem": BOOSTING_PROBLEM, "steps": 12,
+                 "median": {"rule": "median", "min_steps": 2, "min_tasks": 4},
+                 "asha": {"rule": "asha", "min_steps": 2, "reduction_factor": 3,
+                          "min_tasks": 4}},
+}
+# variant -> (rule, the search is told a pruned point's last value)
+VARIANTS = {"none": (None, True), "median": ("median", True), "asha": ("asha", True),
+            "median-nothing": ("median", False), "asha-nothing": ("asha", False)}
+PROGRESS_INTERVAL = 0.2  # s: tasks here last seconds (the default, 5 s, suits epochs of minutes)
+
+
+@contextlib.contextmanager
+def pruned_told_nothing(really: bool) -> Iterator[None]:
+    """The other choice for Status.PRUNED.has_value: the search is told nothing."""
+    if not really:
+        yield
+        return
+    kept = vars(Status)["has_value"]
+    # setattr: a property of the enum replaced for this benchmark only (mypy-clean)
+    setattr(Status, "has_value", property(lambda status: status is Status.OK))  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(Status, "has_value", kept)  # noqa: B010
+
+
+def run_search(root: str, model: str, variant: str, seed: int, tasks: int,
+               concurrency: int) -> dict[str, float]:
+    """One search: returns task-seconds, best final value, pruned tasks, wall seconds."""
+    rule, told = VARIANTS[variant]
+    spec = MODELS[model]
+    name = f"{model}-{variant}-{seed}"
+    output = os.path.join(root, name)
+    cfg = {"script": TASK, "problem": spec["problem"],
+           "optimizer": {"base_estimator": "GP", "acq_func": "EI", "n_initial_points": 6,
+                         "random_state": seed},
+           "progress_interval": PROGRESS_INTERVAL, "task_timeout": 600}
+    if rule:
+        cfg["pruner"] = spec[rule]
+    path = os.path.join(root, name + ".json")
+    with open(path, "w") as stream:
+        json.dump(cfg, stream)
+    config = load_config(path)
+    os.makedirs(output)
+    plan = Plan(parallelism=1, concurrency=concurrency, points_max=tasks, output=output)
+    environ = dict(os.environ, OUTPUT=output, PYTHON=sys.executable, PRUNE_MODEL=model,
+                   PRUNE_STEPS=str(spec["steps"]))
+    search = Search(config.problem, config.optimizer, config.pending_lie)
+    workflow: Workflow
+    points = Proposer(search, lambda: workflow.wake())
+    workflow = Workflow(config, plan, points, Launcher(reason="benchmark"), environ)
+    began = time.time()
+    with open(os.path.join(root, name + ".log"), "w") as log, \
+            contextlib.redirect_stdout(log), pruned_told_nothing(not told):
+        set_log_level("INFO")  # the driver's lines into this search's log
+        code = workflow.run()
+    if code != 0:
+        raise SystemExit(f"prune benchmark: {name} exited with code {code}; see {root}")
+    with open(os.path.join(output, "results.csv"), newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    ok = [float(r["objective"]) for r in rows if r["status"] == Status.OK]
+    return {"task_seconds": sum(float(r["seconds"]) for r in rows), "best": min(ok),
+            "pruned": sum(r["status"] == Status.PRUNED for r in rows),
+            "wall": time.time() - began}
+
+
+def summarize(model: str, runs: dict[str, list[dict[str, float]]]) -> list[list[Any]]:
+    """One row per variant: means over the seeds, and against no pruning."""
+    base = runs["none"]
+    rows = []
+    for variant, results in runs.items():
+        seconds = [r["task_seconds"] for r in results]
+        best = [r["best"] for r in results]
+        ratio = statistics.mean(s / b["task_seconds"] for s, b in zip(seconds, base))
+        gap = (statistics.mean(best) / statistics.mean(r["best"] for r in base) - 1) * 100
+        met = "" if variant == "none" else \
+            ("yes" if ratio <= 0.5 and gap <= 1.0 else "no")
+        rows.append([model, variant, f"{statistics.mean(seconds):.1f}", f"{ratio:.2f}",
+                     f"{statistics.mean(best):.4f}", f"{statistics.median(best):.4f}",
+                     f"{gap:+.1f}", f"{statistics.mean(r['pruned'] for r in results):.1f}",
+                     met])
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Task-seconds and best final value, "
+                                     "with and without pruning, on two real models.")
+    parser.add_argument("--seeds", type=int, default=1 if QUICK else 5)
+    parser.add_argument("--tasks", type=int, default=5 if QUICK else 16,
+                        help="POINTS_MAX of each search")
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--models", default="digits,boosting")
+    parser.add_argument("--variants", default="none,median" if QUICK else ",".join(VARIANTS),
+                        help=f"comma-separated, from: {', '.join(VARIANTS)}")
+    parser.add_argument("--keep", action="store_true", help="keep the searches' outputs")
+    args = parser.parse_args()
+    models = args.models.split(",")
+    variants = [v.strip() for v in args.variants.split(",")]
+    if "none" not in variants or not set(variants) <= set(VARIANTS) or \
+            not set(models) <= set(MODELS):
+        parser.error(f"--models from {', '.join(MODELS)}; --variants from "
+                     f"{', '.join(VARIANTS)}, with none")
+    banner("prune: task-seconds and best final value, with and without pruning")
+    if QUICK:
+        for spec in MODELS.values():
+            spec["steps"] = 6
+    print(f"{args.seeds} seed(s) x {len(variants)} variant(s) per model; each search "
+          f"{args.tasks} tasks, {args.concurrency} at a time; progress read every "
+          f"{PROGRESS_INTERVAL} s", flush=True)
+    for model in models:
+        spec = MODELS[model]
+        print(f"{model}: {spec['steps']} steps per task; median {json.dumps(spec['median'])}; "
+              f"asha {json.dumps(spec['asha'])}", flush=True)
+    root = tempfile.mkdtemp(prefix="prune-bench-")
+    rows = []
+    for model in models:
+        runs: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+        for seed in range(args.seeds):
+            for variant in variants:
+                result = run_search(root, model, variant, seed, args.tasks, args.concurrency)
+                runs[variant].append(result)
+                print(f"  {model} seed {seed} {variant:>14}: {result['task_seconds']:6.1f} "
+                      f"task-s, best {result['best']:.4f}, pruned {result['pruned']}, "
+                      f"wall {result['wall']:.0f} s", flush=True)
+        rows += summarize(model, runs)
+    print()
+    print(table(["model", "variant", "task-s", "vs none", "best (mean)", "best (median)",
+                 "best gap %", "pruned", "target met"], rows))
+    print("task-s: tasks' run time summed, mean over seeds; vs none: mean per-seed ratio; "
+          "best gap: mean best final value against no pruning (+ is worse); "
+          "target: gap <= 1 % at <= 0.50 of the task-s")
+    clean_up(root, args.keep)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+# PRUNE TASK PY
+# The work of benchmarks/prune-task.sh: one of two real models, trained
+# here in seconds, printing `PROGRESS <step> <validation loss>` after every
+# step and writing the last validation loss to RESULT_FILE.
+#   prune_task.py MODEL PARAMS_JSON RESULT_FILE     (env: PRUNE_STEPS)
+#   digits    tasks/digits_train.py's MLPClassifier on the digits, PRUNE_STEPS
+#             epochs (default 100; one step per epoch)
+#   boosting  scikit-learn's GradientBoostingClassifier on the same digits,
+#             PRUNE_STEPS steps (default 12) of 5 boosting stages (trees per
+#             class), grown with warm_start; the validation log-loss after each
+# The split (75 % / 25 %) and the seeds are fixed: a point's curve depends on
+# the point only.
+
+import json
+import math
+import os
+import sys
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tasks"))
+
+STEPS = os.environ.get("PRUNE_STEPS", "")  # steps per task (the benchmark sets it)
+EPOCHS = int(STEPS or 100)
+BOOST_STEPS = int(STEPS or 12)
+BOOST_STAGES = 5
+BOOSTING_DEFAULTS = {"learning_rate": 0.1, "max_depth": 3, "subsample": 1.0,
+                     "min_samples_leaf": 1}
+
+
+def digits(params: dict) -> float:
+    """The digits example's MLP for EPOCHS epochs (it prints its own PROGRESS lines)."""
+    import digits_train
+    return digits_train.train(digits_train.parse_params(json.dumps(dict(params,
+                                                                        epochs=EPOCHS))))
+
+
+def boosting(params: dict) -> float:
+    """Gradient-boosted trees on the digits, BOOST_STAGES more stages per step."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import train_test_split
+
+    unknown = sorted(set(params) - set(BOOSTING_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r}")
+    given = dict(BOOSTING_DEFAULTS, **params)
+    X, y = load_digits(return_X_y=True)
+    X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.25, stratify=y,
+                                                      random_state=0)
+    model = GradientBoostingClassifier(
+        n_estimators=BOOST_STAGES, learning_rate=float(given["learning_rate"]),
+        max_depth=int(given["max_depth"]), subsample=float(given["subsample"]),
+        min_samples_leaf=int(given["min_samples_leaf"]), warm_start=True, random_state=0)
+    classes = np.unique(y)
+    loss = math.inf
+    for step in range(1, BOOST_STEPS + 1):
+        model.n_estimators = BOOST_STAGES * step
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X_train, y_train)
+        loss = float(log_loss(y_val, model.predict_proba(X_val), labels=classes))
+        if not math.isfinite(loss):
+            loss = 1e3
+        print(f"PROGRESS {step} {loss!r}", flush=True)
+    return loss
+
+
+MODELS = {"digits": digits, "boosting": boosting}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4 or argv[1] not in MODELS:
+        print(f"usage: prune_task.py {'|'.join(MODELS)} PARAMS_JSON RESULT_FILE",
+              file=sys.stderr)
+        return 2
+    loss = MODELS[argv[1]](json.loads(argv[2]))
+    with open(argv[3], "w") as stream:
+        stream.write(f"{loss!r}\n")
+    print(f"validation loss {loss!r}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
