@@ -8,6 +8,7 @@ import inspect
 import json
 import math
 import os
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +84,11 @@ def shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def has_control_character(text: str) -> bool:
+    """True when `text` holds a control character or a line break (\\n, \\t, U+2028...)."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -146,7 +152,7 @@ def check_string(key: str, value: Any, what: str = "a string") -> str:
     """A non-empty string without control characters (it goes into one line of a log)."""
     if not isinstance(value, str) or not value:
         raise UsageError(f"cfg key {key!r}: expected {what}, got {shown(value)}")
-    if not value.isprintable():
+    if has_control_character(value):
         raise UsageError(f"cfg key {key!r}: expected {what} without control characters, "
                          f"got {shown(value)}")
     return value

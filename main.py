@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import Layout
-from Config import Config, load_config
+from Config import Config, has_control_character, load_config
 from Launcher import LaunchError, choose_launcher
 from Progress import read_history
 from Proposer import Proposer
@@ -84,7 +84,7 @@ def choose_output(args: argparse.Namespace) -> str:
     if args.output == "":
         raise UsageError("argument -o/--output: expected a folder path, got ''")
     if given is not None:
-        if not given.isprintable():
+        if has_control_character(given):
             raise UsageError(f"OUTPUT {given!r}: expected a path without control characters "
                              "(newline, tab, ...)")
         return os.path.abspath(given)

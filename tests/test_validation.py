@@ -287,10 +287,9 @@ def test_empty_cfg_option_is_refused(tmp_path: Path, capsys, monkeypatch) -> Non
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("name", ["a\nb", "tab\there", "bell\x07", "\n"])
+@pytest.mark.parametrize("name", ["a\nb", "tab\there", "bell\x07", "\n", "line\u2028sep"])
 def test_output_with_a_control_character_is_refused(tmp_path: Path, name: str, capsys,
                                                     monkeypatch) -> None:
-    name = name.encode().decode("unicode_escape")
     monkeypatch.chdir(tmp_path)
     for argv, env in ((["-o", str(tmp_path / name)], None), ([], str(tmp_path / name))):
         if env is None:
@@ -355,3 +354,10 @@ def test_a_typed_int_range_hands_tasks_integers(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     values = [row["n"] for row in read_results(tmp_path / "out")]
     assert len(values) == 3 and all(v.isdigit() and 1 <= int(v) <= 6 for v in values), values
+
+
+def test_output_with_unusual_but_printable_characters_is_fine(tmp_path: Path) -> None:
+    output = tmp_path / "é 中\u00a0x"
+    done = run_main(["-o", str(output), "1", "1", "1"], via="main.py", env={"TASK_DELAY": "0"})
+    assert done.returncode == 0, done.stderr
+    assert (output / "results.csv").exists()
