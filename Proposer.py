@@ -79,6 +79,7 @@ class Fitter:
     def __init__(self, search: Search, in_process: bool = True) -> None:
         self.search = search
         self.cpu = 0.0  # CPU seconds spent in the fitting process
+        self.closed = False
         self.pool: ProcessPoolExecutor | None = None
         if in_process:
             context = multiprocessing.get_context("forkserver")
@@ -94,20 +95,34 @@ class Fitter:
         return copy
 
     def propose(self, snap: Snapshot, k: int) -> list[list[Any]]:
-        """`k` points from one fit to `snap`."""
-        if self.pool is not None:
+        """`k` points from one fit to `snap` ([] once closed)."""
+        pool = self.pool
+        if pool is not None:
             try:
-                points, cpu = self.pool.submit(_propose_in_worker, snap, k).result()
+                points, cpu = pool.submit(_propose_in_worker, snap, k).result()
                 self.cpu += cpu
                 return points
-            except (BrokenProcessPool, OSError) as err:
+            except (BrokenProcessPool, OSError, RuntimeError) as err:
+                if self.closed:  # close() ended the process under this fit
+                    return []
+                if not isinstance(err, (BrokenProcessPool, OSError)):
+                    raise  # submit() after shutdown: only close() does that
                 warn(f"the model fitting process failed ({err or type(err).__name__}); "
                      "fitting in the driver from now on")
-                self.close()
+                self._stop_process()
+        if self.closed:
+            return []
         return self.search.propose(snap, k)
 
     def close(self) -> None:
-        """Stop the fitting process at once (it holds nothing worth waiting for)."""
+        """Stop the fitting process at once (it holds nothing worth waiting for).
+
+        A fit under way in another thread then returns [] at once.
+        """
+        self.closed = True
+        self._stop_process()
+
+    def _stop_process(self) -> None:
         pool, self.pool = self.pool, None
         if pool is None:
             return
@@ -115,7 +130,8 @@ class Fitter:
         try:
             os.kill(self.worker.result(timeout=60), signal.SIGKILL)
         except (CancelledError, TimeoutError, BrokenProcessPool, OSError):
-            return  # never started, or already gone
+            pass  # never started, or already gone
+        pool.shutdown(wait=True)  # its threads end with the process: none is left running
 
 
 class Proposer:
@@ -174,16 +190,25 @@ class Proposer:
         self._thread.start()
 
     def close(self) -> None:
-        """Stop the thread and forget the points nobody took."""
+        """Stop the thread and the fitting process; forget the points nobody took.
+
+        The fitting process goes first, so that a fit under way ends at once
+        and the thread can be joined: nothing of the Proposer runs afterwards.
+        """
         with self.lock:
             self.closing = True
             self.search.drop([p for p, _ in self.ready])
             self.ready.clear()
             self.lock.notify_all()
-        if self._thread.is_alive():
-            self._thread.join()
         if self.fitter is not None:
             self.fitter.close()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def failure(self) -> BaseException | None:
+        """The error that stopped the thread (a model fit raised), else None."""
+        with self.lock:
+            return self.error
 
     @property
     def fit_cpu(self) -> float:

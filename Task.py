@@ -7,6 +7,7 @@
 import errno
 import math
 import os
+import platform
 import selectors
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from typing import Any
 
 import Layout
 from Status import Status
-from utils import decimal_number, json_dumps, read_regular, tail
+from utils import UsageError, decimal_number, json_dumps, read_regular, tail
 
 RESULT_BYTES = 4096  # a result file is one number: read no more than this
 
@@ -51,6 +52,22 @@ def read_result(path: str) -> tuple[float | None, str]:
         return decimal_number(word), ""
     except ValueError as err:
         return None, f"result is {err}"
+
+
+def require_pidfd() -> None:
+    """Refuse a kernel without pidfd_open (Linux < 5.3): the loop sleeps on pidfds.
+
+    Raises
+    ------
+    UsageError
+        One line naming the kernel and what is needed.
+    """
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (OSError, AttributeError) as err:
+        why = getattr(err, "strerror", None) or "not available"
+        raise UsageError(f"this kernel (Linux {platform.release()}) gives no pidfd_open ({why}): "
+                         "async-local needs Linux 5.3 or newer") from None
 
 
 def why_not_started(err: BaseException, argv: list[str]) -> str:

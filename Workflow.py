@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import Signals
 from Config import Config
 from Progress import ProgressReader
 from Pruner import Pruner
@@ -44,6 +45,7 @@ class Points(Protocol):
     def tell(self, points: list[list[Any]], values: list[float]) -> None: ...
     def fail(self, points: list[list[Any]]) -> None: ...
     def drop(self, points: list[list[Any]]) -> None: ...
+    def failure(self) -> BaseException | None: ...  # why no more points can come
     def close(self) -> None: ...
 
 
@@ -96,6 +98,7 @@ class Workflow:
         self.grace_skipped = False
         self.old_handlers: dict[int, Any] = {}
         self.io_error: OSError | None = None
+        self.points_error = ""  # the search could not propose points: why
         self.deadlines: list[tuple[float, int, int]] = []  # (when, task id, pidfd)
         self.next_launch = 0.0
         self.selector = selectors.DefaultSelector()
@@ -120,17 +123,16 @@ class Workflow:
             end.setblocking(False)
         self.selector.register(self.wake_read, selectors.EVENT_READ, None)
         signal.set_wakeup_fd(self.wake_write.fileno(), warn_on_full_buffer=False)
-        for number in (signal.SIGINT, signal.SIGTERM):
-            self.old_handlers[number] = signal.signal(number, self._on_signal)
+        for number in Signals.STOP_SIGNALS:
+            self.old_handlers[number] = signal.getsignal(number)
+        Signals.catch(self._on_signal)
 
     def _close(self) -> None:
+        """Stop the points' thread and process, close the files; signals are still only noted."""
         signal.set_wakeup_fd(-1)
-        # the caller's handlers, not SIG_DFL: a signal during the report exits cleanly
-        for number, handler in self.old_handlers.items():
-            signal.signal(number, signal.SIG_DFL if handler is None else handler)
-        for task in self.running.values():  # never leave a task behind
+        for task in self.running.values():  # never leave a task behind (the loop failed)
             task.signal_group(signal.SIGKILL)
-        self.points.close()
+        self.points.close()  # joins its thread and ends its fitting process
         self.progress.close()
         self.selector.close()
         self.wake_read.close()
@@ -170,7 +172,11 @@ class Workflow:
             self._loop()
         finally:
             self._close()
-        return self._finish()
+        code = self._finish()
+        # the caller's handlers once the summary and the resume line are out
+        for number, handler in self.old_handlers.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        return code
 
     def _loop(self) -> None:
         while True:
@@ -196,6 +202,7 @@ class Workflow:
                         self.selector.unregister(key.fileobj)
                         del self.running[key.fd]
                         finished.append(task)
+            self._check_points()
             self._handle_signal()
             self._fire_deadlines()
             if finished:
@@ -211,6 +218,8 @@ class Workflow:
             return
         if self.io_error is not None:
             self.stopping = f"cannot write to {self.plan.output}: {self.io_error}"
+        elif self.points_error:
+            self.stopping = self.points_error
         elif self._issued_all():
             self.stopping = "POINTS_MAX reached"
         elif self.failures > self.config.max_failures:
@@ -262,7 +271,12 @@ class Workflow:
         while self.plan.reissue and len(points) < want:
             points.append(self.plan.reissue.pop(0))
         if len(points) < want:
-            points += self.points.take(want - len(points))
+            try:
+                points += self.points.take(want - len(points))
+            except Exception as err:  # noqa: BLE001 - any error of the search stops the run
+                self.plan.reissue[:0] = points
+                self._points_failed(err)
+                return []
         if not points:
             return []
         env = dict(self.environ)
@@ -328,15 +342,18 @@ class Workflow:
             return
         told = [(t.point, o.objective) for t, o in outcomes
                 if o.status.has_value and o.objective is not None]
-        if told:
-            self.points.tell([p for p, _ in told], [v for _, v in told])
         failed = [t.point for t, o in outcomes if o.status.is_failure]
-        if failed:
-            self.points.fail(failed)
         dropped = [t.point for t, o in outcomes if not o.status.is_done or
                    (not o.status.has_value and not o.status.is_failure)]
-        if dropped:
-            self.points.drop(dropped)
+        try:
+            if told:
+                self.points.tell([p for p, _ in told], [v for _, v in told])
+            if failed:
+                self.points.fail(failed)
+            if dropped:
+                self.points.drop(dropped)
+        except Exception as err:  # noqa: BLE001 - any error of the search stops the run
+            self._points_failed(err)
         for task, outcome in outcomes:
             self.launcher.release(task.placement)
             self.free_slots.append(task.slot)
@@ -346,7 +363,10 @@ class Workflow:
 
     def _lose(self, outcomes: list[tuple[Task, Outcome]]) -> None:
         """Tasks whose rows could not be written: not counted, issued again on resume."""
-        self.points.drop([t.point for t, _ in outcomes])
+        try:
+            self.points.drop([t.point for t, _ in outcomes])
+        except Exception as err:  # noqa: BLE001 - any error of the search stops the run
+            self._points_failed(err)
         for task, outcome in outcomes:
             self.launcher.release(task.placement)
             self.free_slots.append(task.slot)
@@ -446,6 +466,22 @@ class Workflow:
                 stop.append((task_id, step))
         return stop
 
+    def _check_points(self) -> None:
+        """Stop when the points' thread or fitting process has failed."""
+        if not self.points_error:
+            err = self.points.failure()
+            if err is not None:
+                self._points_failed(err)
+
+    def _points_failed(self, err: BaseException) -> None:
+        """The search cannot go on (a model fit raised): stop as on a full disk."""
+        if self.points_error:
+            return
+        text = " ".join(str(err).split())
+        text = f"{type(err).__name__}: {text[:300]}" if text else type(err).__name__
+        self.points_error = f"cannot propose points: {text}"
+        self._stop_all(Status.KILLED)
+
     # -- stopping: signals, timeouts ----------------------------------------
     def _handle_signal(self) -> None:
         if not self.signal_count:
@@ -507,10 +543,13 @@ class Workflow:
             return 128 + self.signal_number
         if self.stopping.startswith("walltime"):
             shout(f"stopped issuing tasks before the end of walltime; {resume}")
-        if self.io_error is not None or any(n for s, n in counts.items() if s.is_failure):
+        if self.io_error is not None or self.points_error or \
+                any(n for s, n in counts.items() if s.is_failure):
             shout("Workflow failed!")
             if self.io_error is not None:
                 shout(f"after making room in {self.plan.output}, {resume}")
+            elif self.points_error:
+                shout(resume)
             return 1
         shout("Workflow success!")
         return 0

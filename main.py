@@ -3,11 +3,13 @@
 # input before the first task starts, sets up (or resumes) the output
 # folder, and runs the search loop.
 
+import Signals  # first: stop signals are handled from here on (see Signals.py)
+
+# isort: split
 import argparse
 import json
 import os
 import resource
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from Proposer import Proposer
 from Results import read_journal
 from Search import Search
 from Status import parse_status
-from Task import find_leftovers, stop_groups
+from Task import find_leftovers, require_pidfd, stop_groups
 from utils import UsageError, say, set_log_level, shout, warn
 from Workflow import Plan, Workflow
 
@@ -236,6 +238,7 @@ def raise_fd_limit() -> None:
 def run(argv: list[str]) -> int:
     """Check everything, then run the search; return the exit code."""
     args = parse_args(argv)
+    require_pidfd()
     config = load_config(args.cfg)
     set_log_level(config.log_level)
     output = choose_output(args)
@@ -271,6 +274,7 @@ def run(argv: list[str]) -> int:
     proposer = Proposer(search, notify=lambda: workflow.wake())
     workflow = Workflow(config, plan, proposer, launcher, environ)
     code = workflow.run()
+    Signals.loop_ended(code)  # a signal now cuts the report short
     write_report(output)
     return code
 
@@ -286,20 +290,12 @@ def write_report(output: str) -> None:
         warn(f"report: could not write the report: {err}")
 
 
-def stop_early(number: int, frame: Any) -> None:
-    """SIGINT/SIGTERM outside the search loop (checks, report): nothing to stop."""
-    print(f"{PROG}: stopped by {signal.Signals(number).name}", file=sys.stderr, flush=True)
-    raise SystemExit(128 + number)
-
-
 def one_line(text: str) -> str:
     """`text` with control characters escaped (a path may hold a newline)."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def main() -> int:
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, stop_early)
     try:
         return run(sys.argv[1:])
     except UsageError as err:

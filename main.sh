@@ -30,21 +30,33 @@ source "$THIS/lib/python-env.sh"
 python_env "$THIS" "skopt sklearn numpy matplotlib" "$THIS/requirements.txt"
 
 START=$(date +%s%N)
-# Python runs in the background so that a SIGTERM or SIGINT sent to this
-# script alone (a batch system ending the job script) reaches it: bash runs
-# a trap only once the foreground command is done, and dies of a plain
-# SIGTERM leaving its child behind. `wait` returns early when a trap ran;
-# wait again until Python has really exited. Python counts a signal that
-# arrives twice within a moment (sent to the whole process group and
-# forwarded from here as well) once.
+# Python runs in the background so that a SIGTERM, SIGINT or SIGHUP sent
+# to this script alone (a batch system ending the job script, a closed ssh
+# session) reaches it: bash runs a trap only once the foreground command
+# is done, and dies of a plain SIGTERM or SIGHUP leaving its child behind.
+# A background job starts with SIGINT ignored, so until Python has put its
+# handlers in place (it says so with SIGUSR1, see Signals.py) a signal
+# forwarded from here may be lost: it is sent again then. `wait` returns
+# early when a trap ran; wait again until Python has really exited. Python
+# counts a signal that arrives twice within a moment (sent to the whole
+# process group and forwarded from here as well) once.
 CHILD=""
 PENDING=""
-forward() {  # SIGNAL: pass it on to Python (or remember it until Python runs)
-  if [ -n "$CHILD" ]; then kill -s "$1" "$CHILD" 2>/dev/null || true; else PENDING=$1; fi
+READY=""
+forward() {  # SIGNAL: pass it on to Python (and remember it until Python is ready)
+  if [ -z "$READY" ]; then PENDING=$1; fi
+  if [ -n "$CHILD" ]; then kill -s "$1" "$CHILD" 2>/dev/null || true; fi
+}
+# shellcheck disable=SC2317 # run by the USR1 trap
+ready() {  # Python's handlers are in place: send again what it may have missed
+  READY=1
+  if [ -n "$PENDING" ] && [ -n "$CHILD" ]; then kill -s "$PENDING" "$CHILD" 2>/dev/null || true; fi
 }
 trap 'forward TERM' TERM
 trap 'forward INT' INT
-"$PY" -u "$THIS/main.py" "$@" &
+trap 'forward HUP' HUP
+trap 'ready' USR1
+MAIN_SH_PID=$$ "$PY" -u "$THIS/main.py" "$@" &
 CHILD=$!
 if [ -n "$PENDING" ]; then forward "$PENDING"; fi
 while :; do
@@ -56,14 +68,15 @@ while :; do
   fi
   break
 done
-trap - TERM INT
+trap - TERM INT HUP USR1
 STOP=$(date +%s%N)
 
+# after a SIGHUP the terminal may be gone: these lines must not change the exit code
 if [ "$CODE" = 0 ]; then
-  echo "main.sh: OK"
+  echo "main.sh: OK" 2>/dev/null || true
 else
-  echo "main.sh: FAIL: python exited with code: $CODE"
+  echo "main.sh: FAIL: python exited with code: $CODE" 2>/dev/null || true
 fi
 TENTHS=$(( (STOP - START) / 100000000 ))
-echo "TIME: $(( TENTHS / 10 )).$(( TENTHS % 10 ))"
+echo "TIME: $(( TENTHS / 10 )).$(( TENTHS % 10 ))" 2>/dev/null || true
 exit "$CODE"

@@ -83,6 +83,9 @@ class InlinePoints:
     def drop(self, points: list[list[Any]]) -> None:
         pass
 
+    def failure(self) -> BaseException | None:
+        return None
+
     def close(self) -> None:
         pass
 

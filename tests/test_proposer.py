@@ -167,6 +167,7 @@ def test_an_error_in_the_thread_reaches_the_loop(running, monkeypatch):
     proposer.start()  # it proposes its reserve at once, and fails
     try:
         assert loop.woken.wait(LIMIT)
+        assert isinstance(proposer.failure(), RuntimeError)  # the loop asks on each wake-up
         with pytest.raises(RuntimeError, match="model exploded"):
             proposer.take(1)
     finally:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import BUNDLE, read_results, write_cfg, write_script
 
 # A task that records its pid and its child's pid, then waits on the child.
@@ -217,4 +218,132 @@ def test_task_that_exits_on_sigterm_leaves_no_child(tmp_path: Path) -> None:
     rows = read_results(output)
     assert [r["status"] for r in rows] == ["killed", "killed"]
     assert all(r["exit_code"] == "7" for r in rows), rows
+    check_nothing_left(output, [proc.pid])
+
+
+def python_child(proc: subprocess.Popen) -> int | None:
+    """The pid of main.sh's Python child running main.py, once it exists."""
+    for pid in driver_pids(proc)[1:]:
+        try:
+            if b"main.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+def test_ctrl_c_while_the_driver_starts_stops_it(tmp_path: Path) -> None:
+    """main.sh starts Python as a background job (SIGINT ignored): Ctrl-C at once still stops it."""
+    script = write_script(tmp_path, SPAWNING_TASK)
+    cfg = write_cfg(tmp_path, {"script": str(script), "kill_grace": 5})
+    output, log = tmp_path / "out", tmp_path / "log"
+    proc = start(["-c", str(cfg), "-o", str(output), "1", "2", "4"], log=log)
+    wait_until(lambda: python_child(proc) is not None, "main.sh to start Python")
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C reaches the whole group
+    text = finish(proc, log)
+    assert proc.returncode == 130, text
+    assert "Workflow success!" not in text and "Traceback" not in text
+    if (output / "results.csv").exists():  # the signal came once the loop ran: tasks killed
+        assert {r["status"] for r in read_results(output)} <= {"killed"}
+    if (output / "pids").exists():
+        check_nothing_left(output, [])
+
+
+def test_main_py_handles_stop_signals_before_its_slow_imports(tmp_path: Path) -> None:
+    """Started with SIGINT ignored (as a background job is), main.py has its handlers in
+    place before it imports numpy, scikit-learn or skopt (seconds on a busy node)."""
+    code = f"""
+import builtins, runpy, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+seen = {{}}
+real_import = builtins.__import__
+def watch(name, *args, **kwargs):
+    top = name.split(".")[0]
+    if top in ("numpy", "sklearn", "skopt") and not seen:
+        seen.update((s.name, callable(signal.getsignal(s))) for s in
+                    (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = watch
+sys.argv = ["main.py", "-h"]
+try:
+    runpy.run_path({str(BUNDLE / "main.py")!r}, run_name="__main__")
+finally:
+    print("handled before the slow imports:", seen)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=BUNDLE, timeout=120, check=False)
+    assert "handled before the slow imports: {'SIGINT': True, 'SIGTERM': True, " \
+        "'SIGHUP': True}" in done.stdout, done.stdout + done.stderr
+
+
+def handled_signals(pid: int) -> set[int]:
+    """The signals a process has handlers for (SigCgt in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            mask = int(line.split()[1], 16)
+            return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+    return set()
+
+
+def test_sighup_to_main_sh_alone_is_taken_like_sigterm(tmp_path: Path) -> None:
+    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5})
+    driver = driver_pids(proc)
+    os.kill(proc.pid, signal.SIGHUP)
+    text = finish(proc, log)
+    assert proc.returncode == 129, text
+    assert "received SIGHUP" in text and "to resume: " in text
+    assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
+    check_nothing_left(output, driver)
+
+
+def test_sighup_to_the_process_group_counts_once(tmp_path: Path) -> None:
+    """An ssh session closed: the shell sends SIGHUP to the whole job."""
+    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5})
+    driver = driver_pids(proc)
+    os.killpg(proc.pid, signal.SIGHUP)
+    text = finish(proc, log)
+    assert proc.returncode == 129, text
+    assert "skipping the grace period" not in text and "to resume: " in text
+    assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
+    check_nothing_left(output, driver)
+
+
+def send_when(proc: subprocess.Popen, log: Path, line: str, number: int) -> None:
+    """Send a signal to the driver as soon as `line` shows in its log (if it still runs)."""
+    wait_until(lambda: line in log.read_text() or proc.poll() is not None, repr(line))
+    try:
+        os.kill(proc.pid, number)
+    except ProcessLookupError:
+        pass
+
+
+@pytest.mark.parametrize("line", ["summary:", "to resume:", "report:"])
+def test_a_second_signal_after_the_loop_ends_exits_cleanly(tmp_path: Path, line: str) -> None:
+    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5},
+                                             via="main.py")
+    os.kill(proc.pid, signal.SIGTERM)
+    send_when(proc, log, line, signal.SIGINT)
+    text = finish(proc, log)
+    assert proc.returncode == 143, text
+    assert "Traceback" not in text and "Fatal Python error" not in text
+    assert "to resume: " in text
+    assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
+    check_nothing_left(output, [proc.pid])
+
+
+def test_a_storm_of_signals_never_crashes_the_driver(tmp_path: Path) -> None:
+    """SIGTERM again and again from the first one until the driver has exited."""
+    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5},
+                                             via="main.py")
+    while proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            break
+        time.sleep(0.002)
+    text = finish(proc, log)
+    assert proc.returncode == 143, text
+    assert "Traceback" not in text and "Fatal Python error" not in text
+    assert "to resume: " in text
+    assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
     check_nothing_left(output, [proc.pid])
