@@ -69,6 +69,25 @@ def read_history(output: str, results: list[dict[str, str]]) -> list[tuple[int, 
     return history
 
 
+def read_curves(output: str) -> dict[int, list[tuple[int, float]]]:
+    """Every task's recorded intermediate values, task id -> [(step, value), ...].
+
+    From OUTPUT/progress.csv in journal order ({} when there is none); for
+    the report and its plot, which show interrupted tasks too.
+    """
+    path = os.path.join(output, PROGRESS_FILE)
+    if not os.path.exists(path):
+        return {}
+    curves: dict[int, list[tuple[int, float]]] = {}
+    for row in read_journal(path)[1]:
+        try:
+            curves.setdefault(int(row["id"]), []).append((int(row["step"]),
+                                                          float(row["value"])))
+        except (KeyError, ValueError):
+            continue
+    return curves
+
+
 def finite(text: str) -> float | None:
     """The number in `text`, or None when it is not a finite number."""
     try:

@@ -108,6 +108,7 @@ class Workflow:
         self.progress_journal: Journal | None = None
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
+        self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
         self.pruner = Pruner(config.pruner) if config.pruner else None
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
@@ -189,6 +190,7 @@ class Workflow:
                     continue
                 self._check_stop()  # launching may have met a full disk
             if not self.running and (self.stopping or self._issued_all()):
+                self._look()  # the last lines of the tasks that ended last
                 return
             timeout = self._timeout()
             events = self.selector.select(timeout)
@@ -331,8 +333,11 @@ class Workflow:
     # -- finishing tasks ----------------------------------------------------
     def _record(self, finished: list[Task]) -> None:
         """Journal first, then tell the search, then report."""
-        self._progress([(t.id, step, value) for t in finished
+        # a pruned task's last value is its objective: read its last lines now; the
+        # others' wait for the next look (off the path from a task's end to the next launch)
+        self._progress([(t.id, step, value) for t in finished if t.stop_reason is Status.PRUNED
                         for step, value in self.progress.unwatch(t.id)])
+        self.ended += [t.id for t in finished if t.stop_reason is not Status.PRUNED]
         outcomes = [(task, task.outcome(self.plan.output)) for task in finished]
         for task, outcome in outcomes:
             if outcome.status is Status.PRUNED and self.pruner is not None:
@@ -434,10 +439,13 @@ class Workflow:
 
     # -- intermediate values and pruning ---------------------------------------
     def _look(self) -> None:
-        """Read the running tasks' new output; stop those the pruner gives up on."""
+        """Read the new output of running and ended tasks; stop those the pruner gives up on."""
         self.next_look = time.time() + self.config.progress_interval if self.running \
             else math.inf
-        stop = self._progress(self.progress.read_grown())
+        found = [(task_id, step, value) for task_id in self.ended
+                 for step, value in self.progress.unwatch(task_id)]
+        self.ended.clear()
+        stop = self._progress(found + self.progress.read_grown())
         if stop and self.pruner is not None:
             running = {task.id: task for task in self.running.values()}
             for task_id, step in stop:
