@@ -28,8 +28,8 @@ def test_paths_are_taken_from_where_it_runs(tmp_path: Path) -> None:
     tests = BUNDLE / "tests"
     assert collect([os.path.relpath(tests / "test_run_sh.py", tmp_path)], tmp_path) == \
         ["tests/test_run_sh.py"]
-    assert collect([f"{tests / 'test_disk.py'}::test_disk_full_while_writing_results_stops_"
-                    "cleanly", "-k", "disk"], tmp_path) == ["tests/test_disk.py"]
+    one = f"{tests / 'test_disk.py'}::test_disk_full_while_writing_results_stops_cleanly"
+    assert collect([one, "-k", "disk"], tmp_path) == ["tests/test_disk.py"]
 
 
 def test_no_path_runs_the_whole_suite() -> None:
