@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import Signals
 from Config import Config
+from Leftovers import Leftovers
 from Progress import ProgressReader
 from Pruner import Pruner
 from Results import (
@@ -102,6 +103,7 @@ class Workflow:
         self.deadlines: list[tuple[float, int, int]] = []  # (when, task id, pidfd)
         self.next_launch = 0.0
         self.selector = selectors.DefaultSelector()
+        self.leftovers: Leftovers | None = None
         self.wake_read, self.wake_write = socket.socketpair()
         self.results: Journal | None = None
         self.started: Journal | None = None
@@ -117,6 +119,7 @@ class Workflow:
     # -- set-up and tear-down -------------------------------------------
     def _open(self) -> None:
         out = self.plan.output
+        self.leftovers = Leftovers(out)  # from now on orphans of tasks become our children
         self.results = Journal(os.path.join(out, "results.csv"), results_columns(self.names))
         self.started = Journal(os.path.join(out, "started.csv"), started_columns(self.names))
         self.progress_journal = Journal(os.path.join(out, PROGRESS_FILE), PROGRESS_COLUMNS)
@@ -133,6 +136,10 @@ class Workflow:
         signal.set_wakeup_fd(-1)
         for task in self.running.values():  # never leave a task behind (the loop failed)
             task.signal_group(signal.SIGKILL)
+        if self.leftovers is not None:
+            stopped = self.leftovers.finish(set(range(self.plan.first_id, self.next_id)))
+            if stopped:
+                say(f"stopped {stopped} process(es) the tasks left behind")
         self.points.close()  # joins its thread and ends its fitting process
         self.progress.close()
         self.selector.close()
@@ -208,9 +215,16 @@ class Workflow:
             self._handle_signal()
             self._fire_deadlines()
             if finished:
+                self._sweep()
                 self._record(finished)
             if time.time() >= self.next_look:
                 self._look()
+
+    def _sweep(self) -> None:
+        """Kill what ended tasks left outside their process group; reap such orphans."""
+        if self.leftovers is not None:
+            tasks = self.running.values()
+            self.leftovers.sweep({t.id for t in tasks}, {t.pid for t in tasks})
 
     def _issued_all(self) -> bool:
         return self.plan.done_before + self.issued >= self.plan.points_max
