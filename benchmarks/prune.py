@@ -109,12 +109,29 @@ def run_search(root: str, model: str, variant: str, seed: int, tasks: int,
         code = workflow.run()
     if code != 0:
         raise SystemExit(f"prune benchmark: {name} exited with code {code}; see {root}")
+    return dict(measure(output), wall=time.time() - began)
+
+
+def measure(output: str) -> dict[str, float]:
+    """What one finished search spent and found, from its journals.
+
+    training_seconds counts each task from its first intermediate value
+    (when the driver read it) to its end: the part pruning can save. The
+    rest of a task's time is its start (bash, Python, scikit-learn, the
+    data) and its first step, which every task pays.
+    """
     with open(os.path.join(output, "results.csv"), newline="") as stream:
         rows = list(csv.DictReader(stream))
+    first: dict[str, float] = {}
+    with open(os.path.join(output, "progress.csv"), newline="") as stream:
+        for row in csv.DictReader(stream):
+            first.setdefault(row["id"], float(row["time"]))
     ok = [float(r["objective"]) for r in rows if r["status"] == Status.OK]
-    return {"task_seconds": sum(float(r["seconds"]) for r in rows), "best": min(ok),
-            "pruned": sum(r["status"] == Status.PRUNED for r in rows),
-            "wall": time.time() - began}
+    return {"task_seconds": sum(float(r["seconds"]) for r in rows),
+            "training_seconds": sum(max(0.0, float(r["end"]) - first.get(r["id"],
+                                                                         float(r["end"])))
+                                    for r in rows),
+            "best": min(ok), "pruned": sum(r["status"] == Status.PRUNED for r in rows)}
 
 
 def summarize(model: str, runs: dict[str, list[dict[str, float]]]) -> list[list[Any]]:
@@ -125,11 +142,13 @@ def summarize(model: str, runs: dict[str, list[dict[str, float]]]) -> list[list[
         seconds = [r["task_seconds"] for r in results]
         best = [r["best"] for r in results]
         ratio = statistics.mean(s / b["task_seconds"] for s, b in zip(seconds, base))
+        training = statistics.mean(r["training_seconds"] / b["training_seconds"]
+                                   for r, b in zip(results, base))
         gap = (statistics.mean(best) / statistics.mean(r["best"] for r in base) - 1) * 100
         met = "" if variant == "none" else \
             ("yes" if ratio <= 0.5 and gap <= 1.0 else "no")
         rows.append([model, variant, f"{statistics.mean(seconds):.1f}", f"{ratio:.2f}",
-                     f"{statistics.mean(best):.4f}", f"{statistics.median(best):.4f}",
+                     f"{training:.2f}", f"{statistics.mean(best):.4f}", f"{statistics.median(best):.4f}",
                      f"{gap:+.1f}", f"{statistics.mean(r['pruned'] for r in results):.1f}",
                      met])
     return rows
@@ -146,6 +165,9 @@ def main() -> int:
     parser.add_argument("--variants", default="none,median" if QUICK else ",".join(VARIANTS),
                         help=f"comma-separated, from: {', '.join(VARIANTS)}")
     parser.add_argument("--keep", action="store_true", help="keep the searches' outputs")
+    parser.add_argument("--summarize", metavar="DIR",
+                        help="run nothing: the tables again from the outputs an earlier "
+                        "run kept in DIR (--keep)")
     args = parser.parse_args()
     models = args.models.split(",")
     variants = [v.strip() for v in args.variants.split(",")]
@@ -164,12 +186,15 @@ def main() -> int:
         spec = MODELS[model]
         print(f"{model}: {spec['steps']} steps per task; median {json.dumps(spec['median'])}; "
               f"asha {json.dumps(spec['asha'])}", flush=True)
-    root = tempfile.mkdtemp(prefix="prune-bench-")
+    root = args.summarize or tempfile.mkdtemp(prefix="prune-bench-")
     rows = []
     for model in models:
         runs: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
         for seed in range(args.seeds):
             for variant in variants:
+                if args.summarize:
+                    runs[variant].append(measure(os.path.join(root, f"{model}-{variant}-{seed}")))
+                    continue
                 result = run_search(root, model, variant, seed, args.tasks, args.concurrency)
                 runs[variant].append(result)
                 print(f"  {model} seed {seed} {variant:>14}: {result['task_seconds']:6.1f} "
@@ -177,12 +202,14 @@ def main() -> int:
                       f"wall {result['wall']:.0f} s", flush=True)
         rows += summarize(model, runs)
     print()
-    print(table(["model", "variant", "task-s", "vs none", "best (mean)", "best (median)",
-                 "best gap %", "pruned", "target met"], rows))
+    print(table(["model", "variant", "task-s", "vs none", "training-s vs none", "best (mean)",
+                 "best (median)", "best gap %", "pruned", "target met"], rows))
     print("task-s: tasks' run time summed, mean over seeds; vs none: mean per-seed ratio; "
-          "best gap: mean best final value against no pruning (+ is worse); "
-          "target: gap <= 1 % at <= 0.50 of the task-s")
-    clean_up(root, args.keep)
+          "training-s: from each task's first intermediate value to its end (the part "
+          "pruning can save); best gap: mean best final value against no pruning (+ is "
+          "worse); target: gap <= 1 % at <= 0.50 of the task-s")
+    if not args.summarize:
+        clean_up(root, args.keep)
     return 0
 
 
