@@ -4,6 +4,38 @@
 # waits for the GIL or a core), so that a finished task's slot is refilled
 # at once instead of after a refit. The random initial phase stays
 # synchronous (it is cheap).
+#
+# Threads and processes, and who touches what:
+#   loop thread      (Workflow) calls take / tell / fail / drop / failure /
+#                    close; never waits for a fit.
+#   lock             (Proposer.lock, a Condition) guards the Search and
+#                    every field below; the loop and the thread hold it only
+#                    to copy or change state, never during a fit.
+#   proposer thread  waits on the lock for work (demand, reserve, stale
+#                    points), takes a Search.snapshot() under it, and fits
+#                    outside it: Fitter.propose(snapshot, k); back under the
+#                    lock it registers the points as pending, keeps them
+#                    ready and wakes the loop (notify).
+#   fitting process  one process (forkserver), started with FitSettings
+#                    (problem, optimizer settings, lie: immutable, sent
+#                    once); for each snapshot received it returns
+#                    Search.propose(snapshot, k) and its CPU time. It ends
+#                    when the driver closes it, or dies with the driver. If
+#                    it breaks, the thread fits in the driver instead.
+#
+# Of Search, the Proposer uses under the lock: snapshot, register, ask,
+# ask_random, tell, fail, drop, in_random_phase, pending, version and
+# optimizer.Xi; outside it (thread or process) only propose(snapshot, k),
+# which reads nothing but the settings and the snapshot.
+#
+# The order in which take(k) draws points:
+#   1. ready   points proposed in the background (oldest first);
+#   2. random  during the initial random phase, drawn on the spot (ask);
+#   3. spare   the other candidates of the last fit, not pending, when the
+#              ready ones ran out before the next fit landed;
+#   4. bridge  while the very first fit after the random phase runs: the
+#              initial design's next random points (never on a resume);
+# and whatever is still missing is the demand the thread proposes next.
 
 import math
 import multiprocessing
@@ -14,54 +46,93 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import CancelledError, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
+from Problem import Problem
 from Search import Search, Snapshot
+from Signals import STOP_SIGNALS
 from utils import debug, warn
 
 MIN_RESERVE = 2
 FITTER_NICE = 10  # the fitting process yields the cores to the loop and the tasks
 
-_worker_search: Search | None = None
+
+@dataclass(frozen=True)
+class FitSettings:
+    """What the fitting process needs to propose points: sent once, never changed.
+
+    Parameters
+    ----------
+    problem : Problem
+        The search space.
+    optimizer : tuple of (name, value)
+        The keyword arguments of skopt.Optimizer, as the driver's Search
+        has them (its random state included).
+    lie : str
+        The constant liar's value for pending points.
+    """
+
+    problem: Problem
+    optimizer: tuple[tuple[str, Any], ...]
+    lie: str
+
+    @classmethod
+    def of(cls, search: Search) -> "FitSettings":
+        """The settings of a Search (not its history)."""
+        return cls(search.problem, tuple(search.kwargs.items()), search.lie)
+
+    def search(self) -> Search:
+        """A Search with these settings and no history: all propose() needs."""
+        return Search(self.problem, dict(self.optimizer), self.lie)
 
 
 def _exit_with(driver: int) -> None:
     """Wait for the driver process to end (even by SIGKILL), then end this one."""
     try:
         descriptor = os.pidfd_open(driver)
-    except ProcessLookupError:
+    except OSError:
         os._exit(0)
     select.select([descriptor], [], [])
     os._exit(0)
 
 
-def _start_worker(search: Search, driver: int) -> None:
-    """In the fitting process: keep the search settings, lower the priority.
+def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:
+    """The fitting process: one reply per (snapshot, k) received, until the pipe closes.
 
-    Ctrl-C and SIGTERM are the driver's to handle: it stops this process
-    when it closes; a watcher thread ends it when the driver dies without
-    closing (SIGKILL), so that no fitting process outlives its driver.
+    Stop signals are the driver's to handle: it ends this process when it
+    closes; a watcher thread ends it when the driver dies without closing
+    (SIGKILL), so that no fitting process outlives its driver. A reply is
+    ("points", points, cpu seconds) or ("error", the exception, cpu seconds).
     """
-    global _worker_search
-    _worker_search = search
     threading.Thread(target=_exit_with, args=(driver,), name="driver-watch",
                      daemon=True).start()
-    for number in (signal.SIGINT, signal.SIGTERM):
+    for number in STOP_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
     try:
         os.nice(FITTER_NICE)
     except OSError:
         pass
-
-
-def _propose_in_worker(snap: Snapshot, k: int) -> tuple[list[list[Any]], float]:
-    """The points, and the CPU seconds this process spent on them."""
-    assert _worker_search is not None
-    began = time.process_time()
-    points = _worker_search.propose(snap, k)
-    return points, time.process_time() - began
+    search = settings.search()
+    while True:
+        try:
+            snap, k = conn.recv()
+        except (EOFError, OSError):
+            return
+        began = time.process_time()
+        try:
+            reply: tuple[str, Any, float] = ("points", search.propose(snap, k), 0.0)
+        except Exception as err:  # noqa: BLE001 - handed to the driver, which stops the run
+            reply = ("error", err, 0.0)
+        reply = (reply[0], reply[1], time.process_time() - began)
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            return
+        except Exception:  # noqa: BLE001 - an exception that cannot be sent as it is
+            conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}"),
+                       reply[2]))
 
 
 class Fitter:
@@ -70,68 +141,83 @@ class Fitter:
     Parameters
     ----------
     search : Search
-        Its settings (problem, optimizer, lie) are copied to the process once;
-        each call sends only the snapshot.
+        Its settings (FitSettings) go to the process once; each call sends
+        only the snapshot.
     in_process : bool
         False: propose in the calling thread (tests, or no process to be had).
+
+    Notes
+    -----
+    One thread calls propose() at a time (the proposer thread). stop() may
+    come from another thread: it kills the process, and a fit under way
+    returns [] at once. close() also closes the pipe: call it once no
+    thread is in propose().
     """
 
     def __init__(self, search: Search, in_process: bool = True) -> None:
         self.search = search
         self.cpu = 0.0  # CPU seconds spent in the fitting process
-        self.closed = False
-        self.pool: ProcessPoolExecutor | None = None
+        self.stopped = False
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.conn: Connection | None = None
         if in_process:
             context = multiprocessing.get_context("forkserver")
-            self.pool = ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
-                                            initargs=(self._settings(), os.getpid()))
-            self.worker = self.pool.submit(os.getpid)  # start it now, while tasks start
+            self.conn, theirs = context.Pipe()
+            self.process = context.Process(target=_serve, name="fitter", daemon=True,
+                                           args=(FitSettings.of(search), theirs, os.getpid()))
+            self.process.start()
+            theirs.close()
 
-    def _settings(self) -> Search:
-        """A copy of the search without its optimizer's history (small to send)."""
-        copy = Search.__new__(Search)
-        copy.problem, copy.kwargs, copy.lie = self.search.problem, self.search.kwargs, \
-            self.search.lie
-        return copy
+    @property
+    def pid(self) -> int | None:
+        """The fitting process's pid (None: fitting in the driver)."""
+        return self.process.pid if self.process is not None else None
 
     def propose(self, snap: Snapshot, k: int) -> list[list[Any]]:
-        """`k` points from one fit to `snap` ([] once closed)."""
-        pool = self.pool
-        if pool is not None:
+        """`k` points from one fit to `snap` ([] once stopped)."""
+        conn = self.conn
+        if conn is not None:
             try:
-                points, cpu = pool.submit(_propose_in_worker, snap, k).result()
-                self.cpu += cpu
-                return points
-            except (BrokenProcessPool, OSError, RuntimeError) as err:
-                if self.closed:  # close() ended the process under this fit
+                conn.send((snap, k))
+                kind, value, cpu = conn.recv()
+            except (EOFError, OSError) as err:
+                if self.stopped:  # stop() ended the process under this fit
                     return []
-                if not isinstance(err, (BrokenProcessPool, OSError)):
-                    raise  # submit() after shutdown: only close() does that
                 warn(f"the model fitting process failed ({err or type(err).__name__}); "
                      "fitting in the driver from now on")
-                self._stop_process()
-        if self.closed:
+                self._end_process()
+                self.conn = None
+                conn.close()
+            else:
+                self.cpu += cpu
+                if kind == "error":
+                    raise value
+                return value
+        if self.stopped:
             return []
         return self.search.propose(snap, k)
 
+    def stop(self) -> None:
+        """End the fitting process at once (it holds nothing worth waiting for)."""
+        self.stopped = True
+        self._end_process()
+
     def close(self) -> None:
-        """Stop the fitting process at once (it holds nothing worth waiting for).
+        """stop(), and close the pipe (no thread may be in propose() any more)."""
+        self.stop()
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
 
-        A fit under way in another thread then returns [] at once.
-        """
-        self.closed = True
-        self._stop_process()
-
-    def _stop_process(self) -> None:
-        pool, self.pool = self.pool, None
-        if pool is None:
+    def _end_process(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
             return
-        pool.shutdown(wait=False, cancel_futures=True)
         try:
-            os.kill(self.worker.result(timeout=60), signal.SIGKILL)
-        except (CancelledError, TimeoutError, BrokenProcessPool, OSError):
+            process.kill()
+        except (OSError, ValueError, AttributeError):
             pass  # never started, or already gone
-        pool.shutdown(wait=True)  # its threads end with the process: none is left running
+        process.join(timeout=60)
 
 
 class Proposer:
@@ -181,7 +267,6 @@ class Proposer:
         self.closing = False
         self.error: BaseException | None = None
         self.fits = 0
-        self.fit_seconds = 0.0
         self._thread = threading.Thread(target=self._run, name="proposer", daemon=True)
 
     def start(self) -> None:
@@ -201,9 +286,11 @@ class Proposer:
             self.ready.clear()
             self.lock.notify_all()
         if self.fitter is not None:
-            self.fitter.close()
+            self.fitter.stop()
         if self._thread.is_alive():
             self._thread.join()
+        if self.fitter is not None:
+            self.fitter.close()
 
     def failure(self) -> BaseException | None:
         """The error that stopped the thread (a model fit raised), else None."""
@@ -314,7 +401,6 @@ class Proposer:
                       f"{len(points)} point(s) in {seconds:.2f} s")
                 with self.lock:
                     self.fits += 1
-                    self.fit_seconds += seconds
                     if self.closing:
                         return
                     still_ready = [p for p, _ in self.ready]

@@ -71,7 +71,7 @@ def require_pidfd() -> None:
 
 
 def why_not_started(err: BaseException, argv: list[str]) -> str:
-    """One line saying why exec'ing `argv` failed (the errno, in the task's terms)."""
+    """One line saying why starting `argv` failed (the errno, in the task's terms)."""
     script = argv[0]
     number = getattr(err, "errno", None)
     if number == errno.ENOENT and getattr(err, "filename", script) == script:

@@ -4,6 +4,8 @@
 # the loop. A fake notify (an Event) stands for the loop's wake-up; waits
 # have a generous safety limit and no assertion is about time.
 
+import dataclasses
+import math
 import os
 import signal
 import threading
@@ -12,7 +14,7 @@ import pytest
 
 from Config import DEFAULT_OPTIMIZER
 from Problem import Problem
-from Proposer import MIN_RESERVE, Fitter, Proposer
+from Proposer import MIN_RESERVE, FitSettings, Fitter, Proposer
 from Search import Search
 
 LIMIT = 120  # seconds: a safety net against a hang, never a timing assertion
@@ -199,18 +201,19 @@ def test_the_fit_runs_in_a_separate_process(running):
     points = proposer.take(4)
     assert len({repr(p) for p in points}) == 4
     assert all(p in search.pending for p in points)
-    assert proposer.fitter is not None and proposer.fitter.pool is not None
+    assert proposer.fitter is not None and proposer.fitter.pid is not None
+    assert proposer.fitter.cpu > 0  # the fits ran there, not in this process
 
 
 def test_a_dead_fitting_process_falls_back_to_the_driver():
     _, search, _ = make()
     fitter = Fitter(search, in_process=True)
     try:
-        assert fitter.pool is not None
-        os.kill(fitter.worker.result(), signal.SIGKILL)
+        assert fitter.pid is not None
+        os.kill(fitter.pid, signal.SIGKILL)
         points = fitter.propose(search.snapshot(), 3)
         assert len(points) == 3
-        assert fitter.pool is None  # from now on in the driver
+        assert fitter.pid is None and fitter.conn is None  # from now on in the driver
     finally:
         fitter.close()
 
@@ -219,7 +222,8 @@ def test_close_leaves_no_fitting_process_behind():
     proposer, _, _ = make(in_process=True)
     proposer.start()
     assert proposer.fitter is not None
-    pid = proposer.fitter.worker.result(LIMIT)
+    pid = proposer.fitter.pid
+    assert pid is not None
     proposer.close()
     gone = threading.Event()
     for _ in range(LIMIT * 10):  # the forkserver reaps it: wait until it is gone
@@ -245,3 +249,33 @@ def test_spare_points_fill_in_when_the_ready_ones_run_out(running):
         assert len(points) == ready + 1
         assert points[-1] in spare and points[-1] in search.pending
         assert proposer.spared == 1 and proposer.waits == waits
+
+
+def test_the_fitting_process_gets_the_searchs_settings_once_and_frozen():
+    problem = Problem({f"x{i}": {"low": 0.0, "high": 1.0} for i in range(3)})
+    search = Search(problem, DEFAULT_OPTIMIZER, "mean", resume_offset=7)  # shifts random_state
+    points = search.ask(10)
+    search.tell(points, [objective(p) for p in points])
+    settings = FitSettings.of(search)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.lie = "max"  # type: ignore[misc]
+    assert dict(settings.optimizer) == search.kwargs and settings.lie == "mean"
+    fitter = Fitter(search, in_process=True)
+    try:
+        snap = search.snapshot()
+        assert fitter.propose(snap, 3) == search.propose(snap, 3)  # same settings, same fit
+    finally:
+        fitter.close()
+
+
+def test_an_error_in_the_fitting_process_reaches_the_caller():
+    _, search, _ = make()
+    fitter = Fitter(search, in_process=True)
+    try:
+        snap = search.snapshot()
+        snap.y[0] = math.nan  # scikit-learn refuses it, in the fitting process
+        with pytest.raises(ValueError, match="NaN"):
+            fitter.propose(snap, 2)
+        assert fitter.pid is not None  # the process lives on: the loop decides
+    finally:
+        fitter.close()
