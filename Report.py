@@ -1,7 +1,8 @@
 # REPORT PY
 # How did the search go? Reads OUTPUT/results.csv (finished or still being
 # written), prints counts, the best points and the utilization, and draws
-# convergence.png, objective.png and timeline.png into OUTPUT.
+# convergence.png, objective.png, timeline.png and intermediate.png (from
+# progress.csv) into OUTPUT.
 #
 # Library: write_report(output) is called by the driver at the end of a run.
 # CLI:     ./report.sh [--top N] [--no-plots] OUTPUT
@@ -28,6 +29,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocat
 
 import Layout
 from Problem import Problem
+from Progress import read_curves
 from Results import FIXED_AFTER, FIXED_BEFORE, STARTED_FIXED, STATUSES, read_journal
 from utils import UsageError
 
@@ -36,9 +38,11 @@ PLOTS = {
     "convergence": "best objective so far against task number",
     "objective": "partial dependence of the objective on each parameter",
     "timeline": "tasks per concurrency slot over time",
+    "intermediate": "each task's intermediate values against the step (x: pruned)",
 }
 COLORS = {"ok": "tab:green", "failed": "tab:red", "timeout": "tab:orange",
-          "killed": "tab:purple", "running": "lightgrey"}
+          "killed": "tab:purple", "pruned": "tab:blue", "running": "lightgrey"}
+INTERMEDIATE_LINES = 200  # tasks up to which each intermediate curve is drawn bold
 DPI = 100
 SURROGATE_POINTS = 300  # rows the objective plot's Gaussian process is fitted to, at most
 TIMELINE_LABELS = 200  # tasks up to which each bar carries its task number
@@ -239,6 +243,7 @@ def format_report(summary: ReportSummary) -> list[str]:
         lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in table]
     else:
         lines.append("best: no ok task yet")
+    lines += _pruned_lines(summary.rows)
     lines.append(f"total task time: {summary.total_seconds:.1f} s")
     if summary.wall_seconds is None:
         lines += ["wall time: n/a (no finished task)", "utilization: n/a"]
@@ -252,6 +257,26 @@ def format_report(summary: ReportSummary) -> list[str]:
                          f"slot{'s' if summary.concurrency != 1 else ''} x "
                          f"{summary.wall_seconds:.1f} s)")
     return lines
+
+
+def _pruned_lines(rows: list[Row]) -> list[str]:
+    """How many tasks the pruner stopped and the task-seconds that saved, estimated.
+
+    Each pruned task is taken to have needed as long as the median ok task
+    had it run on; what it did not spend of that is saved.
+    """
+    pruned = [r.seconds for r in rows if r.status == "pruned"]
+    whole = [r.seconds for r in rows if r.status == "ok"]
+    if not pruned:
+        return []
+    if not whole:
+        return [(f"pruned: {len(pruned)} task(s) stopped early ({sum(pruned):.1f} s spent "
+                 "on them; no ok task to estimate what that saved)")]
+    typical = float(np.median(whole))
+    saved = sum(max(0.0, typical - s) for s in pruned)
+    return [(f"pruned: {len(pruned)} task(s) stopped early after {sum(pruned):.1f} s; about "
+             f"{saved:.0f} task-seconds saved (each against the median ok task's "
+             f"{typical:.1f} s)")]
 
 
 # ---- plots -----------------------------------------------------------------
@@ -558,6 +583,65 @@ def plot_timeline(summary: ReportSummary) -> Figure:
     return fig
 
 
+def plot_intermediate(summary: ReportSummary, curves: dict[int, list[tuple[int, float]]]
+                      ) -> Figure:
+    """Every task's intermediate values against the step (Optuna's intermediate-values plot).
+
+    One line per task, coloured by how it ended; a pruned task's line ends
+    in a cross where the pruner stopped it.
+    """
+    from matplotlib.collections import LineCollection
+
+    if not curves:
+        raise _Unavailable("no task reported intermediate values (PROGRESS lines or "
+                           "progress_pattern)")
+    status = {r.id: r.status for r in summary.rows + summary.running}
+    fig, ax = plt.subplots(figsize=(8, 5))
+    groups: dict[str, list[list[tuple[int, float]]]] = {}
+    for task_id, curve in curves.items():
+        groups.setdefault(status.get(task_id, "running"), []).append(curve)
+    values = [v for curve in curves.values() for _, v in curve]
+    many = len(curves) > INTERMEDIATE_LINES  # thousands of lines: thinner and fainter
+    order = [s for s in COLORS if s in groups] + sorted(set(groups) - set(COLORS))
+    for name in order:
+        lines = groups[name]
+        color = COLORS.get(name, "tab:brown")
+        label = f"{name} ({len(lines)})"
+        ax.add_collection(LineCollection(lines, colors=color, linewidths=0.6 if many else 1.2,
+                                         alpha=0.35 if many else 0.8, label=label,
+                                         zorder=3 if name == "ok" else 2))
+        ends = [curve[-1] for curve in lines]
+        if name == "pruned":
+            ax.scatter([s for s, _ in ends], [v for _, v in ends], marker="x", s=24,
+                       color=color, zorder=4)
+        elif name != "ok":  # where a running, killed or failed task's curve stops
+            ax.scatter([s for s, _ in ends], [v for _, v in ends], marker=".", s=10,
+                       color=color, zorder=4)
+    steps = [s for curve in curves.values() for s, _ in curve]
+    ax.set_xlim(min(steps) - 0.5, max(steps) + 0.5)
+    low, high = min(values), max(values)
+    if low > 0 and high / low > 10:
+        ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(plain)
+        ax.set_ylim(low / 1.2, high * 1.2)
+    else:
+        pad = 0.05 * (high - low or abs(high) or 1.0)
+        ax.set_ylim(low - pad, high + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    pruned = len(groups.get("pruned", []))
+    ax.set_title(f"Intermediate values: {len(curves)} tasks, {pruned} pruned (x: where "
+                 "it was stopped)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("intermediate value (lower is better)")
+    ax.legend(loc="upper right", fontsize=9, title="status")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def _save(fig: Figure, path: str) -> None:
     """Write a PNG atomically (a viewer never sees half a file)."""
     tmp = path + ".tmp"
@@ -566,14 +650,15 @@ def _save(fig: Figure, path: str) -> None:
 
 
 def write_plots(summary: ReportSummary, run: dict[str, Any], err: TextIO = sys.stderr) -> None:
-    """Draw the three plots into summary.output, recording paths, figures and notes.
+    """Draw the plots (PLOTS) into summary.output, recording paths, figures and notes.
 
     Too little data (or a plotting failure) gives a PNG with the reason in
     it and a warning on `err`; it never raises for that.
     """
     makers = {"convergence": lambda: plot_convergence(summary, run),
               "objective": lambda: plot_objective(summary, run),
-              "timeline": lambda: plot_timeline(summary)}
+              "timeline": lambda: plot_timeline(summary),
+              "intermediate": lambda: plot_intermediate(summary, read_curves(summary.output))}
     for name, make in makers.items():
         note = None
         try:
@@ -595,7 +680,7 @@ def write_plots(summary: ReportSummary, run: dict[str, Any], err: TextIO = sys.s
 
 def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
                  plots: bool = True, err: TextIO = sys.stderr) -> ReportSummary:
-    """Print the report of OUTPUT on `out` and write its three PNGs into it.
+    """Print the report of OUTPUT on `out` and write its PNGs (PLOTS) into it.
 
     Parameters
     ----------

@@ -139,8 +139,27 @@ def test_hopeless_tasks_end_early_with_status_pruned(tmp_path: Path, mode: str) 
     assert list(statuses.values()).count("pruned") >= 2, statuses
     assert list(statuses.values()).count("ok") >= 3, statuses
     assert "pruning:  " in done.stdout and "worse than the median" in done.stdout
-    assert f"pruned={list(statuses.values()).count('pruned')}" in done.stdout
+    pruned = list(statuses.values()).count("pruned")
+    assert f"pruned={pruned}" in done.stdout
     assert "Workflow success!" in done.stdout
+    check_report_shows_pruning(output, pruned, done.stdout)
+
+
+def check_report_shows_pruning(output: Path, pruned: int, printed: str) -> None:
+    """The report counts pruned tasks and the time saved; the plots show them."""
+    import io
+
+    import Report
+    assert f"pruned: {pruned} task(s) stopped early after " in printed
+    assert "task-seconds saved" in printed
+    summary = Report.write_report(str(output), out=io.StringIO(), err=io.StringIO())
+    assert summary.notes["intermediate"] is None  # drawn, not a message
+    assert (output / "intermediate.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    legend = summary.figures["intermediate"].axes[0].get_legend()
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert f"pruned ({pruned})" in labels and any(label.startswith("ok (") for label in labels)
+    timeline = summary.figures["timeline"].axes[0].get_legend()
+    assert "pruned" in [text.get_text() for text in timeline.get_texts()]
 
 
 def test_asha_keeps_the_top_third_at_each_rung(tmp_path: Path) -> None:
