@@ -184,7 +184,9 @@ def test_pngs_show_the_data(tmp_path: Path) -> None:
     output = make_output(tmp_path / "out", run={"problem": PROBLEM,
                                                  "optimizer": {"n_initial_points": 4}})
     summary, text = report(output)
-    assert summary.notes == {"convergence": None, "objective": None, "timeline": None}
+    assert summary.notes == {"convergence": None, "objective": None, "timeline": None,
+                             "intermediate": "no task reported intermediate values "
+                                             "(PROGRESS lines or progress_pattern)"}
     for name, path in summary.plots.items():
         assert path == str(output / f"{name}.png")
         assert f"  {path}  " in text
