@@ -297,3 +297,49 @@ def run_main_task(script: Path, params: dict, result: Path) -> subprocess.Comple
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
+
+
+# The model on a compute node: the curve printed by a program srun starts there,
+# reaching NNNN.txt only through srun (the driver reads nothing else).
+SRUN_CURVE = r'''
+import json, os, sys, time
+x = json.loads(sys.argv[1])["x"]
+journal = os.path.join(os.environ["OUTPUT"], "progress.csv")
+for step in range(1, int(sys.argv[2]) + 1):
+    value = f"{x + 1 / step:.6f}"
+    print(f"PROGRESS {step} {value}", flush=True)
+    deadline = time.monotonic() + 60
+    while not any(line.startswith(f"{os.environ['TASK_ID']},{step},")
+                  for line in open(journal)):
+        if time.monotonic() > deadline:
+            sys.exit(f"step {step} never journaled")
+        time.sleep(0.01)
+with open(os.environ["TASK_RESULT"], "w") as stream:
+    stream.write(value + "\n")
+print("DONE", flush=True)
+'''
+
+
+def test_pruning_when_the_model_runs_under_srun(tmp_path: Path) -> None:
+    from launch_helpers import clean_env, launch_line, printed, task_text
+    from test_slurm import slurm_nodes, submit
+    if len(slurm_nodes()) < 2:
+        if os.environ.get("REQUIRE_SLURM") == "1":
+            pytest.fail("no Slurm cluster of 2 nodes ready, and REQUIRE_SLURM=1")
+        pytest.skip("no Slurm cluster of 2 nodes ready (tests/slurm-start.sh starts one)")
+    (tmp_path / "curve.py").write_text(SRUN_CURVE)
+    script = write_script(tmp_path, f'read -r -a PREFIX <<< "${{LAUNCH:-}}"\n'
+                          f'echo "LAUNCH: ${{LAUNCH:-}}"\n'
+                          f'exec "${{PREFIX[@]}}" "$PYTHON" {tmp_path / "curve.py"} "$2" {STEPS}')
+    pruner = {"rule": "median", "min_steps": 2, "min_tasks": 2}
+    write_cfg(tmp_path, {"script": str(script), "problem": {"x": {"low": 0.0, "high": 1.0}},
+                         "optimizer": {"n_initial_points": 50, "random_state": 3},
+                         "progress_interval": 0.05, "pruner": pruner})
+    env = clean_env(tmp_path, shims=False)
+    done = submit(["-W", "-t", "8", "-w", "00:05:00", "2", "1", "-c", "cfg.json"], env,
+                  tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    output = Path(printed(done.stdout)["OUTPUT"])
+    statuses = check_pruned_as_the_rule_says(output, pruner)
+    assert len(statuses) == 8 and "pruned" in statuses.values() and "ok" in statuses.values()
+    assert all(launch_line(task_text(output, i)).startswith("srun ") for i in statuses)
