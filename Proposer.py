@@ -163,10 +163,18 @@ class Fitter:
         if in_process:
             context = multiprocessing.get_context("forkserver")
             self.conn, theirs = context.Pipe()
-            self.process = context.Process(target=_serve, name="fitter", daemon=True,
-                                           args=(FitSettings.of(search), theirs, os.getpid()))
-            self.process.start()
-            theirs.close()
+            process = context.Process(target=_serve, name="fitter", daemon=True,
+                                      args=(FitSettings.of(search), theirs, os.getpid()))
+            try:
+                process.start()
+                self.process = process
+            except OSError as err:  # no process to be had (a process limit): fit here
+                warn(f"cannot start the model fitting process ({err.strerror or err}); "
+                     "fitting in the driver")
+                self.conn.close()
+                self.conn = None
+            finally:
+                theirs.close()
 
     @property
     def pid(self) -> int | None:

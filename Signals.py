@@ -15,21 +15,22 @@
 #                                    is cut short, exit 128+N (of the signal
 #                                    that stopped the run, if one did)
 #
-# Importing this module installs the first handler. main.py imports it
-# before anything else: the driver runs as a background job of main.sh,
-# which starts it with SIGINT ignored, and skopt and scikit-learn take
-# seconds to import. When main.sh started this process (MAIN_SH_PID), it is
-# told with SIGUSR1 that the handlers are in place, so that it sends a
-# signal that arrived before then again (an ignored signal is lost).
+# A SystemExit raised by a handler can be lost (Python drops an exception
+# raised at some points: while compiling a module being imported, in a
+# finalizer). So a signal is also remembered: the loop starts stopped when
+# one came before it (no task is started), and the exit code after the loop
+# is 128+N when one came during the report.
+#
+# The first handler is put in place by StopEarly.py, which main.py imports
+# before anything else: skopt and scikit-learn take seconds to import, and
+# a handler is set even when the signal came ignored (a background job of
+# a script starts with SIGINT ignored).
 
-import os
 import signal
 import sys
 from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-READY_SIGNAL = signal.SIGUSR1  # to main.sh: the handlers are in place
-MAIN_SH_VARIABLE = "MAIN_SH_PID"
 
 
 class Interrupted(SystemExit):
@@ -52,18 +53,26 @@ class Interrupted(SystemExit):
 
 
 _run_code = 0  # the exit code of the search loop, once it has ended
+_received = 0  # the first stop signal outside the loop (since it ended)
+
+
+def _code() -> int:
+    return _run_code if _run_code > 128 else 128 + _received
 
 
 def _interrupt(number: int, frame: Any) -> None:
     # One signal is enough: ignore the next ones (an echo through main.sh, a
-    # second Ctrl-C) while this one unwinds.
+    # storm) while this one unwinds and the interpreter shuts down (it resets
+    # a Python handler to the default action then, but leaves SIG_IGN alone).
+    global _received
     for each in STOP_SIGNALS:
         signal.signal(each, signal.SIG_IGN)
+    _received = _received or number
     try:
         print(f"main.sh: stopped by {signal.Signals(number).name}", file=sys.stderr, flush=True)
     except OSError:
         pass  # the terminal is gone (SIGHUP)
-    raise Interrupted(number, _run_code if _run_code > 128 else 128 + number)
+    raise Interrupted(_received, _code())
 
 
 def raise_on_stop() -> None:
@@ -72,28 +81,24 @@ def raise_on_stop() -> None:
         signal.signal(number, _interrupt)
 
 
-def catch(handler: Any) -> None:
-    """The search loop's handler for every stop signal (it must only take note)."""
+def catch(handler: Any) -> int:
+    """The search loop's handler for every stop signal (it must only take note).
+
+    Returns the stop signal that came before (0: none): the loop then stops at once.
+    """
     for number in STOP_SIGNALS:
         signal.signal(number, handler)
+    return _received
 
 
 def loop_ended(code: int) -> None:
     """The search loop is over with `code` and its threads are gone: back to raising."""
-    global _run_code
-    _run_code = code
+    global _run_code, _received
+    _run_code, _received = code, 0
     raise_on_stop()
 
 
-def _tell_main_sh() -> None:
-    """Tell main.sh (when it started this process) that the handlers are in place."""
-    parent = os.environ.pop(MAIN_SH_VARIABLE, "")  # not for the tasks
-    if parent.isdigit() and int(parent) == os.getppid():
-        try:
-            os.kill(int(parent), READY_SIGNAL)
-        except OSError:
-            pass
+def exit_code(code: int) -> int:
+    """The program's exit code: `code`, unless a stop signal came after the loop."""
+    return _code() if _received else code
 
-
-raise_on_stop()
-_tell_main_sh()

@@ -129,7 +129,9 @@ class Workflow:
         signal.set_wakeup_fd(self.wake_write.fileno(), warn_on_full_buffer=False)
         for number in Signals.STOP_SIGNALS:
             self.old_handlers[number] = signal.getsignal(number)
-        Signals.catch(self._on_signal)
+        earlier = Signals.catch(self._on_signal)
+        if earlier:  # a stop signal came before the loop: start stopped
+            self._on_signal(earlier, None)
 
     def _close(self) -> None:
         """Stop the points' thread and process, close the files; signals are still only noted."""

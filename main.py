@@ -3,7 +3,10 @@
 # input before the first task starts, sets up (or resumes) the output
 # folder, and runs the search loop.
 
-import Signals  # first: stop signals are handled from here on (see Signals.py)
+try:
+    import StopEarly  # noqa: F401 - first: stop signals are handled from here on
+except KeyboardInterrupt:  # Ctrl-C in the moment before: stopped all the same
+    raise SystemExit(130) from None
 
 # isort: split
 import argparse
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import Layout
+import Signals
 from Config import Config, has_control_character, load_config
 from Launcher import LaunchError, choose_launcher
 from Progress import read_history
@@ -276,7 +280,7 @@ def run(argv: list[str]) -> int:
     code = workflow.run()
     Signals.loop_ended(code)  # a signal now cuts the report short
     write_report(output)
-    return code
+    return Signals.exit_code(code)
 
 
 def write_report(output: str) -> None:

@@ -34,41 +34,39 @@ START=$(date +%s%N)
 # to this script alone (a batch system ending the job script, a closed ssh
 # session) reaches it: bash runs a trap only once the foreground command
 # is done, and dies of a plain SIGTERM or SIGHUP leaving its child behind.
-# A background job starts with SIGINT ignored, so until Python has put its
-# handlers in place (it says so with SIGUSR1, see Signals.py) a signal
-# forwarded from here may be lost: it is sent again then. `wait` returns
-# early when a trap ran; wait again until Python has really exited. Python
-# counts a signal that arrives twice within a moment (sent to the whole
-# process group and forwarded from here as well) once.
+# A background job would start with SIGINT ignored, and an ignored Ctrl-C
+# is lost: Python starts with SIGINT at its default and puts its own
+# handlers in place first thing (StopEarly.py). `wait` returns early when a
+# trap ran; wait again until Python has really exited. Python counts a
+# signal that arrives twice within a moment (sent to the whole process
+# group and forwarded from here as well) once.
 CHILD=""
 PENDING=""
-READY=""
-forward() {  # SIGNAL: pass it on to Python (and remember it until Python is ready)
-  if [ -z "$READY" ]; then PENDING=$1; fi
-  if [ -n "$CHILD" ]; then kill -s "$1" "$CHILD" 2>/dev/null || true; fi
-}
-# shellcheck disable=SC2317 # run by the USR1 trap
-ready() {  # Python's handlers are in place: send again what it may have missed
-  READY=1
-  if [ -n "$PENDING" ] && [ -n "$CHILD" ]; then kill -s "$PENDING" "$CHILD" 2>/dev/null || true; fi
+TRAPPED=""
+forward() {  # SIGNAL: pass it on to Python (or remember it until Python runs)
+  TRAPPED=1
+  if [ -n "$CHILD" ]; then kill -s "$1" "$CHILD" 2>/dev/null || true; else PENDING=$1; fi
 }
 trap 'forward TERM' TERM
 trap 'forward INT' INT
 trap 'forward HUP' HUP
-trap 'ready' USR1
-MAIN_SH_PID=$$ "$PY" -u "$THIS/main.py" "$@" &
+( trap - INT; exec "$PY" -u "$THIS/main.py" "$@" ) &
 CHILD=$!
 if [ -n "$PENDING" ]; then forward "$PENDING"; fi
+CODE=""
 while :; do
-  CODE=0
-  wait "$CHILD" || CODE=$?
-  # a trap interrupted the wait when the child is still there (or a zombie)
-  if [ "$CODE" -gt 128 ] && kill -0 "$CHILD" 2>/dev/null; then
-    continue
+  TRAPPED=""
+  STATUS=0
+  wait "$CHILD" || STATUS=$?
+  if [ "$STATUS" = 127 ] && [ -n "$CODE" ]; then
+    break  # the wait before had collected the exit status after all
   fi
-  break
+  CODE=$STATUS
+  if [ -z "$TRAPPED" ]; then
+    break
+  fi  # else a trap interrupted the wait: wait again
 done
-trap - TERM INT HUP USR1
+trap - TERM INT HUP
 STOP=$(date +%s%N)
 
 # after a SIGHUP the terminal may be gone: these lines must not change the exit code

@@ -35,8 +35,17 @@ def start(args: list[str], via: str = "main.sh", log: Path | None = None) -> sub
         argv = [sys.executable, "-u", str(BUNDLE / "main.py"), *args]
     assert log is not None
     with open(log, "w") as stream:
-        return subprocess.Popen(argv, env=env, stdout=stream, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=BUNDLE)
+        return subprocess.Popen(AS_FROM_A_TERMINAL + argv, env=env, stdout=stream,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=BUNDLE)
+
+
+# Runs a command with SIGINT at its default, as a shell at a terminal does (this
+# test run may itself have been started with SIGINT ignored, and bash cannot
+# trap a signal that was ignored when it started). It becomes the command (exec).
+AS_FROM_A_TERMINAL = [sys.executable, "-c", ("import os, signal, sys; "
+                                             "signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                                             "os.execv(sys.argv[1], sys.argv[1:])")]
 
 
 def wait_until(condition, what: str, limit: float = 20.0) -> None:
@@ -238,7 +247,10 @@ def test_ctrl_c_while_the_driver_starts_stops_it(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, {"script": str(script), "kill_grace": 5})
     output, log = tmp_path / "out", tmp_path / "log"
     proc = start(["-c", str(cfg), "-o", str(output), "1", "2", "4"], log=log)
-    wait_until(lambda: python_child(proc) is not None, "main.sh to start Python")
+    # main.py's first line handles SIGHUP (Python alone does not): it then
+    # imports skopt and scikit-learn, which takes seconds on a busy node
+    wait_until(lambda: signal.SIGHUP in handled_signals(python_child(proc)),
+               "main.py to take stop signals")
     os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C reaches the whole group
     text = finish(proc, log)
     assert proc.returncode == 130, text
@@ -276,9 +288,15 @@ finally:
         "'SIGHUP': True}" in done.stdout, done.stdout + done.stderr
 
 
-def handled_signals(pid: int) -> set[int]:
+def handled_signals(pid: int | None) -> set[int]:
     """The signals a process has handlers for (SigCgt in /proc/PID/status)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    if pid is None:
+        return set()
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return set()
+    for line in status.splitlines():
         if line.startswith("SigCgt:"):
             mask = int(line.split()[1], 16)
             return {n for n in range(1, 65) if mask >> (n - 1) & 1}
