@@ -130,8 +130,9 @@ class Workflow:
         for number in Signals.STOP_SIGNALS:
             self.old_handlers[number] = signal.getsignal(number)
         earlier = Signals.catch(self._on_signal)
-        if earlier:  # a stop signal came before the loop: start stopped
+        if earlier:  # a stop signal came before the loop: start stopped, no task
             self._on_signal(earlier, None)
+            self._handle_signal()
 
     def _close(self) -> None:
         """Stop the points' thread and process, close the files; signals are still only noted."""

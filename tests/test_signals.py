@@ -365,3 +365,27 @@ def test_a_storm_of_signals_never_crashes_the_driver(tmp_path: Path) -> None:
     assert "to resume: " in text
     assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
     check_nothing_left(output, [proc.pid])
+
+
+def test_a_stop_whose_exit_was_lost_still_starts_no_task(tmp_path: Path) -> None:
+    """Python can drop the SystemExit a handler raises (while compiling an import): the
+    signal is remembered, and the loop starts stopped."""
+    out = tmp_path / "out"
+    code = f"""
+import os, runpy, signal, sys
+sys.path.insert(0, {str(BUNDLE)!r})
+import StopEarly
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+except SystemExit:
+    pass  # the exit is lost, as Python may lose it
+sys.argv = ["main.py", "-o", {str(out)!r}, "1", "2", "4"]
+runpy.run_path({str(BUNDLE / "main.py")!r}, run_name="__main__")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=BUNDLE, timeout=120, check=False)
+    text = done.stdout + done.stderr
+    assert done.returncode == 130, text
+    assert "received SIGINT: issuing no more tasks; stopping 0 running task(s)" in text
+    assert "started: " not in text and "to resume: " in text
+    assert "Traceback" not in text
