@@ -64,10 +64,16 @@ class Journal:
     def append(self, rows: Iterable[dict[str, Any]]) -> None:
         """Append rows and make them durable (one write and one fsync for the batch)."""
         text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=self.columns, lineterminator="\n",
-                                extrasaction="raise")
+        plain = csv.DictWriter(text, fieldnames=self.columns, lineterminator="\n",
+                               extrasaction="raise")
+        # csv quotes a field holding "\n" but not one holding a lone "\r" when
+        # rows end in "\n"; such a row is written with every field quoted, so
+        # a value with a carriage return reads back whole.
+        quoted = csv.DictWriter(text, fieldnames=self.columns, lineterminator="\n",
+                                extrasaction="raise", quoting=csv.QUOTE_ALL)
         for row in rows:
-            writer.writerow(row)
+            has_cr = any(isinstance(v, str) and "\r" in v for v in row.values())
+            (quoted if has_cr else plain).writerow(row)
         if text.tell():
             self._write(text.getvalue())
 

@@ -227,9 +227,21 @@ def record_run(config: Config, output: str, args: argparse.Namespace) -> None:
                   points_max=args.points_max, cfg=config.path,
                   created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     path = os.path.join(output, "run.json")
-    with open(path, "x") as stream:
+    if os.path.exists(path):
+        raise UsageError(f"OUTPUT {output}: already holds run.json")
+    # whole or not at all: a kill while writing leaves no empty run.json
+    partial = path + ".partial"
+    with open(partial, "w") as stream:
         json.dump(record, stream, indent=2)
         stream.write("\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.rename(partial, path)
+    folder = os.open(output, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def raise_fd_limit() -> None:
