@@ -15,8 +15,9 @@ from typing import Any
 
 from skopt import Optimizer
 
+import Direction
 import Progress
-from Problem import Problem
+from Problem import RESERVED_NAMES, Problem
 from Pruner import RULES, PrunerSettings
 from Surrogates import make_optimizer
 from utils import UsageError
@@ -67,11 +68,24 @@ class Config:
     progress_pattern: str | None = None
     progress_interval: float = Progress.DEFAULT_INTERVAL
     pruner: PrunerSettings | None = None
+    status_interval: float = 60.0
+    direction: str = Direction.DEFAULT
+    metrics: list[str] = field(default_factory=list)
+    warm_start: list[str] = field(default_factory=list)
 
     def settings(self) -> dict[str, Any]:
-        """The settings a resumed run must share with the run it continues."""
-        return {"problem": self.problem.spec, "optimizer": self.optimizer,
-                "script": self.script, "pending_lie": self.pending_lie}
+        """The settings a resumed run must share with the run it continues.
+
+        `direction` and `metrics` only when set: folders recorded before
+        these keys existed resume under their defaults.
+        """
+        settings = {"problem": self.problem.spec, "optimizer": self.optimizer,
+                    "script": self.script, "pending_lie": self.pending_lie}
+        if self.direction != Direction.DEFAULT:
+            settings["direction"] = self.direction
+        if self.metrics:
+            settings["metrics"] = self.metrics
+        return settings
 
 
 # -- validators: each returns the checked value or raises a one-line UsageError
@@ -415,6 +429,36 @@ def check_progress_pattern(value: Any) -> str | None:
     return value
 
 
+# -- watching and steering: status lines, direction, metrics, warm start
+
+def check_metrics(value: Any, problem: Problem) -> list[str]:
+    """Names of extra values a task reports (results.csv columns): distinct identifiers."""
+    names = check_string_list("metrics", value)
+    for name in names:
+        if not name.isidentifier() or name in RESERVED_NAMES or name in problem.names:
+            raise UsageError(f"cfg key 'metrics': metric name {name!r} is not allowed; expected "
+                             "an identifier other than a parameter's name or "
+                             f"{', '.join(RESERVED_NAMES)}")
+        if names.count(name) > 1:
+            raise UsageError(f"cfg key 'metrics': metric name {name!r} appears twice")
+    return names
+
+
+def check_warm_start(value: Any, base: str) -> list[str]:
+    """Earlier OUTPUT folders or results.csv files (relative to the cfg file's folder)."""
+    paths = []
+    for text in check_string_list("warm_start", value):
+        check_string("warm_start", text, "a path")
+        path = os.path.normpath(os.path.join(base, text))
+        if os.path.isdir(path):
+            path = os.path.join(path, "results.csv")
+        if not os.path.isfile(path):
+            raise UsageError(f"cfg key 'warm_start': {path} does not exist; expected an "
+                             "earlier OUTPUT folder or its results.csv")
+        paths.append(path)
+    return paths
+
+
 def load_config(path: str | None) -> Config:
     """Read and check the cfg file at `path` (None: the built-in defaults).
 
@@ -473,4 +517,12 @@ def _from_object(raw: dict[str, Any], base: str, path: str) -> Config:
                                                   high=3600.0)
     if "pruner" in raw:
         config.pruner = check_pruner(raw["pruner"])
+    if "status_interval" in raw:
+        config.status_interval = check_interval("status_interval", raw["status_interval"])
+    if "direction" in raw:
+        config.direction = check_choice("direction", raw["direction"], Direction.DIRECTIONS)
+    if "metrics" in raw:
+        config.metrics = check_metrics(raw["metrics"], config.problem)
+    if "warm_start" in raw:
+        config.warm_start = check_warm_start(raw["warm_start"], base)
     return config

@@ -20,7 +20,7 @@ DEFAULT_PROBLEM: dict[str, Any] = {
 PRIORS = ("uniform", "log-uniform")
 TYPES = ("int", "real")
 RESERVED_NAMES = ("id", "status", "objective", "seconds", "start", "end",
-                  "slot", "pid", "exit_code", "reason")
+                  "slot", "pid", "exit_code", "reason", "origin")
 # Bounds of a range: integers exact in a float (skopt transforms them to
 # floats), reals far from float overflow (skopt computes high - low).
 MAX_INTEGER = 2**53

@@ -275,6 +275,7 @@ class Proposer:
         self.closing = False
         self.error: BaseException | None = None
         self.fits = 0
+        self.origins: list[str] = []  # of the points the last take returned: random or model
         self._thread = threading.Thread(target=self._run, name="proposer", daemon=True)
 
     def start(self) -> None:
@@ -336,8 +337,11 @@ class Proposer:
             points: list[list[Any]] = []
             while self.ready and len(points) < k:
                 points.append(self.ready.popleft()[0])
+            origins = ["model"] * len(points)
             if len(points) < k and self.search.in_random_phase:
-                points += self.search.ask(k - len(points))
+                drawn = self.search.ask(k - len(points))
+                points += drawn
+                origins += ["random"] * len(drawn)
                 self.served_random = True
             while self.spare and len(points) < k:  # the ready points ran out: no wait
                 point = self.spare.pop(0)
@@ -345,6 +349,7 @@ class Proposer:
                     self.search.register([point])
                     self.spared += 1
                     points.append(point)
+                    origins.append("model")
             if len(points) < k and self.served_random and not self.fits:
                 # the first fit is under way: bridge with the initial design's next
                 # random points rather than leave slots idle (never on a resume)
@@ -352,6 +357,8 @@ class Proposer:
                 self.search.register(bridge)
                 self.bridged += len(bridge)
                 points += bridge
+                origins += ["random"] * len(bridge)
+            self.origins = origins
             self.taken_since_fit += len(points)
             self.demand = k - len(points)
             if self.demand:

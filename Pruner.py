@@ -18,6 +18,8 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from typing import Any
 
+from Direction import minimized
+
 RULES = ("median", "asha")
 
 
@@ -44,11 +46,6 @@ class PrunerSettings:
 
 
 DEFAULTS = PrunerSettings()
-
-
-def minimized(value: float, direction: str = "min") -> float:
-    """The number the pruner minimizes for an objective `value`."""
-    return -value if direction == "max" else value
 
 
 @dataclass

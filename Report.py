@@ -12,6 +12,7 @@ import json
 import math
 import os
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,10 +28,22 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator
 
+import Direction
+import Eta
 import Layout
 from Problem import Problem
 from Progress import read_curves
-from Results import FIXED_AFTER, FIXED_BEFORE, STARTED_FIXED, STATUSES, read_journal
+from Results import (
+    FIXED_AFTER,
+    FIXED_BEFORE,
+    STARTED_FIXED,
+    STATUSES,
+    read_journal,
+    split_results_header,
+    started_names,
+    superseded_failures,
+)
+from Status import Status
 from utils import UsageError
 
 PROG = "report.sh"
@@ -47,6 +60,7 @@ DPI = 100
 SURROGATE_POINTS = 300  # rows the objective plot's Gaussian process is fitted to, at most
 TIMELINE_LABELS = 200  # tasks up to which each bar carries its task number
 TIMELINE_TICKS = 40  # slots up to which each one is labelled
+STATUSES_DONE = {s.value for s in Status if s.is_done}  # count toward POINTS_MAX
 
 
 class ReportError(UsageError):
@@ -65,6 +79,8 @@ class Row:
     start: float
     end: float
     slot: int | None
+    metrics: dict[str, str] = field(default_factory=dict)  # cfg `metrics`, as written
+    origin: str = ""  # running tasks: started.csv's origin (random, model, again)
 
 
 @dataclass
@@ -86,6 +102,10 @@ class ReportSummary:
     wall_seconds: float | None
     concurrency: int
     utilization: float | None
+    direction: str = Direction.DEFAULT
+    points_max: int | None = None  # run.json's POINTS_MAX (None: unknown)
+    done: int = 0  # finished tasks that count toward POINTS_MAX
+    eta: float | None = None  # seconds left, from the task times seen (Eta.estimate)
     plots: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     notes: dict[str, str | None] = field(default_factory=dict)
@@ -124,16 +144,15 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
     header, records = read_journal(path)
     if not header and not records:  # created, header not written yet
         return [], []
-    expected = ",".join(FIXED_BEFORE + ["<parameters>"] + FIXED_AFTER)
-    if (len(header) < len(FIXED_BEFORE) + len(FIXED_AFTER)
-            or header[:len(FIXED_BEFORE)] != FIXED_BEFORE
-            or header[len(header) - len(FIXED_AFTER):] != FIXED_AFTER):
+    expected = ",".join(FIXED_BEFORE + ["<parameters>"] + FIXED_AFTER + ["<metrics>"])
+    columns = split_results_header(header)
+    if columns is None:
         raise ReportError(f"{path}: header {','.join(header)!r} is not a results.csv header; "
                           f"expected {expected!r}")
-    names = header[len(FIXED_BEFORE):len(header) - len(FIXED_AFTER)]
+    names, metrics = columns
     rows = []
     for number, record in enumerate(records, start=2):
-        row = _row(record, names)
+        row = _row(record, names, metrics)
         if row is None:
             print(f"{PROG}: warning: {path}: line {number}: unreadable id, seconds, start or "
                   "end; skipping it", file=sys.stderr)
@@ -142,18 +161,18 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
     return names, rows
 
 
-def _row(record: dict[str, str], names: list[str]) -> Row | None:
+def _row(record: dict[str, str], names: list[str], metrics: list[str]) -> Row | None:
     number, start, end = _int(record["id"]), _float(record["start"]), _float(record["end"])
     seconds = _float(record["seconds"])
     if number is None or start is None or end is None:
         return None
-    objective = _float(record["objective"]) if record["status"] == "ok" else None
+    objective = _float(record["objective"]) if record["status"] == Status.OK else None
     if objective is not None and not math.isfinite(objective):
         objective = None
     return Row(id=number, status=record["status"], objective=objective,
                seconds=end - start if seconds is None else seconds,
                params={n: record[n] for n in names}, start=start, end=end,
-               slot=_int(record["slot"]))
+               slot=_int(record["slot"]), metrics={m: record[m] for m in metrics})
 
 
 def read_running(output: str, finished: set[int]) -> list[Row]:
@@ -169,6 +188,7 @@ def read_running(output: str, finished: set[int]) -> list[Row]:
     if header[:len(STARTED_FIXED)] != STARTED_FIXED:
         return []
     running = []
+    names = started_names(header)
     for record in records:
         number, start = _int(record["id"]), _float(record["start"])
         if number is None or start is None or number in finished:
@@ -176,9 +196,21 @@ def read_running(output: str, finished: set[int]) -> list[Row]:
         log = Layout.find_output_file(output, number)
         end = max(start, os.path.getmtime(log) if os.path.exists(log) else start)
         running.append(Row(id=number, status="running", objective=None, seconds=0.0,
-                           params={n: record[n] for n in header[len(STARTED_FIXED):]},
-                           start=start, end=end, slot=_int(record["slot"])))
+                           params={n: record[n] for n in names}, start=start, end=end,
+                           slot=_int(record["slot"]), origin=record.get("origin", "")))
     return running
+
+
+def first_model_task(output: str) -> int | None:
+    """The first task whose point a model chose (started.csv's origin), None when unknown.
+
+    Folders written before started.csv had an `origin` column say nothing.
+    """
+    path = os.path.join(output, "started.csv")
+    if not os.path.isfile(path):
+        return None
+    ids = [_int(r["id"]) for r in read_journal(path)[1] if r.get("origin") == "model"]
+    return min((i for i in ids if i is not None), default=None)
 
 
 def read_run(output: str) -> dict[str, Any]:
@@ -194,27 +226,53 @@ def read_run(output: str) -> dict[str, Any]:
 # ---- numbers ---------------------------------------------------------------
 
 def summarize(output: str, names: list[str], rows: list[Row], running: list[Row],
-              top: int = 10) -> ReportSummary:
+              top: int = 10, run: dict[str, Any] | None = None,
+              now: float | None = None) -> ReportSummary:
     """Counts by status, the best `top` ok tasks, task time, wall time, utilization.
 
     utilization = sum of task seconds / (concurrency x wall time), where
     concurrency is the number of distinct slots used and wall time is the
-    last end minus the first start.
+    last end minus the first start. With the run's settings (run.json):
+    the direction the tasks are ranked in, and how far the search is
+    (done of POINTS_MAX) with the ETA of a search still running (Eta.py,
+    as the driver's status lines).
     """
+    run = run or {}
+    direction = run.get("direction", Direction.DEFAULT)
+    direction = direction if direction in Direction.DIRECTIONS else Direction.DEFAULT
     counts = {status: 0 for status in STATUSES}
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     ranked = sorted((r for r in rows if r.objective is not None),
-                    key=lambda r: (r.objective, r.id))
+                    key=lambda r: (Direction.rank_key(r.objective, direction), r.id))
     total = sum(r.seconds for r in rows)
     wall = max(r.end for r in rows) - min(r.start for r in rows) if rows else None
     slots = {r.slot for r in rows if r.slot is not None}
     concurrency = max(1, len(slots))
     utilization = total / (concurrency * wall) if wall else None
+    failures = [s.value for s in Status if s.is_failure]
+    records = [dict(r.params, id=str(r.id), status=r.status) for r in rows]
+    started = [dict(r.params, id=str(r.id)) for r in running]
+    try:
+        superseded = superseded_failures(records, started, names, failures)
+    except KeyError:  # started.csv of other parameters: nothing is superseded
+        superseded = set()
+    counted = [r for r in rows if r.status in STATUSES_DONE and r.id not in superseded]
+    points_max = run.get("points_max")
+    points_max = points_max if isinstance(points_max, int) and points_max > 0 else None
+    eta = None
+    if points_max is not None:
+        width = run.get("points_init")
+        width = min(width, points_max) if isinstance(width, int) and width > 0 else concurrency
+        now = time.time() if now is None else now
+        eta = Eta.estimate(points_max - len(counted) - len(running), width,
+                           Eta.mean(sum(r.seconds for r in counted), len(counted)),
+                           [now - r.start for r in running])
     return ReportSummary(output=output, params=names, rows=rows, running=running,
                          counts=counts, best=ranked[:top], total_seconds=total,
                          wall_seconds=wall, concurrency=concurrency,
-                         utilization=utilization)
+                         utilization=utilization, direction=direction,
+                         points_max=points_max, done=len(counted), eta=eta)
 
 
 def _cell(text: str) -> str:
@@ -232,9 +290,15 @@ def format_report(summary: ReportSummary) -> list[str]:
              f"tasks: {len(summary.rows)} finished ("
              + ", ".join(f"{s} {n}" for s, n in counts.items()) + f"), "
              f"{len(summary.running)} running or unfinished"]
+    if summary.points_max is not None:
+        left = summary.points_max - summary.done
+        eta = f"; ETA {Eta.duration(summary.eta)} if the search is still running" \
+            if left > 0 else ""
+        lines.append(f"progress: done {summary.done} of {summary.points_max} (POINTS_MAX){eta}")
     n_ok = sum(1 for r in summary.rows if r.objective is not None)
     if summary.best:
-        lines.append(f"best {len(summary.best)} of {n_ok} ok tasks (lower objective is better):")
+        lines.append(f"best {len(summary.best)} of {n_ok} ok tasks "
+                     f"({Direction.wording(summary.direction)}):")
         head = ["id", "objective"] + summary.params + ["seconds"]
         table = [head] + [[str(r.id), f"{r.objective:.6g}"]
                           + [_cell(r.params[n]) for n in summary.params]
@@ -705,11 +769,12 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
     """
     names, rows = read_rows(output_dir)
     running = read_running(output_dir, {r.id for r in rows})
-    summary = summarize(output_dir, names, rows, running, top=top)
+    run = read_run(output_dir)
+    summary = summarize(output_dir, names, rows, running, top=top, run=run)
     for line in format_report(summary):
         print(line, file=out)
     if plots:
-        write_plots(summary, read_run(output_dir), err=err)
+        write_plots(summary, run, err=err)
         print("plots:", file=out)
         width = max(len(path) for path in summary.plots.values())
         for name, path in summary.plots.items():

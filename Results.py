@@ -14,6 +14,10 @@ from utils import warn
 FIXED_BEFORE = ["id", "status", "objective", "seconds"]
 FIXED_AFTER = ["start", "end", "slot", "pid", "exit_code", "reason"]
 STARTED_FIXED = ["id", "start", "slot", "pid"]
+# started.csv's last column: where the task's point came from (folders written
+# before it have none): drawn at random, chosen by a model, or issued again
+STARTED_AFTER = ["origin"]
+ORIGINS = ("random", "model", "again")
 # progress.csv: a task's intermediate values as the driver read them (Progress.py):
 # task id, step, value, and when it was read (epoch seconds)
 PROGRESS_FILE = "progress.csv"
@@ -21,14 +25,65 @@ PROGRESS_COLUMNS = ["id", "step", "value", "time"]
 STATUSES = ("ok", "failed", "timeout", "killed")
 
 
-def results_columns(names: Sequence[str]) -> list[str]:
-    """Header of results.csv for parameters `names`."""
-    return FIXED_BEFORE + list(names) + FIXED_AFTER
+def results_columns(names: Sequence[str], metrics: Sequence[str] = ()) -> list[str]:
+    """Header of results.csv for parameters `names` and cfg `metrics` (last, when any)."""
+    return FIXED_BEFORE + list(names) + FIXED_AFTER + list(metrics)
+
+
+def split_results_header(header: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    """The parameter names and the metric names of a results.csv header (None: not one).
+
+    The fixed columns after the parameters are found from the right, so a
+    header with no metrics (every folder written before cfg `metrics`) reads
+    as before.
+    """
+    header = list(header)
+    if header[:len(FIXED_BEFORE)] != FIXED_BEFORE:
+        return None
+    width = len(FIXED_AFTER)
+    for at in range(len(header) - width, len(FIXED_BEFORE) - 1, -1):
+        if header[at:at + width] == FIXED_AFTER:
+            return header[len(FIXED_BEFORE):at], header[at + width:]
+    return None
 
 
 def started_columns(names: Sequence[str]) -> list[str]:
     """Header of started.csv for parameters `names`."""
-    return STARTED_FIXED + list(names)
+    return STARTED_FIXED + list(names) + STARTED_AFTER
+
+
+def started_names(header: Sequence[str]) -> list[str]:
+    """The parameter names of a started.csv header (with or without `origin`)."""
+    end = len(header) - len(STARTED_AFTER) if list(header[-1:]) == STARTED_AFTER else len(header)
+    return list(header[len(STARTED_FIXED):end])
+
+
+def superseded_failures(rows: Sequence[dict[str, str]], issued: Sequence[dict[str, str]],
+                        names: Sequence[str], failures: Sequence[str]) -> set[int]:
+    """Ids of failed rows (status in `failures`) whose point a later task ran again.
+
+    `rows` are results.csv's, `issued` started.csv's (a task that could not
+    start has a results row only). Such a failure says nothing any more: it
+    is neither told to the search nor counted toward POINTS_MAX.
+    """
+    latest: dict[tuple[str, ...], int] = {}
+    for row in [*issued, *rows]:
+        key = tuple(row[n] for n in names)
+        latest[key] = max(latest.get(key, -1), int(row["id"]))
+    return {int(r["id"]) for r in rows if r["status"] in failures
+            and latest[tuple(r[n] for n in names)] != int(r["id"])}
+
+
+def journal_header(path: str) -> list[str] | None:
+    """The header of an existing journal (its first line), None when it has none yet."""
+    try:
+        with open(path, newline="") as stream:
+            line = stream.readline()
+    except FileNotFoundError:
+        return None
+    if not line.endswith("\n"):
+        return None
+    return next(csv.reader([line]))
 
 
 class Journal:

@@ -5,6 +5,7 @@
 # process group, reads back NNNN.result.
 
 import errno
+import json
 import math
 import os
 import platform
@@ -12,14 +13,15 @@ import selectors
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import Layout
 from Status import Status
 from utils import UsageError, decimal_number, json_dumps, read_regular, tail
 
-RESULT_BYTES = 4096  # a result file is one number: read no more than this
+RESULT_BYTES = 65536  # a result file is a number or a small JSON object: read no more
 
 
 @dataclass
@@ -29,29 +31,71 @@ class Outcome:
     status: Status
     objective: float | None = None
     reason: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)  # cfg `metrics` it reported
 
 
-def read_result(path: str) -> tuple[float | None, str]:
-    """Read a task's result file: (value, "") or (None, why it is not a result).
+def read_result(path: str, metrics: Sequence[str] = ()
+                ) -> tuple[float | None, str, dict[str, float]]:
+    """Read a task's result file: (value, "", metrics) or (None, why it is not a result, {}).
 
     The file must be a regular file (a FIFO or device left there is refused
     without blocking) holding one number in ASCII decimal syntax
-    (utils.decimal_number); only its first RESULT_BYTES are read.
+    (utils.decimal_number), or a JSON object (result_object); only its
+    first RESULT_BYTES are read.
     """
     name = os.path.basename(path)
     try:
         data = read_regular(path, RESULT_BYTES)
     except FileNotFoundError:
-        return None, f"no result file {name}"
+        return None, f"no result file {name}", {}
     except OSError as err:
-        return None, f"cannot read {name}: {err.strerror}"
+        return None, f"cannot read {name}: {err.strerror}", {}
     word = data.decode(errors="replace").strip()
     if not word:
-        return None, f"empty result file {name}"
+        return None, f"empty result file {name}", {}
     try:
-        return decimal_number(word), ""
+        if word.startswith("{"):
+            value, found = result_object(word, metrics)
+            return value, "", found
+        return decimal_number(word), "", {}
     except ValueError as err:
-        return None, f"result is {err}"
+        return None, f"result is {err}", {}
+
+
+def result_object(text: str, metrics: Sequence[str]) -> tuple[float, dict[str, float]]:
+    """The objective and the named `metrics` of a JSON result `{"objective": 0.1, "val_acc": 0.9}`.
+
+    `objective` must be a finite number; each of `metrics` found as a
+    finite number is kept (a missing one leaves its results.csv cell
+    empty); other keys are ignored.
+
+    Raises
+    ------
+    ValueError
+        Not a JSON object, or no finite number under "objective" (the message
+        completes "result is ...").
+    """
+    def not_finite(word: str) -> float:
+        raise ValueError(f"not finite: {word!r} in a JSON object")
+
+    try:
+        found = json.loads(text, parse_constant=not_finite)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not a JSON object: {err.msg} at character {err.pos}") from None
+    if not isinstance(found, dict):
+        raise ValueError("not a JSON object")  # noqa: TRY004 - the caller words ValueErrors
+
+    def number(value: Any) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        value = float(value)
+        return value if math.isfinite(value) else None
+
+    objective = number(found.get("objective"))
+    if objective is None:
+        raise ValueError(f"a JSON object without a finite number under \"objective\" "
+                         f"(got {str(found.get('objective'))[:60]!r})")
+    return objective, {m: v for m in metrics if (v := number(found.get(m))) is not None}
 
 
 def require_pidfd() -> None:
@@ -133,6 +177,7 @@ class Task:
     kill_at: float = math.inf  # when SIGKILL follows SIGTERM
     returncode: int | None = None
     cannot_start: str = ""  # why the script could not be started (then no process)
+    origin: str = ""  # random, model or again (Results.ORIGINS): started.csv's last column
 
     @property
     def name(self) -> str:
@@ -204,8 +249,8 @@ class Task:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def outcome(self, output: str) -> Outcome:
-        """Classify the finished task: ok with its value, or why not."""
+    def outcome(self, output: str, metrics: Sequence[str] = ()) -> Outcome:
+        """Classify the finished task: ok with its value (and `metrics`), or why not."""
         if self.cannot_start:
             return Outcome(Status.FAILED, None, self.cannot_start)
         code = self.returncode
@@ -219,10 +264,10 @@ class Task:
             return Outcome(Status.FAILED, None, f"killed by {signal_name(-code)}")
         if code:
             return Outcome(Status.FAILED, None, f"exit code {code}")
-        value, why = read_result(self.result_file(output))
+        value, why, found = read_result(self.result_file(output), metrics)
         if value is None:
             return Outcome(Status.FAILED, None, why)
-        return Outcome(Status.OK, value, "")
+        return Outcome(Status.OK, value, "", found)
 
     def output_tail(self, output: str, lines: int = 5) -> list[str]:
         """The last lines of the task's output file."""

@@ -5,7 +5,9 @@
 # stop issuing on POINTS_MAX, on too many failures, at the end of walltime
 # or on a signal; then drain. Every progress_interval seconds it reads the
 # running tasks' new output (Progress.py), journals their intermediate
-# values in progress.csv and stops those the pruner gives up on.
+# values in progress.csv and stops those the pruner gives up on. Every
+# status_interval seconds it prints one `status:` line (done, running,
+# failed, best, elapsed, ETA).
 
 import heapq
 import math
@@ -18,15 +20,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import Eta
 import Signals
 from Config import Config
+from Direction import better, minimized
 from Leftovers import Leftovers
 from Progress import ProgressReader
 from Pruner import Pruner
 from Results import (
     PROGRESS_COLUMNS,
     PROGRESS_FILE,
+    STARTED_AFTER,
     Journal,
+    journal_header,
     results_columns,
     started_columns,
 )
@@ -64,15 +70,30 @@ class Plan:
     end_time: float | None = None  # the batch job's end (walltime), epoch seconds
     # intermediate values (id, step, value) of tasks an earlier run finished (resume)
     progress: list[tuple[int, int, float]] = field(default_factory=list)
+    earlier: "Tally | None" = None  # what earlier runs of this search recorded (resume)
 
 
 @dataclass
 class Tally:
-    """Counts and the best result, for the summary."""
+    """Counts, task times and the best result, for the summary and status lines."""
 
     counts: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
     best: tuple[float, int, dict[str, Any]] | None = None
     longest: float = 0.0
+    seconds: float = 0.0  # the durations of the finished tasks, summed
+    finished: int = 0  # tasks that count toward POINTS_MAX
+
+    def add(self, status: Status, seconds: float, objective: float | None, task_id: int,
+            params: dict[str, Any], direction: str) -> None:
+        """Count one finished task (the best is an ok task's value, by `direction`)."""
+        self.counts[status] += 1
+        self.longest = max(self.longest, seconds)
+        if status.is_done:
+            self.seconds += seconds
+            self.finished += 1
+        if status is Status.OK and objective is not None and \
+                (self.best is None or better(objective, self.best[0], direction)):
+            self.best = (objective, task_id, params)
 
 
 class Workflow:
@@ -92,6 +113,8 @@ class Workflow:
         self.issued = 0
         self.tally = Tally()
         self.failures = 0
+        self.began = time.time()
+        self.next_status = math.inf  # when to print the next status line
         self.stopping = ""  # why no more tasks are issued
         self.signal_number = 0
         self.signal_count = 0
@@ -120,8 +143,13 @@ class Workflow:
     def _open(self) -> None:
         out = self.plan.output
         self.leftovers = Leftovers(out)  # from now on orphans of tasks become our children
-        self.results = Journal(os.path.join(out, "results.csv"), results_columns(self.names))
-        self.started = Journal(os.path.join(out, "started.csv"), started_columns(self.names))
+        self.results = Journal(os.path.join(out, "results.csv"),
+                               results_columns(self.names, self.config.metrics))
+        started = os.path.join(out, "started.csv")
+        columns = started_columns(self.names)
+        if journal_header(started) == columns[:-len(STARTED_AFTER)]:  # an older folder's
+            columns = columns[:-len(STARTED_AFTER)]
+        self.started = Journal(started, columns)
         self.progress_journal = Journal(os.path.join(out, PROGRESS_FILE), PROGRESS_COLUMNS)
         for end in (self.wake_read, self.wake_write):
             end.setblocking(False)
@@ -178,6 +206,8 @@ class Workflow:
             f"CONCURRENCY={self.plan.concurrency}", f"POINTS_MAX={self.plan.points_max}",
             f"OUTPUT={self.plan.output}")
         self._open()
+        self.began = time.time()
+        self.next_status = self.began + self.config.status_interval
         try:
             self.points.start()
             self._loop()
@@ -202,6 +232,8 @@ class Workflow:
             if not self.running and (self.stopping or self._issued_all()):
                 self._look()  # the last lines of the tasks that ended last
                 return
+            if time.time() >= self.next_status:  # after the launches: slots refilled
+                self._status()
             timeout = self._timeout()
             events = self.selector.select(timeout)
             finished: list[Task] = []
@@ -264,6 +296,7 @@ class Workflow:
             soonest = min(soonest, self.next_launch)
         if self.running:
             soonest = min(soonest, self.next_look)
+        soonest = min(soonest, self.next_status)
         if soonest == math.inf:
             return None
         return max(0.0, soonest - time.time())
@@ -289,13 +322,18 @@ class Workflow:
         points = []
         while self.plan.reissue and len(points) < want:
             points.append(self.plan.reissue.pop(0))
+        origins = ["again"] * len(points)
         if len(points) < want:
             try:
-                points += self.points.take(want - len(points))
+                taken = self.points.take(want - len(points))
             except Exception as err:  # noqa: BLE001 - any error of the search stops the run
                 self.plan.reissue[:0] = points
                 self._points_failed(err)
                 return []
+            points += taken
+            # where each point came from, when the points say (the Proposer does)
+            said = getattr(self.points, "origins", [])
+            origins += said if len(said) == len(taken) else [""] * len(taken)
         if not points:
             return []
         env = dict(self.environ)
@@ -304,6 +342,7 @@ class Workflow:
         for number, point in enumerate(points):
             task = Task(id=self.next_id, point=point,
                         params=self.config.problem.params(point), slot=self.free_slots.pop())
+            task.origin = origins[number]
             task.placement = self.launcher.acquire(self.plan.parallelism)
             env["LAUNCH"] = shlex.join(self.launcher.prefix(self.plan.parallelism,
                                                             task.placement))
@@ -345,6 +384,9 @@ class Workflow:
     def _started_row(self, task: Task) -> dict[str, Any]:
         row = {"id": task.id, "start": f"{task.start:.3f}", "slot": task.slot, "pid": task.pid}
         row.update(task.params)
+        assert self.started is not None
+        if "origin" in self.started.columns:
+            row["origin"] = task.origin
         return row
 
     # -- finishing tasks ----------------------------------------------------
@@ -355,14 +397,15 @@ class Workflow:
         self._progress([(t.id, step, value) for t in finished if t.stop_reason is Status.PRUNED
                         for step, value in self.progress.unwatch(t.id)])
         self.ended += [t.id for t in finished if t.stop_reason is not Status.PRUNED]
-        outcomes = [(task, task.outcome(self.plan.output)) for task in finished]
+        outcomes = [(task, task.outcome(self.plan.output, self.config.metrics))
+                    for task in finished]
         for task, outcome in outcomes:
             if outcome.status is Status.PRUNED and self.pruner is not None:
                 outcome.objective = self.pruner.last_value(task.id)
         if not self._journal(self.results, [self._result_row(t, o) for t, o in outcomes]):
             self._lose(outcomes)
             return
-        told = [(t.point, o.objective) for t, o in outcomes
+        told = [(t.point, minimized(o.objective, self.config.direction)) for t, o in outcomes
                 if o.status.has_value and o.objective is not None]
         failed = [t.point for t, o in outcomes if o.status.is_failure]
         dropped = [t.point for t, o in outcomes if not o.status.is_done or
@@ -397,14 +440,52 @@ class Workflow:
         say("tasks_running: ", len(self.running))
 
     def _count(self, task: Task, outcome: Outcome) -> None:
-        tally = self.tally
-        tally.counts[outcome.status] += 1
-        tally.longest = max(tally.longest, task.end - task.start)
+        self.tally.add(outcome.status, task.end - task.start, outcome.objective, task.id,
+                       task.params, self.config.direction)
         if outcome.status.is_failure:
             self.failures += 1
-        if outcome.status is Status.OK and outcome.objective is not None and \
-                (tally.best is None or outcome.objective < tally.best[0]):
-            tally.best = (outcome.objective, task.id, task.params)
+
+    # -- status lines ---------------------------------------------------------
+    def _whole(self) -> Tally:
+        """This run's tally joined with the earlier runs' (after a resume)."""
+        earlier = self.plan.earlier
+        if earlier is None:
+            return self.tally
+        whole = Tally(counts={s: n + earlier.counts[s] for s, n in self.tally.counts.items()},
+                      longest=max(self.tally.longest, earlier.longest),
+                      seconds=self.tally.seconds + earlier.seconds,
+                      finished=self.tally.finished + earlier.finished, best=earlier.best)
+        mine = self.tally.best
+        if mine is not None and (whole.best is None or
+                                 better(mine[0], whole.best[0], self.config.direction)):
+            whole.best = mine
+        return whole
+
+    def status_line(self) -> str:
+        """`status: done N/POINTS_MAX, running, failed, [pruned,] best, elapsed, ETA`."""
+        now = time.time()
+        whole = self._whole()
+        done = self.plan.done_before + self.tally.finished
+        unstarted = self.plan.points_max - done - len(self.running)
+        if self.stopping:
+            unstarted = 0
+        eta = Eta.estimate(unstarted, self.plan.concurrency, Eta.mean(whole.seconds, whole.finished),
+                           [now - t.start for t in self.running.values()])
+        words = [f"done {done}/{self.plan.points_max}", f"running {len(self.running)}",
+                 f"failed {sum(n for s, n in whole.counts.items() if s.is_failure)}"]
+        if self.config.pruner is not None or whole.counts[Status.PRUNED]:
+            words.append(f"pruned {whole.counts[Status.PRUNED]}")
+        if whole.best is not None:
+            words.append(f"best {whole.best[0]:.6g} (task {whole.best[1]:04d})")
+        else:
+            words.append("best none yet")
+        words += [f"elapsed {Eta.duration(now - self.began)}", f"ETA {Eta.duration(eta)}"]
+        return "status: " + ", ".join(words)
+
+    def _status(self) -> None:
+        """Print a status line (at every log level: a batch log at WARNING keeps them)."""
+        self.next_status = time.time() + self.config.status_interval
+        shout(self.status_line())
 
     def _report(self, task: Task, outcome: Outcome) -> None:
         seconds = task.end - task.start
@@ -436,6 +517,8 @@ class Workflow:
                     "pid": task.pid if task.process else "",
                     "exit_code": "" if task.returncode is None
                     else task.returncode, "reason": outcome.reason})
+        row.update({m: repr(outcome.metrics[m]) if m in outcome.metrics else ""
+                    for m in self.config.metrics})
         return row
 
     def _journal(self, journal: Journal | None, rows: list[dict[str, Any]]) -> bool:
@@ -556,8 +639,9 @@ class Workflow:
     def _finish(self) -> int:
         counts = self.tally.counts
         shout("summary:", " ".join(f"{k.value}={v}" for k, v in counts.items()))
-        if self.tally.best is not None:
-            value, task_id, params = self.tally.best
+        best = self._whole().best  # of the whole search, earlier runs too
+        if best is not None:
+            value, task_id, params = best
             shout(f"best: task {task_id:04d} objective={value:.6g}",
                 format_params(params, params.values()))
         resume = (f"to resume: ./main.sh --resume -o {self.plan.output} "
@@ -569,13 +653,17 @@ class Workflow:
         if self.stopping.startswith("walltime"):
             shout(f"stopped issuing tasks before the end of walltime; {resume}")
         if self.io_error is not None or self.points_error or \
-                any(n for s, n in counts.items() if s.is_failure):
+                self.failures > self.config.max_failures:
             shout("Workflow failed!")
             if self.io_error is not None:
                 shout(f"after making room in {self.plan.output}, {resume}")
             elif self.points_error:
                 shout(resume)
             return 1
-        shout("Workflow success!")
+        if self.failures:
+            shout(f"Workflow success! ({self.failures} failed task(s), within "
+                  f"max_failures={self.config.max_failures})")
+        else:
+            shout("Workflow success!")
         return 0
 

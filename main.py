@@ -15,21 +15,23 @@ import os
 import resource
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import Layout
 import Signals
+import WarmStart
 from Config import Config, has_control_character, load_config
+from Direction import minimized
 from Launcher import LaunchError, choose_launcher
 from Progress import read_history
 from Proposer import Proposer
-from Results import read_journal
+from Results import read_journal, results_columns, superseded_failures
 from Search import Search
-from Status import parse_status
+from Status import Status, parse_status
 from Task import find_leftovers, require_pidfd, stop_groups
 from utils import UsageError, say, set_log_level, shout, warn
-from Workflow import Plan, Workflow
+from Workflow import Plan, Tally, Workflow
 
 PROG = "main.sh"
 SEARCH_FILES = ("run.json", "results.csv", "started.csv")
@@ -69,6 +71,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "./output/<YYYY-MM-DD_HH-MM-SS>/)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the search recorded in OUTPUT")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="with --resume: issue each failed or timed-out point once more")
     parser.add_argument("parallelism", nargs="?", default=1,
                         type=positive_int, metavar="PARALLELISM",
                         help="nodes per task (default 1)")
@@ -76,7 +80,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         metavar="POINTS_INIT", help="tasks at once: the CONCURRENCY (default 4)")
     parser.add_argument("points_max", nargs="?", default=8, type=positive_int,
                         metavar="POINTS_MAX", help="tasks in total (default 8)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.retry_failed and not args.resume:
+        raise UsageError("--retry-failed retries the failed points of a recorded search: "
+                         "give it with --resume")
+    return args
 
 
 def choose_output(args: argparse.Namespace) -> str:
@@ -144,13 +152,25 @@ class Recorded:
     issued: list[dict[str, str]]  # started.csv
     lost: list[dict[str, str]]  # started rows to issue again
     next_id: int  # the first free task number
+    retry: list[dict[str, str]] = field(default_factory=list)  # failed rows to issue again
+    superseded: set[int] = field(default_factory=set)  # failed tasks a later task retried
 
 
-def read_recorded(config: Config, output: str) -> Recorded:
+def dry_run(environ: dict[str, str]) -> bool:
+    """True when DRYRUN=1: the tasks run no model (see tasks/task-lib.sh)."""
+    return environ.get("DRYRUN", "0") == "1"
+
+
+def read_recorded(config: Config, output: str, dryrun: bool = False,
+                  retry_failed: bool = False) -> Recorded:
     """Read the search recorded in OUTPUT (writes nothing there).
 
     A task is lost (issued again) when it has no row in results.csv, or a
-    `killed` one, and its point was not issued again by a later task.
+    `killed` one, and its point was not issued again by a later task. A
+    failed (or timed-out) task whose point a later task ran again is
+    superseded: neither told to the search nor counted. With
+    `retry_failed`, each failed point not superseded is issued again, once.
+    A dry-run folder is not resumed for real, nor the reverse.
     """
     try:
         with open(os.path.join(output, "run.json")) as stream:
@@ -163,50 +183,75 @@ def read_recorded(config: Config, output: str) -> Recorded:
         if json.loads(json.dumps(recorded.get(key))) != json.loads(json.dumps(value)):
             raise UsageError(f"OUTPUT {output}: cannot resume: the recorded {key!r} differs "
                              f"from this run's ({recorded.get(key)!r} != {value!r})")
+    if "dryrun" in recorded and recorded["dryrun"] != dryrun:
+        was, now = ("a dry run (DRYRUN=1)", "for real") if recorded["dryrun"] \
+            else ("a real search", "with DRYRUN=1")
+        raise UsageError(f"OUTPUT {output}: cannot resume: it holds {was}, and this run is "
+                         f"{now}; keep DRYRUN as it was, or start a new OUTPUT")
     results = os.path.join(output, "results.csv")
     started = os.path.join(output, "started.csv")
-    rows = read_journal(results)[1] if os.path.exists(results) else []
+    header, rows = read_journal(results) if os.path.exists(results) else ([], [])
+    expected = results_columns(config.problem.names, config.metrics)
+    if header and header != expected:
+        raise UsageError(f"OUTPUT {output}: cannot resume: results.csv has the columns "
+                         f"{','.join(header)!r}, this run's cfg makes {','.join(expected)!r} "
+                         "(a run keeps its parameters and metrics)")
     issued = read_journal(started)[1] if os.path.exists(started) else []
     names = config.problem.names
     try:
         ids = [int(r["id"]) for r in rows + issued]
-        finished = {int(r["id"]) for r in rows if r["status"] != "killed"}
+        finished = {int(r["id"]) for r in rows if parse_status(r["status"]).is_done}
         latest: dict[tuple[str, ...], int] = {}
         for row in issued:
             key = tuple(row[n] for n in names)
             latest[key] = max(latest.get(key, -1), int(row["id"]))
         lost = [r for r in issued if int(r["id"]) not in finished
                 and latest[tuple(r[n] for n in names)] == int(r["id"])]
+        failures = [s.value for s in Status if s.is_failure]
+        superseded = superseded_failures(rows, issued, names, failures)
+        retry = [r for r in rows if r["status"] in failures
+                 and int(r["id"]) not in superseded] if retry_failed else []
     except (KeyError, ValueError) as err:
         raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
                          f"problem: {err!r}") from None
     ids.append(Layout.highest_task_id(output))
-    return Recorded(rows, issued, lost, max(ids, default=-1) + 1)
+    return Recorded(rows, issued, lost, max(ids, default=-1) + 1, retry, superseded)
 
 
 def replay(config: Config, output: str, recorded: Recorded,
-           search: Search) -> tuple[int, list[list[Any]]]:
+           search: Search) -> tuple[int, list[list[Any]], Tally]:
     """Tell the search what an earlier run recorded (one tell for all results).
 
-    Returns the number of finished tasks (they count toward POINTS_MAX) and
-    the points of the lost tasks (to issue again, under new numbers).
+    Returns the number of finished tasks (they count toward POINTS_MAX),
+    the points of the lost tasks and of the failed ones retried (to issue
+    again, under new numbers), and the earlier runs' tally (counts, task
+    times, best) for the status lines and the summary.
     """
     problem = config.problem
-    rows = recorded.rows
+    skipped = recorded.superseded | {int(r["id"]) for r in recorded.retry}
+    rows = [r for r in recorded.rows if int(r["id"]) not in skipped]
+    earlier = Tally()
     try:
         ok = [(problem.point(r), float(r["objective"])) for r in rows
               if parse_status(r["status"]).has_value and r["objective"]]
-        failed = [problem.point(r) for r in rows if r["status"] in ("failed", "timeout")]
+        failed = [problem.point(r) for r in rows if parse_status(r["status"]).is_failure]
         lost = [problem.point(r) for r in recorded.lost]
+        retry = [problem.point(r) for r in recorded.retry]
+        for r in rows:
+            status = parse_status(r["status"])
+            value = float(r["objective"]) if status is Status.OK and r["objective"] else None
+            earlier.add(status, float(r["seconds"] or 0), value, int(r["id"]),
+                        problem.params(problem.point(r)), config.direction)
     except (KeyError, ValueError) as err:
         raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
                          f"problem: {err}") from None
-    search.tell([p for p, _ in ok], [v for _, v in ok])
+    search.tell([p for p, _ in ok], [minimized(v, config.direction) for _, v in ok])
     search.fail(failed)
-    done = len({r["id"] for r in rows if r["status"] != "killed"})
+    retried = f" ({len(retry)} failed one(s) retried)" if retry else ""
     say(f"resume: {len(ok)} result(s) told to the search, {len(failed)} failed, "
-        f"{len(lost)} task(s) to issue again, numbering from {recorded.next_id:04d}")
-    return done, lost
+        f"{len(lost) + len(retry)} task(s) to issue again{retried}, numbering from "
+        f"{recorded.next_id:04d}")
+    return earlier.finished, lost + retry, earlier
 
 
 def stop_leftovers(output: str, recorded: Recorded, grace: float) -> None:
@@ -225,7 +270,8 @@ def record_run(config: Config, output: str, args: argparse.Namespace) -> None:
     record = dict(config.settings())
     record.update(parallelism=args.parallelism, points_init=args.points_init,
                   points_max=args.points_max, cfg=config.path,
-                  created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                  created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  dryrun=dry_run(dict(os.environ)))
     path = os.path.join(output, "run.json")
     if os.path.exists(path):
         raise UsageError(f"OUTPUT {output}: already holds run.json")
@@ -242,6 +288,25 @@ def record_run(config: Config, output: str, args: argparse.Namespace) -> None:
         os.fsync(folder)
     finally:
         os.close(folder)
+
+
+def record_resume(output: str, args: argparse.Namespace) -> None:
+    """Update run.json's arguments to this run's (the report's "of POINTS_MAX").
+
+    Written to a new file, then renamed over run.json: a crash leaves the
+    old one or the new one, never half of one.
+    """
+    path = os.path.join(output, "run.json")
+    with open(path) as stream:
+        record = json.load(stream)
+    record.update(parallelism=args.parallelism, points_init=args.points_init,
+                  points_max=args.points_max, resumed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    with open(path + ".tmp", "w") as stream:
+        json.dump(record, stream, indent=2)
+        stream.write("\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(path + ".tmp", path)
 
 
 def raise_fd_limit() -> None:
@@ -273,17 +338,20 @@ def run(argv: list[str]) -> int:
     search = Search(config.problem, config.optimizer, config.pending_lie)
     plan = Plan(parallelism=args.parallelism, concurrency=concurrency,
                 points_max=args.points_max, output=output, end_time=end_time(config, environ))
+    warm = WarmStart.read(config.warm_start, config.problem, config.direction)
     if args.resume:
-        recorded = read_recorded(config, output)
+        recorded = read_recorded(config, output, dry_run(environ), args.retry_failed)
         search = Search(config.problem, config.optimizer, config.pending_lie,
                         len(recorded.issued))
-        plan.done_before, plan.reissue = replay(config, output, recorded, search)
+        plan.done_before, plan.reissue, plan.earlier = replay(config, output, recorded, search)
         plan.first_id = recorded.next_id
         plan.progress = read_history(output, recorded.rows)
         stop_leftovers(output, recorded, config.kill_grace)
+        record_resume(output, args)
     else:
         os.makedirs(output, exist_ok=True)
         record_run(config, output, args)
+    WarmStart.tell(warm, search)
     raise_fd_limit()
     environ.update(OUTPUT=output, PYTHON=sys.executable)
     workflow: Workflow

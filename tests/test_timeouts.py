@@ -23,7 +23,7 @@ echo 0.5 > "$TASK_RESULT"
 """
     done, output = run_with(tmp_path, body, {"task_timeout": 1, "kill_grace": 1,
                                              "max_failures": 3}, ["1", "2", "4"])
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr  # within max_failures
     rows = {r["id"]: r for r in read_results(output)}
     assert sorted(rows) == ["0", "1", "2", "3"]
     assert rows["1"]["status"] == "timeout"
