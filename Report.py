@@ -106,6 +106,7 @@ class ReportSummary:
     points_max: int | None = None  # run.json's POINTS_MAX (None: unknown)
     done: int = 0  # finished tasks that count toward POINTS_MAX
     eta: float | None = None  # seconds left, from the task times seen (Eta.estimate)
+    eta_time: float = 0.0  # when the ETA was estimated (epoch seconds)
     plots: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     notes: dict[str, str | None] = field(default_factory=dict)
@@ -261,10 +262,10 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
     points_max = run.get("points_max")
     points_max = points_max if isinstance(points_max, int) and points_max > 0 else None
     eta = None
+    now = time.time() if now is None else now
     if points_max is not None:
         width = run.get("points_init")
         width = min(width, points_max) if isinstance(width, int) and width > 0 else concurrency
-        now = time.time() if now is None else now
         eta = Eta.estimate(points_max - len(counted) - len(running), width,
                            Eta.mean(sum(r.seconds for r in counted), len(counted)),
                            [now - r.start for r in running])
@@ -272,7 +273,8 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
                          counts=counts, best=ranked[:top], total_seconds=total,
                          wall_seconds=wall, concurrency=concurrency,
                          utilization=utilization, direction=direction,
-                         points_max=points_max, done=len(counted), eta=eta)
+                         points_max=points_max, done=len(counted), eta=eta,
+                         eta_time=now)
 
 
 def _cell(text: str) -> str:

@@ -134,7 +134,7 @@ class Workflow:
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
-        self.pruner = Pruner(config.pruner) if config.pruner else None
+        self.pruner = Pruner(config.pruner, config.direction) if config.pruner else None
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value, decide=False)

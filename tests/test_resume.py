@@ -176,7 +176,7 @@ def test_resume_tells_all_results_in_one_batch(tmp_path: Path) -> None:
     config = load_config(None)
     recorded = main.read_recorded(config, str(output))
     search = Counting(config.problem, config.optimizer)
-    finished, lost = main.replay(config, str(output), recorded, search)
+    finished, lost, _ = main.replay(config, str(output), recorded, search)
     assert Counting.calls == [6]
     assert (finished, lost) == (6, [])
     assert len(search.optimizer.yi) == 6

@@ -4,6 +4,7 @@
 # one ETA estimate they share with the report, and the exit code of a search
 # that ends within its max_failures budget. Real processes throughout.
 
+import io
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from conftest import run_main, write_cfg, write_script
 from test_signals import finish, start, wait_until
 
 import Eta
+import Report
 from Config import load_config
 from utils import UsageError
 
@@ -36,6 +38,14 @@ def test_status_lines_show_progress_at_every_log_level(tmp_path: Path, level: st
     proc = start(["-c", str(cfg), "-o", str(tmp_path / "out"), "1", "3", "3"], log=log)
     wait_until(lambda: "status: done 2/3, running 1" in log.read_text(),
                "a status line after tasks 0 and 1 ended")
+    report = io.StringIO()  # ./report.sh on the running search: of POINTS_MAX, the same ETA
+    summary = Report.write_report(str(tmp_path / "out"), out=report, plots=False)
+    rows = summary.rows
+    assert (summary.done, summary.points_max, len(summary.running)) == (2, 3, 1)
+    assert summary.eta == Eta.estimate(0, 3, Eta.mean(sum(r.seconds for r in rows), 2),
+                                       [summary.eta_time - summary.running[0].start])
+    assert f"progress: done 2 of 3 (POINTS_MAX); ETA {Eta.duration(summary.eta)} if the " \
+        "search is still running" in report.getvalue()
     (tmp_path / "go").touch()
     text = finish(proc, log)
     assert proc.returncode == 0, text  # one failure, within max_failures=1
