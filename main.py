@@ -275,7 +275,12 @@ def record_run(config: Config, output: str, args: argparse.Namespace) -> None:
     path = os.path.join(output, "run.json")
     if os.path.exists(path):
         raise UsageError(f"OUTPUT {output}: already holds run.json")
-    # whole or not at all: a kill while writing leaves no empty run.json
+    write_run_json(output, record)
+
+
+def write_run_json(output: str, record: dict[str, Any]) -> None:
+    """Write run.json whole or not at all: a kill while writing leaves no empty one."""
+    path = os.path.join(output, "run.json")
     partial = path + ".partial"
     with open(partial, "w") as stream:
         json.dump(record, stream, indent=2)
@@ -291,22 +296,12 @@ def record_run(config: Config, output: str, args: argparse.Namespace) -> None:
 
 
 def record_resume(output: str, args: argparse.Namespace) -> None:
-    """Update run.json's arguments to this run's (the report's "of POINTS_MAX").
-
-    Written to a new file, then renamed over run.json: a crash leaves the
-    old one or the new one, never half of one.
-    """
-    path = os.path.join(output, "run.json")
-    with open(path) as stream:
+    """Update run.json's arguments to this run's (the report's "of POINTS_MAX")."""
+    with open(os.path.join(output, "run.json")) as stream:
         record = json.load(stream)
     record.update(parallelism=args.parallelism, points_init=args.points_init,
                   points_max=args.points_max, resumed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    with open(path + ".tmp", "w") as stream:
-        json.dump(record, stream, indent=2)
-        stream.write("\n")
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(path + ".tmp", path)
+    write_run_json(output, record)
 
 
 def raise_fd_limit() -> None:
