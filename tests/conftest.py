@@ -53,6 +53,17 @@ def write_script(folder: Path, body: str, name: str = "task-under-test.sh") -> P
     return path
 
 
+def run_task(tmp_path: Path, script: Path, points_max: int = 1, concurrency: int = 1,
+             output: Path | None = None, timeout: float = 120, via: str = "main.sh",
+             **cfg: object) -> tuple[subprocess.CompletedProcess, Path]:
+    """Run a search of `script` (cfg keys as keywords) on 1 node; return its result and
+    OUTPUT (default tmp_path/out)."""
+    cfg_file = write_cfg(tmp_path, {"script": str(script), **cfg})
+    out = output or tmp_path / "out"
+    args = ["-c", str(cfg_file), "-o", str(out), "1", str(concurrency), str(points_max)]
+    return run_main(args, timeout=timeout, via=via), out
+
+
 @pytest.fixture
 def bundle() -> Path:
     return BUNDLE

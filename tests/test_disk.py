@@ -9,12 +9,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_main, write_cfg, write_script
+from conftest import run_main, run_task, write_cfg, write_script
 
 import Layout
 
 # Rows longer than a page, so that every row needs fresh space on the tmpfs.
 LONG = 6000
+# two categorical values long enough that a few rows fill the small disk
+WORDS = {"word": ["a" * LONG, "b" * LONG]}
 # Task 2 writes its result, waits until the driver has recorded its start
 # (so that the full disk always meets the driver's next write, its row in
 # results.csv, never the started row), then fills the disk and succeeds.
@@ -55,11 +57,8 @@ def few_inodes(tmp_path: Path):
 
 def test_disk_full_while_writing_results_stops_cleanly(tmp_path: Path, small_disk: Path) -> None:
     script = write_script(tmp_path, FILLING_TASK)
-    cfg = write_cfg(tmp_path, {"script": str(script),
-                               "problem": {"word": ["a" * LONG, "b" * LONG]}})
-    output = small_disk / "out"
-    done = run_main(["-c", str(cfg), "-o", str(output), "1", "1", "6"], via="main.py",
-                    timeout=60)
+    done, output = run_task(tmp_path, script, 6, output=small_disk / "out", via="main.py",
+                            timeout=60, problem=WORDS)
     text = done.stdout + done.stderr
     assert done.returncode == 1, text
     assert "Traceback" not in text
@@ -80,8 +79,7 @@ def test_disk_full_while_writing_results_stops_cleanly(tmp_path: Path, small_dis
 def test_resume_after_disk_full_issues_the_lost_task_again(tmp_path: Path,
                                                            small_disk: Path) -> None:
     script = write_script(tmp_path, FILLING_TASK)
-    cfg = write_cfg(tmp_path, {"script": str(script),
-                               "problem": {"word": ["a" * LONG, "b" * LONG]}})
+    cfg = write_cfg(tmp_path, {"script": str(script), "problem": WORDS})
     output = small_disk / "out"
     done = run_main(["-c", str(cfg), "-o", str(output), "1", "1", "4"], via="main.py")
     assert done.returncode == 1
@@ -101,10 +99,8 @@ def test_no_room_for_a_task_folder_is_an_output_error_not_a_task_failure(
 echo 0.5 > "$TASK_RESULT"
 i=0; while : > "f$i" 2>/dev/null; do i=$((i + 1)); done
 """)
-    cfg = write_cfg(tmp_path, {"script": str(script)})
-    output = few_inodes / "out"
-    done = run_main(["-c", str(cfg), "-o", str(output), "1", "1", "4"], via="main.py",
-                    timeout=60)
+    done, output = run_task(tmp_path, script, 4, output=few_inodes / "out", via="main.py",
+                            timeout=60)
     text = done.stdout + done.stderr
     assert done.returncode == 1, text
     assert "Traceback" not in text

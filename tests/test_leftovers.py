@@ -6,7 +6,7 @@
 
 from pathlib import Path
 
-from conftest import read_results, run_main, write_cfg, write_script
+from conftest import read_results, run_task, write_script
 from test_signals import alive
 
 # Task 0 leaves a setsid'd sleep and a double-forked daemon behind (its own
@@ -35,9 +35,7 @@ echo 2 > "$TASK_RESULT"
 
 def test_processes_in_another_session_are_stopped_when_their_task_ends(tmp_path: Path) -> None:
     script = write_script(tmp_path, LEAVING_TASK)
-    cfg = write_cfg(tmp_path, {"script": str(script)})
-    out = tmp_path / "out"
-    done = run_main(["-c", str(cfg), "-o", str(out), "1", "1", "2"], timeout=120)
+    done, out = run_task(tmp_path, script, 2)
     assert done.returncode == 0, done.stdout + done.stderr
     assert [r["status"] for r in read_results(out)] == ["ok", "ok"]
     pids = [int(p) for p in (out / "pids").read_text().split()]
@@ -57,9 +55,7 @@ echo 1 > "$TASK_RESULT"
 
 def test_no_task_process_outlives_the_run(tmp_path: Path) -> None:
     script = write_script(tmp_path, DAEMON_TASK)
-    cfg = write_cfg(tmp_path, {"script": str(script)})
-    out = tmp_path / "out"
-    done = run_main(["-c", str(cfg), "-o", str(out), "1", "3", "6"], timeout=120)
+    done, out = run_task(tmp_path, script, 6, concurrency=3)
     assert done.returncode == 0, done.stdout + done.stderr
     pids = [int(p) for p in (out / "pids").read_text().split()]
     assert pids and not any(alive(p) for p in pids), pids

@@ -154,32 +154,24 @@ def check_nothing_left(output: Path, extra: list[int]) -> None:
                limit=5)
 
 
-def test_sigterm_to_main_sh_alone_stops_everything(tmp_path: Path) -> None:
-    """As Cobalt/PBS do: SIGTERM to the job script only (not its process group)."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+@pytest.mark.parametrize("to_group", [False, True], ids=["main.sh", "group"])
+def test_a_stop_signal_stops_everything_once(tmp_path: Path, signum: int, to_group: bool) -> None:
+    """SIGTERM to the job script only (Cobalt, PBS) or to the whole step (Slurm); SIGHUP (an
+    ssh session closed) to main.sh or to the whole job: each taken once, like SIGTERM."""
     proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5})
     driver = driver_pids(proc)
-    assert len(driver) == 2, "main.sh should run Python as its child"
-    os.kill(proc.pid, signal.SIGTERM)
+    (os.killpg if to_group else os.kill)(proc.pid, signum)
     text = finish(proc, log)
-    assert proc.returncode == 143, text
-    assert "main.sh: FAIL: python exited with code: 143" in text
+    assert proc.returncode == 128 + signum, text
+    assert f"main.sh: FAIL: python exited with code: {128 + signum}" in text
+    assert f"received {signal.Signals(signum).name}" in text
+    assert "skipping the grace period" not in text
     assert "to resume: ./main.sh --resume -o " + str(output) in text
     rows = read_results(output)
     assert sorted(r["status"] for r in rows) == ["killed", "killed"]
     assert all("stopped by the driver" in r["reason"] for r in rows)
     assert "summary: ok=0 failed=0 timeout=0 killed=2" in text
-    check_nothing_left(output, driver)
-
-
-def test_sigterm_to_the_process_group_counts_once(tmp_path: Path) -> None:
-    """As Slurm does: SIGTERM to every process of the job step, main.sh forwards it too."""
-    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5})
-    driver = driver_pids(proc)
-    os.killpg(proc.pid, signal.SIGTERM)
-    text = finish(proc, log)
-    assert proc.returncode == 143, text
-    assert "skipping the grace period" not in text
-    assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
     check_nothing_left(output, driver)
 
 
@@ -303,29 +295,6 @@ def handled_signals(pid: int | None) -> set[int]:
     return set()
 
 
-def test_sighup_to_main_sh_alone_is_taken_like_sigterm(tmp_path: Path) -> None:
-    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5})
-    driver = driver_pids(proc)
-    os.kill(proc.pid, signal.SIGHUP)
-    text = finish(proc, log)
-    assert proc.returncode == 129, text
-    assert "received SIGHUP" in text and "to resume: " in text
-    assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
-    check_nothing_left(output, driver)
-
-
-def test_sighup_to_the_process_group_counts_once(tmp_path: Path) -> None:
-    """An ssh session closed: the shell sends SIGHUP to the whole job."""
-    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5})
-    driver = driver_pids(proc)
-    os.killpg(proc.pid, signal.SIGHUP)
-    text = finish(proc, log)
-    assert proc.returncode == 129, text
-    assert "skipping the grace period" not in text and "to resume: " in text
-    assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
-    check_nothing_left(output, driver)
-
-
 def send_when(proc: subprocess.Popen, log: Path, line: str, number: int) -> None:
     """Send a signal to the driver as soon as `line` shows in its log (if it still runs)."""
     wait_until(lambda: line in log.read_text() or proc.poll() is not None, repr(line))
@@ -335,18 +304,23 @@ def send_when(proc: subprocess.Popen, log: Path, line: str, number: int) -> None
         pass
 
 
-@pytest.mark.parametrize("line", ["summary:", "to resume:", "report:"])
-def test_a_second_signal_after_the_loop_ends_exits_cleanly(tmp_path: Path, line: str) -> None:
-    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5},
-                                             via="main.py")
-    os.kill(proc.pid, signal.SIGTERM)
-    send_when(proc, log, line, signal.SIGINT)
+def check_stopped_without_a_crash(proc: subprocess.Popen, output: Path, log: Path) -> None:
+    """A SIGTERM stop, however many signals followed: 143, no crash, both tasks killed."""
     text = finish(proc, log)
     assert proc.returncode == 143, text
     assert "Traceback" not in text and "Fatal Python error" not in text
     assert "to resume: " in text
     assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
     check_nothing_left(output, [proc.pid])
+
+
+@pytest.mark.parametrize("line", ["summary:", "to resume:", "report:"])
+def test_a_second_signal_after_the_loop_ends_exits_cleanly(tmp_path: Path, line: str) -> None:
+    proc, output, log = run_until_tasks_wait(tmp_path, SPAWNING_TASK, {"kill_grace": 5},
+                                             via="main.py")
+    os.kill(proc.pid, signal.SIGTERM)
+    send_when(proc, log, line, signal.SIGINT)
+    check_stopped_without_a_crash(proc, output, log)
 
 
 def test_a_storm_of_signals_never_crashes_the_driver(tmp_path: Path) -> None:
@@ -359,12 +333,7 @@ def test_a_storm_of_signals_never_crashes_the_driver(tmp_path: Path) -> None:
         except ProcessLookupError:
             break
         time.sleep(0.002)
-    text = finish(proc, log)
-    assert proc.returncode == 143, text
-    assert "Traceback" not in text and "Fatal Python error" not in text
-    assert "to resume: " in text
-    assert [r["status"] for r in read_results(output)] == ["killed", "killed"]
-    check_nothing_left(output, [proc.pid])
+    check_stopped_without_a_crash(proc, output, log)
 
 
 def test_a_stop_whose_exit_was_lost_still_starts_no_task(tmp_path: Path) -> None:

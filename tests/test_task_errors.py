@@ -10,12 +10,13 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import read_results, run_main, write_cfg, write_script
+from conftest import read_results, run_task, write_script
 
 from utils import LINE_CHARS, decimal_number, read_regular, tail
 
 # Each run gets this long at most: a hang fails the test instead of the suite.
 LIMIT = 90
+
 
 
 def write_raw(folder: Path, text: str, name: str = "task.sh") -> Path:
@@ -32,9 +33,7 @@ def write_raw(folder: Path, text: str, name: str = "task.sh") -> Path:
 def test_a_script_that_cannot_start_is_a_failed_row(tmp_path: Path, text: str,
                                                     reason: str) -> None:
     script = write_raw(tmp_path, text)
-    cfg = write_cfg(tmp_path, {"script": str(script)})
-    out = tmp_path / "out"
-    done = run_main(["-c", str(cfg), "-o", str(out), "1", "1", "1"], timeout=LIMIT)
+    done, out = run_task(tmp_path, script, timeout=LIMIT)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     rows = read_results(out)
@@ -45,9 +44,7 @@ def test_a_script_that_cannot_start_is_a_failed_row(tmp_path: Path, text: str,
 
 def test_the_failure_policy_goes_on_after_a_task_that_cannot_start(tmp_path: Path) -> None:
     script = write_raw(tmp_path, "#!/nonexistent\n")
-    cfg = write_cfg(tmp_path, {"script": str(script), "max_failures": 2})
-    out = tmp_path / "out"
-    done = run_main(["-c", str(cfg), "-o", str(out), "1", "1", "10"], timeout=LIMIT)
+    done, out = run_task(tmp_path, script, 10, max_failures=2, timeout=LIMIT)
     assert done.returncode == 1, done.stdout + done.stderr
     rows = read_results(out)
     assert [r["status"] for r in rows] == ["failed"] * 3
@@ -56,9 +53,7 @@ def test_the_failure_policy_goes_on_after_a_task_that_cannot_start(tmp_path: Pat
 
 def test_a_script_removed_mid_run_fails_the_next_task(tmp_path: Path) -> None:
     script = write_script(tmp_path, 'rm -f -- "$0"\necho 1 > "$TASK_RESULT"')
-    cfg = write_cfg(tmp_path, {"script": str(script)})
-    out = tmp_path / "out"
-    done = run_main(["-c", str(cfg), "-o", str(out), "1", "1", "3"], timeout=LIMIT)
+    done, out = run_task(tmp_path, script, 3, timeout=LIMIT)
     assert done.returncode == 1, done.stdout + done.stderr
     rows = read_results(out)
     assert [r["status"] for r in rows] == ["ok", "failed"]
@@ -68,10 +63,8 @@ def test_a_script_removed_mid_run_fails_the_next_task(tmp_path: Path) -> None:
 def test_parameters_too_long_for_argv_fail_the_task(tmp_path: Path) -> None:
     # one argv word may hold 128 KiB (MAX_ARG_STRLEN); PARAMS here is 140 KB
     script = write_script(tmp_path, 'echo 1 > "$TASK_RESULT"')
-    cfg = write_cfg(tmp_path, {"script": str(script), "problem": {"a": ["x" * 70_000],
-                                                                 "b": ["y" * 70_000]}})
-    out = tmp_path / "out"
-    done = run_main(["-c", str(cfg), "-o", str(out), "1", "1", "1"], timeout=LIMIT)
+    done, out = run_task(tmp_path, script, timeout=LIMIT,
+                         problem={"a": ["x" * 70_000], "b": ["y" * 70_000]})
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr
     rows = read_results(out)
     assert rows[0]["status"] == "failed"
@@ -81,9 +74,7 @@ def test_parameters_too_long_for_argv_fail_the_task(tmp_path: Path) -> None:
 
 def test_a_fifo_as_result_file_never_blocks(tmp_path: Path) -> None:
     script = write_script(tmp_path, 'mkfifo "$TASK_RESULT"')
-    cfg = write_cfg(tmp_path, {"script": str(script)})
-    out = tmp_path / "out"
-    done = run_main(["-c", str(cfg), "-o", str(out), "1", "1", "1"], timeout=LIMIT)
+    done, out = run_task(tmp_path, script, timeout=LIMIT)
     assert done.returncode == 1, done.stdout + done.stderr
     assert read_results(out)[0]["reason"] == "cannot read 0000.result: not a regular file"
 
@@ -93,18 +84,14 @@ def test_a_fifo_as_output_file_never_blocks(tmp_path: Path) -> None:
 log=$(printf '%04d.txt' "$TASK_ID")
 rm -f "$log"; mkfifo "$log"
 exit 3""")
-    cfg = write_cfg(tmp_path, {"script": str(script)})
-    out = tmp_path / "out"
-    done = run_main(["-c", str(cfg), "-o", str(out), "1", "1", "1"], timeout=LIMIT)
+    done, _ = run_task(tmp_path, script, timeout=LIMIT)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "TASK 0000 FAILED: exit code 3" in done.stdout
 
 
 def test_a_huge_last_line_is_bounded(tmp_path: Path) -> None:
     script = write_script(tmp_path, "head -c 5000000 /dev/zero | tr '\\0' x\nexit 1")
-    cfg = write_cfg(tmp_path, {"script": str(script)})
-    out = tmp_path / "out"
-    done = run_main(["-c", str(cfg), "-o", str(out), "1", "1", "1"], timeout=LIMIT)
+    done, _ = run_task(tmp_path, script, timeout=LIMIT)
     assert done.returncode == 1
     assert "TASK 0000 FAILED: exit code 1" in done.stdout
     assert f"  | {'x' * LINE_CHARS}[... " in done.stdout
@@ -144,8 +131,6 @@ def test_decimal_number_takes_ascii_decimals(text: str, value: float) -> None:
 def test_results_that_only_float_takes_are_failures(tmp_path: Path, body: str,
                                                     reason: str) -> None:
     script = write_script(tmp_path, body)
-    cfg = write_cfg(tmp_path, {"script": str(script)})
-    out = tmp_path / "out"
-    done = run_main(["-c", str(cfg), "-o", str(out), "1", "1", "1"], timeout=LIMIT)
+    done, out = run_task(tmp_path, script, timeout=LIMIT)
     assert done.returncode == 1, done.stdout + done.stderr
     assert read_results(out)[0]["reason"] == reason
