@@ -238,9 +238,10 @@ def check_values(raw: Any) -> None:
         if isinstance(value, _Unfit):
             raise UsageError(f"cfg key {where!r}: expected {value.expected}, got {value.text}")
         if isinstance(value, dict):
-            if getattr(value, "repeated", None) is not None:
+            repeated = getattr(value, "repeated", None)
+            if repeated is not None:
                 place = f"cfg key {where!r}: " if where else ""
-                raise UsageError(f"{place}key {value.repeated!r} appears twice")
+                raise UsageError(f"{place}key {repeated!r} appears twice")
             items = [(f"{where}.{k}" if where else str(k), v) for k, v in value.items()]
         elif isinstance(value, list):
             items = [(f"{where}[{i}]", v) for i, v in enumerate(value)]

@@ -190,5 +190,5 @@ class Leftovers:
                         selector.unregister(key.fd)
                         os.close(key.fd)
             finally:
-                for fd in list(selector.get_map()):
-                    os.close(fd)
+                for key in list(selector.get_map().values()):
+                    os.close(key.fd)
