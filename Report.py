@@ -37,7 +37,6 @@ from Results import (
     FIXED_AFTER,
     FIXED_BEFORE,
     STARTED_FIXED,
-    STATUSES,
     read_journal,
     split_results_header,
     started_names,
@@ -241,7 +240,7 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
     run = run or {}
     direction = run.get("direction", Direction.DEFAULT)
     direction = direction if direction in Direction.DIRECTIONS else Direction.DEFAULT
-    counts = {status: 0 for status in STATUSES}
+    counts = {status.value: 0 for status in Status}
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     ranked = sorted((r for r in rows if r.objective is not None),

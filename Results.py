@@ -1,12 +1,16 @@
 # RESULTS PY
 # results.csv (and started.csv, progress.csv) as append-only journals: each
 # batch of rows is written, flushed and fsynced before anything else
-# happens; reading back tolerates a torn last line left by a crash.
+# happens. The one reader of them (parse_journal): a record ends at a
+# newline outside quotes, a torn last record left by a crash is set apart
+# (and cut off before appending), and a line that does not parse is named
+# and skipped alone, never hiding the rows after it.
 
 import csv
 import io
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from utils import warn
@@ -22,7 +26,6 @@ ORIGINS = ("random", "model", "again")
 # task id, step, value, and when it was read (epoch seconds)
 PROGRESS_FILE = "progress.csv"
 PROGRESS_COLUMNS = ["id", "step", "value", "time"]
-STATUSES = ("ok", "failed", "timeout", "killed")
 
 
 def results_columns(names: Sequence[str], metrics: Sequence[str] = ()) -> list[str]:
@@ -86,6 +89,71 @@ def journal_header(path: str) -> list[str] | None:
     return next(csv.reader([line]))
 
 
+class JournalError(ValueError):
+    """An existing journal that this run cannot append to (its header differs)."""
+
+
+@dataclass
+class Parsed:
+    """What parse_journal found in a journal's bytes."""
+
+    header: list[str]
+    rows: list[dict[str, str]] = field(default_factory=list)
+    bad_lines: list[int] = field(default_factory=list)  # line numbers skipped, unparseable
+    complete: int = 0  # bytes up to the end of the last complete record
+    torn: bytes = b""  # an unfinished last record (a crash while writing it)
+
+
+def _fields(record: bytes) -> list[str]:
+    return next(csv.reader([record.decode("utf-8", errors="replace")]), [])
+
+
+def parse_journal(data: bytes) -> Parsed:
+    """Split a journal's bytes into its header and rows.
+
+    A record ends at a newline with an even number of quote characters
+    before it (a quoted value may hold a newline). A record that does not
+    close before the end of the data, with no good row after it, is the
+    torn tail of a crash. Any other line that does not give a row of the
+    header's width (a stray quote, a cut or doubled line) is named in
+    `bad_lines` and skipped alone: reading starts again at the next line,
+    so one bad line never hides the rows after it.
+    """
+    lines = data.split(b"\n")  # the last item: what follows the last newline
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    if len(lines) < 2:  # not even a whole header line
+        return Parsed([], torn=data)
+    parsed = Parsed(_fields(lines[0]), complete=starts[1])
+    width = len(parsed.header)
+    last = len(lines) - 1  # lines[last] has no newline after it
+    i = 1
+    unclosed_from = -1  # the first of the lines skipped since the last good row, if unclosed
+    while i < last:
+        end, quotes = i, lines[i].count(b'"')
+        while quotes % 2 and end + 1 < last:
+            end += 1
+            quotes += lines[end].count(b'"')
+        closed = quotes % 2 == 0
+        fields = _fields(b"\n".join(lines[i:end + 1])) if closed else []
+        if closed and len(fields) == width:
+            parsed.rows.append(dict(zip(parsed.header, fields)))
+            unclosed_from = -1
+            i = end + 1
+            continue
+        if not closed and unclosed_from < 0:
+            unclosed_from = i
+        parsed.bad_lines.append(i + 1)
+        i += 1
+    parsed.complete = starts[last]
+    if unclosed_from >= 0:  # no good row after it: the torn record of a crash
+        parsed.bad_lines = [n for n in parsed.bad_lines if n <= unclosed_from]
+        parsed.complete = starts[unclosed_from]
+    parsed.torn = data[parsed.complete:]
+    return parsed
+
+
 class Journal:
     """An append-only CSV file: each batch of rows is one write, then fsync.
 
@@ -96,7 +164,7 @@ class Journal:
         last line left by a crash is cut off first (with a warning), so that
         the next row starts on a line of its own.
     columns : list of str
-        The header; an existing file must have the same one.
+        The header; an existing file with another one raises JournalError.
 
     Notes
     -----
@@ -109,12 +177,26 @@ class Journal:
         self.columns = columns
         self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            cut_torn_tail(self._fd, path)
-            if os.fstat(self._fd).st_size == 0:
+            size = os.fstat(self._fd).st_size
+            if size == 0:
                 self._write(",".join(columns) + "\n")
-        except OSError:
+            else:
+                self._check_and_cut(size)
+        except (OSError, JournalError):
             os.close(self._fd)
             raise
+
+    def _check_and_cut(self, size: int) -> None:
+        """Refuse another header; cut a torn last record (a crash's) off the file."""
+        parsed = parse_journal(os.pread(self._fd, size, 0))
+        if parsed.header != self.columns:
+            raise JournalError(f"{self.path} has the columns {','.join(parsed.header)!r}, "
+                               f"this run writes {','.join(self.columns)!r}")
+        if parsed.torn:
+            warn(f"{self.path}: cutting off a torn last line left by a crash: "
+                 f"{parsed.torn[:80]!r}")
+            os.ftruncate(self._fd, parsed.complete)
+            os.fsync(self._fd)
 
     def append(self, rows: Iterable[dict[str, Any]]) -> None:
         """Append rows and make them durable (one write and one fsync for the batch)."""
@@ -147,10 +229,6 @@ class Journal:
                 pass
             raise
 
-    def sync(self) -> None:
-        """fsync the file (every append already does)."""
-        os.fsync(self._fd)
-
     def close(self) -> None:
         """Close the file (rows are already durable)."""
         if self._fd >= 0:
@@ -158,43 +236,19 @@ class Journal:
             self._fd = -1
 
 
-def cut_torn_tail(fd: int, path: str) -> None:
-    """Cut a last line without its newline (torn by a crash) off an open file."""
-    size = os.fstat(fd).st_size
-    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
-        return
-    data = os.pread(fd, size, 0)
-    cut = data.rfind(b"\n") + 1
-    warn(f"{path}: cutting off a torn last line left by a crash: {data[cut:][:80]!r}")
-    os.ftruncate(fd, cut)
-    os.fsync(fd)
-
-
-def read_journal(path: str, repair: bool = False) -> tuple[list[str], list[dict[str, str]]]:
+def read_journal(path: str) -> tuple[list[str], list[dict[str, str]]]:
     """Read a journal: its header and its complete rows.
 
-    A last line without its newline is a row torn by a crash: it is skipped
-    with a warning (and cut off the file when `repair`, so that appending can
-    go on). A row with the wrong number of fields is skipped with a warning.
+    A torn last record (a crash while it was written) is skipped with a
+    warning; so is each line that does not parse, named by its number.
     """
     with open(path, "rb") as stream:
-        data = stream.read()
-    torn = b""
-    if data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        data, torn = data[:cut], data[cut:]
-        warn(f"{path}: ignoring a torn last line left by a crash: {torn[:80]!r}")
-        if repair:
-            with open(path, "r+b") as stream:
-                stream.truncate(len(data))
-                os.fsync(stream.fileno())
-    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
-    header = next(reader, [])
-    rows: list[dict[str, str]] = []
-    for number, fields in enumerate(reader, start=2):
-        if len(fields) != len(header):
-            warn(f"{path}: line {number}: expected {len(header)} fields, got {len(fields)}; "
-                 "skipping it")
-            continue
-        rows.append(dict(zip(header, fields)))
-    return header, rows
+        parsed = parse_journal(stream.read())
+    if parsed.torn:
+        warn(f"{path}: ignoring a torn last line left by a crash: {parsed.torn[:80]!r}")
+    if parsed.bad_lines:
+        shown = ", ".join(map(str, parsed.bad_lines[:10]))
+        more = f" and {len(parsed.bad_lines) - 10} more" if len(parsed.bad_lines) > 10 else ""
+        warn(f"{path}: line(s) {shown}{more} do not parse as rows of "
+             f"{len(parsed.header)} fields; skipping them (the rows after them are read)")
+    return parsed.header, parsed.rows

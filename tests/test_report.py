@@ -109,14 +109,14 @@ def test_numbers_against_a_made_results_csv(tmp_path: Path) -> None:
     output = make_output(tmp_path / "out", run={"problem": PROBLEM})
     summary, text = report(output)
     assert summary.params == NAMES
-    assert summary.counts == {"ok": 12, "failed": 1, "timeout": 1, "killed": 1}
+    assert summary.counts == {"ok": 12, "failed": 1, "timeout": 1, "killed": 1, "pruned": 0}
     assert [r.id for r in summary.best] == BEST_10
     assert summary.total_seconds == pytest.approx(150.0)
     assert summary.wall_seconds == pytest.approx(100.0)
     assert summary.concurrency == 2
     assert summary.utilization == pytest.approx(0.75)
     lines = text.splitlines()
-    assert "tasks: 15 finished (ok 12, failed 1, timeout 1, killed 1)" in text
+    assert "tasks: 15 finished (ok 12, failed 1, timeout 1, killed 1, pruned 0)" in text
     assert "total task time: 150.0 s" in lines
     assert "wall time: 100.0 s" in lines
     assert "utilization: 75.0 % = 150.0 s of tasks / (2 slots x 100.0 s)" in lines
@@ -157,7 +157,7 @@ def test_folder_still_being_written(tmp_path: Path) -> None:
         stream.write("6,17")  # being appended right now
     summary, text = report(output)
     assert [r.id for r in summary.running] == [4, 5]
-    assert "4 finished (ok 3, failed 1, timeout 0, killed 0), 2 running or unfinished" in text
+    assert "4 finished (ok 3, failed 1, timeout 0, killed 0, pruned 0), 2 running or unfinished" in text
     timeline = summary.figures["timeline"].axes[0]
     assert sum(len(c.get_paths()) for c in timeline.collections) == 6  # a bar per task, running too
     for name in Report.PLOTS:
@@ -170,7 +170,7 @@ def test_header_only_and_empty_results_csv(tmp_path: Path) -> None:
         output.mkdir()
         (output / "results.csv").write_text(text)
         summary, report_text = report(output)
-        assert summary.counts == {"ok": 0, "failed": 0, "timeout": 0, "killed": 0}
+        assert summary.counts == {"ok": 0, "failed": 0, "timeout": 0, "killed": 0, "pruned": 0}
         assert "best: no ok task yet" in report_text
         assert "utilization: n/a" in report_text
         for name in Report.PLOTS:
