@@ -460,8 +460,12 @@ def check_warm_start(value: Any, base: str) -> list[str]:
     return paths
 
 
-def load_config(path: str | None) -> Config:
+def load_config(path: str | None, base: str | None = None) -> Config:
     """Read and check the cfg file at `path` (None: the built-in defaults).
+
+    Relative paths in it (`script`, `warm_start`) are taken from `base`,
+    by default the cfg file's folder (a copy kept in OUTPUT names the
+    original's folder).
 
     Raises
     ------
@@ -474,7 +478,7 @@ def load_config(path: str | None) -> Config:
         raise UsageError("argument -c/--cfg: expected the path of a cfg file, got ''")
     raw = read_cfg_text(path)
     try:
-        return _from_object(raw, os.path.dirname(os.path.abspath(path)), path)
+        return _from_object(raw, base or os.path.dirname(os.path.abspath(path)), path)
     except UsageError as err:
         raise UsageError(f"cfg file {path}: {err}") from None
 

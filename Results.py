@@ -252,3 +252,39 @@ def read_journal(path: str) -> tuple[list[str], list[dict[str, str]]]:
         warn(f"{path}: line(s) {shown}{more} do not parse as rows of "
              f"{len(parsed.header)} fields; skipping them (the rows after them are read)")
     return parsed.header, parsed.rows
+
+
+@dataclass
+class Journals:
+    """The three journals a run appends to, opened before its first task."""
+
+    results: Journal
+    started: Journal
+    progress: Journal
+
+    def close(self) -> None:
+        for journal in (self.results, self.started, self.progress):
+            journal.close()
+
+
+def open_journals(output: str, names: Sequence[str], metrics: Sequence[str]) -> Journals:
+    """Open (or create) OUTPUT's journals for parameters `names` and cfg `metrics`.
+
+    Raises JournalError (another header) or OSError (cannot be written);
+    whatever was opened is closed again.
+    """
+    opened: list[Journal] = []
+    try:
+        opened.append(Journal(os.path.join(output, "results.csv"),
+                              results_columns(names, metrics)))
+        started = os.path.join(output, "started.csv")
+        columns = started_columns(names)
+        if journal_header(started) == columns[:-len(STARTED_AFTER)]:  # an older folder's
+            columns = columns[:-len(STARTED_AFTER)]
+        opened.append(Journal(started, columns))
+        opened.append(Journal(os.path.join(output, PROGRESS_FILE), PROGRESS_COLUMNS))
+    except (OSError, JournalError):
+        for journal in opened:
+            journal.close()
+        raise
+    return Journals(*opened)

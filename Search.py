@@ -172,7 +172,9 @@ class Search:
         """The constant lie told for pending points (None: do not tell them)."""
         if self.lie == "none" or not y:
             return None
-        return float({"max": np.max, "mean": np.mean, "min": np.min}[self.lie](y))
+        values = np.asarray(y, dtype=float)
+        return float(values.max() if self.lie == "max" else
+                     values.min() if self.lie == "min" else values.mean())
 
     def training_set(self, snap: Snapshot) -> tuple[list[list[Any]], list[float]]:
         """Results, then failed points at the worst value, then pending points at the lie."""

@@ -11,7 +11,6 @@
 
 import heapq
 import math
-import os
 import selectors
 import shlex
 import signal
@@ -27,15 +26,7 @@ from Direction import better, minimized
 from Leftovers import Leftovers
 from Progress import ProgressReader
 from Pruner import Pruner
-from Results import (
-    PROGRESS_COLUMNS,
-    PROGRESS_FILE,
-    STARTED_AFTER,
-    Journal,
-    journal_header,
-    results_columns,
-    started_columns,
-)
+from Results import Journal, Journals
 from Status import Status
 from Task import Outcome, Task
 from utils import debug, format_params, json_dumps, say, shout
@@ -71,6 +62,7 @@ class Plan:
     # intermediate values (id, step, value) of tasks an earlier run finished (resume)
     progress: list[tuple[int, int, float]] = field(default_factory=list)
     earlier: "Tally | None" = None  # what earlier runs of this search recorded (resume)
+    resume_command: str = ""  # the exact command that continues this search (Resume.py)
 
 
 @dataclass
@@ -100,7 +92,7 @@ class Workflow:
     """Runs one search to its end and returns the exit code."""
 
     def __init__(self, config: Config, plan: Plan, points: Points, launcher: Any,
-                 environ: dict[str, str]) -> None:
+                 environ: dict[str, str], journals: Journals) -> None:
         self.config = config
         self.plan = plan
         self.points = points
@@ -128,9 +120,10 @@ class Workflow:
         self.selector = selectors.DefaultSelector()
         self.leftovers: Leftovers | None = None
         self.wake_read, self.wake_write = socket.socketpair()
-        self.results: Journal | None = None
-        self.started: Journal | None = None
-        self.progress_journal: Journal | None = None
+        self.journals = journals  # opened by the caller, closed by the run
+        self.results = journals.results
+        self.started = journals.started
+        self.progress_journal = journals.progress
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
@@ -141,16 +134,7 @@ class Workflow:
 
     # -- set-up and tear-down -------------------------------------------
     def _open(self) -> None:
-        out = self.plan.output
-        self.leftovers = Leftovers(out)  # from now on orphans of tasks become our children
-        self.results = Journal(os.path.join(out, "results.csv"),
-                               results_columns(self.names, self.config.metrics))
-        started = os.path.join(out, "started.csv")
-        columns = started_columns(self.names)
-        if journal_header(started) == columns[:-len(STARTED_AFTER)]:  # an older folder's
-            columns = columns[:-len(STARTED_AFTER)]
-        self.started = Journal(started, columns)
-        self.progress_journal = Journal(os.path.join(out, PROGRESS_FILE), PROGRESS_COLUMNS)
+        self.leftovers = Leftovers(self.plan.output)  # from now on orphans of tasks become our children
         for end in (self.wake_read, self.wake_write):
             end.setblocking(False)
         self.selector.register(self.wake_read, selectors.EVENT_READ, None)
@@ -176,9 +160,7 @@ class Workflow:
         self.selector.close()
         self.wake_read.close()
         self.wake_write.close()
-        for journal in (self.results, self.started, self.progress_journal):
-            if journal is not None:
-                journal.close()
+        self.journals.close()
 
     def wake(self) -> None:
         """Wake the loop from another thread (new points are ready)."""
@@ -319,7 +301,7 @@ class Workflow:
             if time.time() < self.next_launch:
                 return []
             want = 1
-        points = []
+        points: list[list[Any]] = []
         while self.plan.reissue and len(points) < want:
             points.append(self.plan.reissue.pop(0))
         origins = ["again"] * len(points)
@@ -384,7 +366,6 @@ class Workflow:
     def _started_row(self, task: Task) -> dict[str, Any]:
         row = {"id": task.id, "start": f"{task.start:.3f}", "slot": task.slot, "pid": task.pid}
         row.update(task.params)
-        assert self.started is not None
         if "origin" in self.started.columns:
             row["origin"] = task.origin
         return row
@@ -521,12 +502,11 @@ class Workflow:
                     for m in self.config.metrics})
         return row
 
-    def _journal(self, journal: Journal | None, rows: list[dict[str, Any]]) -> bool:
+    def _journal(self, journal: Journal, rows: list[dict[str, Any]]) -> bool:
         """Append rows durably (all or none); a full disk stops the run cleanly.
 
         Returns whether the rows were written.
         """
-        assert journal is not None
         try:
             journal.append(rows)
         except OSError as err:
@@ -644,8 +624,7 @@ class Workflow:
             value, task_id, params = best
             shout(f"best: task {task_id:04d} objective={value:.6g}",
                 format_params(params, params.values()))
-        resume = (f"to resume: ./main.sh --resume -o {self.plan.output} "
-                  f"{self.plan.parallelism} {self.plan.concurrency} {self.plan.points_max}")
+        resume = f"to resume: {self.plan.resume_command}"
         if self.signal_number:
             shout("Workflow stopped!")
             shout(resume)

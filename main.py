@@ -10,28 +10,25 @@ except KeyboardInterrupt:  # Ctrl-C in the moment before: stopped all the same
 
 # isort: split
 import argparse
-import json
 import os
 import resource
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-import Layout
+import OutputLock
+import Resume
 import Signals
 import WarmStart
 from Config import Config, has_control_character, load_config
-from Direction import minimized
 from Launcher import LaunchError, choose_launcher
 from Progress import read_history
 from Proposer import Proposer
-from Results import read_journal, results_columns, superseded_failures
+from Results import JournalError, Journals, open_journals
 from Search import Search
-from Status import Status, parse_status
-from Task import find_leftovers, require_pidfd, stop_groups
+from Task import require_pidfd
 from utils import UsageError, say, set_log_level, shout, warn
-from Workflow import Plan, Tally, Workflow
+from Workflow import Plan, Workflow
 
 PROG = "main.sh"
 SEARCH_FILES = ("run.json", "results.csv", "started.csv")
@@ -73,13 +70,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="continue the search recorded in OUTPUT")
     parser.add_argument("--retry-failed", action="store_true",
                         help="with --resume: issue each failed or timed-out point once more")
-    parser.add_argument("parallelism", nargs="?", default=1,
-                        type=positive_int, metavar="PARALLELISM",
-                        help="nodes per task (default 1)")
-    parser.add_argument("points_init", nargs="?", default=4, type=positive_int,
-                        metavar="POINTS_INIT", help="tasks at once: the CONCURRENCY (default 4)")
-    parser.add_argument("points_max", nargs="?", default=8, type=positive_int,
-                        metavar="POINTS_MAX", help="tasks in total (default 8)")
+    parser.add_argument("parallelism", nargs="?", type=positive_int, metavar="PARALLELISM",
+                        help="nodes per task (default 1; with --resume, the recorded one)")
+    parser.add_argument("points_init", nargs="?", type=positive_int, metavar="POINTS_INIT",
+                        help="tasks at once: the CONCURRENCY (default 4; with --resume, "
+                        "the recorded one)")
+    parser.add_argument("points_max", nargs="?", type=positive_int, metavar="POINTS_MAX",
+                        help="tasks in total (default 8; with --resume, the recorded one)")
     args = parser.parse_args(argv)
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed retries the failed points of a recorded search: "
@@ -144,164 +141,9 @@ def end_time(config: Config, environ: dict[str, str]) -> float | None:
     return None
 
 
-@dataclass
-class Recorded:
-    """What an earlier run left in OUTPUT, checked against this run's settings."""
-
-    rows: list[dict[str, str]]  # results.csv
-    issued: list[dict[str, str]]  # started.csv
-    lost: list[dict[str, str]]  # started rows to issue again
-    next_id: int  # the first free task number
-    retry: list[dict[str, str]] = field(default_factory=list)  # failed rows to issue again
-    superseded: set[int] = field(default_factory=set)  # failed tasks a later task retried
-
-
 def dry_run(environ: dict[str, str]) -> bool:
     """True when DRYRUN=1: the tasks run no model (see tasks/task-lib.sh)."""
     return environ.get("DRYRUN", "0") == "1"
-
-
-def read_recorded(config: Config, output: str, dryrun: bool = False,
-                  retry_failed: bool = False) -> Recorded:
-    """Read the search recorded in OUTPUT (writes nothing there).
-
-    A task is lost (issued again) when it has no row in results.csv, or a
-    `killed` one, and its point was not issued again by a later task. A
-    failed (or timed-out) task whose point a later task ran again is
-    superseded: neither told to the search nor counted. With
-    `retry_failed`, each failed point not superseded is issued again, once.
-    A dry-run folder is not resumed for real, nor the reverse.
-    """
-    try:
-        with open(os.path.join(output, "run.json")) as stream:
-            recorded = json.load(stream)
-    except (OSError, ValueError) as err:
-        raise UsageError(f"OUTPUT {output}: cannot resume: cannot read run.json: {err}") from None
-    if not isinstance(recorded, dict):
-        raise UsageError(f"OUTPUT {output}: cannot resume: run.json is not a JSON object")
-    for key, value in config.settings().items():
-        if json.loads(json.dumps(recorded.get(key))) != json.loads(json.dumps(value)):
-            raise UsageError(f"OUTPUT {output}: cannot resume: the recorded {key!r} differs "
-                             f"from this run's ({recorded.get(key)!r} != {value!r})")
-    if "dryrun" in recorded and recorded["dryrun"] != dryrun:
-        was, now = ("a dry run (DRYRUN=1)", "for real") if recorded["dryrun"] \
-            else ("a real search", "with DRYRUN=1")
-        raise UsageError(f"OUTPUT {output}: cannot resume: it holds {was}, and this run is "
-                         f"{now}; keep DRYRUN as it was, or start a new OUTPUT")
-    results = os.path.join(output, "results.csv")
-    started = os.path.join(output, "started.csv")
-    header, rows = read_journal(results) if os.path.exists(results) else ([], [])
-    expected = results_columns(config.problem.names, config.metrics)
-    if header and header != expected:
-        raise UsageError(f"OUTPUT {output}: cannot resume: results.csv has the columns "
-                         f"{','.join(header)!r}, this run's cfg makes {','.join(expected)!r} "
-                         "(a run keeps its parameters and metrics)")
-    issued = read_journal(started)[1] if os.path.exists(started) else []
-    names = config.problem.names
-    try:
-        ids = [int(r["id"]) for r in rows + issued]
-        finished = {int(r["id"]) for r in rows if parse_status(r["status"]).is_done}
-        latest: dict[tuple[str, ...], int] = {}
-        for row in issued:
-            key = tuple(row[n] for n in names)
-            latest[key] = max(latest.get(key, -1), int(row["id"]))
-        lost = [r for r in issued if int(r["id"]) not in finished
-                and latest[tuple(r[n] for n in names)] == int(r["id"])]
-        failures = [s.value for s in Status if s.is_failure]
-        superseded = superseded_failures(rows, issued, names, failures)
-        retry = [r for r in rows if r["status"] in failures
-                 and int(r["id"]) not in superseded] if retry_failed else []
-    except (KeyError, ValueError) as err:
-        raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
-                         f"problem: {err!r}") from None
-    ids.append(Layout.highest_task_id(output))
-    return Recorded(rows, issued, lost, max(ids, default=-1) + 1, retry, superseded)
-
-
-def replay(config: Config, output: str, recorded: Recorded,
-           search: Search) -> tuple[int, list[list[Any]], Tally]:
-    """Tell the search what an earlier run recorded (one tell for all results).
-
-    Returns the number of finished tasks (they count toward POINTS_MAX),
-    the points of the lost tasks and of the failed ones retried (to issue
-    again, under new numbers), and the earlier runs' tally (counts, task
-    times, best) for the status lines and the summary.
-    """
-    problem = config.problem
-    skipped = recorded.superseded | {int(r["id"]) for r in recorded.retry}
-    rows = [r for r in recorded.rows if int(r["id"]) not in skipped]
-    earlier = Tally()
-    try:
-        ok = [(problem.point(r), float(r["objective"])) for r in rows
-              if parse_status(r["status"]).has_value and r["objective"]]
-        failed = [problem.point(r) for r in rows if parse_status(r["status"]).is_failure]
-        lost = [problem.point(r) for r in recorded.lost]
-        retry = [problem.point(r) for r in recorded.retry]
-        for r in rows:
-            status = parse_status(r["status"])
-            value = float(r["objective"]) if status is Status.OK and r["objective"] else None
-            earlier.add(status, float(r["seconds"] or 0), value, int(r["id"]),
-                        problem.params(problem.point(r)), config.direction)
-    except (KeyError, ValueError) as err:
-        raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
-                         f"problem: {err}") from None
-    search.tell([p for p, _ in ok], [minimized(v, config.direction) for _, v in ok])
-    search.fail(failed)
-    retried = f" ({len(retry)} failed one(s) retried)" if retry else ""
-    say(f"resume: {len(ok)} result(s) told to the search, {len(failed)} failed, "
-        f"{len(lost) + len(retry)} task(s) to issue again{retried}, numbering from "
-        f"{recorded.next_id:04d}")
-    return earlier.finished, lost + retry, earlier
-
-
-def stop_leftovers(output: str, recorded: Recorded, grace: float) -> None:
-    """Stop the tasks of an earlier driver that died without stopping them."""
-    ended = {int(r["id"]) for r in recorded.rows}
-    groups = find_leftovers(output, set(range(recorded.next_id)) - ended)
-    if not groups:
-        return
-    shout(f"resume: stopping {len(groups)} task(s) still running from the earlier run "
-        f"(process groups {' '.join(map(str, sorted(groups)))})")
-    stop_groups(groups, grace)
-
-
-def record_run(config: Config, output: str, args: argparse.Namespace) -> None:
-    """Write run.json: the settings a resumed run must share."""
-    record = dict(config.settings())
-    record.update(parallelism=args.parallelism, points_init=args.points_init,
-                  points_max=args.points_max, cfg=config.path,
-                  created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                  dryrun=dry_run(dict(os.environ)))
-    path = os.path.join(output, "run.json")
-    if os.path.exists(path):
-        raise UsageError(f"OUTPUT {output}: already holds run.json")
-    write_run_json(output, record)
-
-
-def write_run_json(output: str, record: dict[str, Any]) -> None:
-    """Write run.json whole or not at all: a kill while writing leaves no empty one."""
-    path = os.path.join(output, "run.json")
-    partial = path + ".partial"
-    with open(partial, "w") as stream:
-        json.dump(record, stream, indent=2)
-        stream.write("\n")
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.rename(partial, path)
-    folder = os.open(output, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
-def record_resume(output: str, args: argparse.Namespace) -> None:
-    """Update run.json's arguments to this run's (the report's "of POINTS_MAX")."""
-    with open(os.path.join(output, "run.json")) as stream:
-        record = json.load(stream)
-    record.update(parallelism=args.parallelism, points_init=args.points_init,
-                  points_max=args.points_max, resumed=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    write_run_json(output, record)
 
 
 def raise_fd_limit() -> None:
@@ -315,47 +157,80 @@ def run(argv: list[str]) -> int:
     """Check everything, then run the search; return the exit code."""
     args = parse_args(argv)
     require_pidfd()
-    config = load_config(args.cfg)
-    set_log_level(config.log_level)
     output = choose_output(args)
     check_output(output, args.resume)
+    environ = dict(os.environ)
+    run_record = Resume.read_run(output) if args.resume else None
+    if run_record is not None:
+        config = Resume.resume_config(output, args.cfg, run_record)
+        Resume.check_settings(config, output, run_record, dry_run(environ))
+    else:
+        config = load_config(args.cfg)
+    set_log_level(config.log_level)
+    Resume.fill_numbers(args, run_record)
     concurrency = min(args.points_init, args.points_max)
     if args.points_init > args.points_max:
         shout(f"note: POINTS_INIT={args.points_init} > POINTS_MAX={args.points_max}: "
             f"only {args.points_max} task(s) will run, all at once")
-    environ = dict(os.environ)
     try:
         launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn, environ)
         launcher.check(args.parallelism, concurrency)
     except LaunchError as err:
         raise UsageError(f"launcher: {err}") from None
     say(f"launcher: {launcher.name} ({launcher.reason})")
-    search = Search(config.problem, config.optimizer, config.pending_lie)
-    plan = Plan(parallelism=args.parallelism, concurrency=concurrency,
-                points_max=args.points_max, output=output, end_time=end_time(config, environ))
     warm = WarmStart.read(config.warm_start, config.problem, config.direction)
-    if args.resume:
-        recorded = read_recorded(config, output, dry_run(environ), args.retry_failed)
+    os.makedirs(output, exist_ok=True)
+    lock = OutputLock.acquire(output)
+    try:
+        return search(args, config, output, run_record, launcher, environ, warm)
+    finally:
+        lock.release()
+
+
+def search(args: argparse.Namespace, config: Config, output: str,
+           run_record: dict[str, Any] | None, launcher: Any, environ: dict[str, str],
+           warm: WarmStart.Earlier) -> int:
+    """Set up (or take up) OUTPUT, which this driver holds, and run the search."""
+    plan = Plan(parallelism=args.parallelism, concurrency=min(args.points_init, args.points_max),
+                points_max=args.points_max, output=output, end_time=end_time(config, environ),
+                resume_command=Resume.resume_line(output, dry_run(environ)))
+    if run_record is not None:
+        recorded = Resume.read_recorded(config, output, args.retry_failed)
+        journals = open_output_journals(config, output)
         search = Search(config.problem, config.optimizer, config.pending_lie,
                         len(recorded.issued))
-        plan.done_before, plan.reissue, plan.earlier = replay(config, output, recorded, search)
+        replayed = Resume.replay(config, output, recorded, search)
+        plan.done_before, plan.reissue, plan.earlier = \
+            replayed.done_before, replayed.reissue, replayed.earlier
         plan.first_id = recorded.next_id
         plan.progress = read_history(output, recorded.rows)
-        stop_leftovers(output, recorded, config.kill_grace)
-        record_resume(output, args)
+        Resume.stop_leftovers(output, recorded, config.kill_grace)
+        Resume.record_resume(config, output, args, run_record)
     else:
-        os.makedirs(output, exist_ok=True)
-        record_run(config, output, args)
+        Resume.record_run(config, output, args, dry_run(environ))
+        journals = open_output_journals(config, output)
+        search = Search(config.problem, config.optimizer, config.pending_lie)
     WarmStart.tell(warm, search)
     raise_fd_limit()
     environ.update(OUTPUT=output, PYTHON=sys.executable)
     workflow: Workflow
     proposer = Proposer(search, notify=lambda: workflow.wake())
-    workflow = Workflow(config, plan, proposer, launcher, environ)
+    workflow = Workflow(config, plan, proposer, launcher, environ, journals)
     code = workflow.run()
     Signals.loop_ended(code)  # a signal now cuts the report short
     write_report(output)
     return Signals.exit_code(code)
+
+
+def open_output_journals(config: Config, output: str) -> Journals:
+    """OUTPUT's journals, or one line naming the one that cannot be appended to."""
+    try:
+        return open_journals(output, config.problem.names, config.metrics)
+    except JournalError as err:
+        raise UsageError(f"OUTPUT {output}: cannot continue: {err}") from None
+    except OSError as err:
+        raise UsageError(f"OUTPUT {output}: cannot write {err.filename or output}: "
+                         f"{err.strerror or err}") from None
 
 
 def write_report(output: str) -> None:

@@ -5,6 +5,7 @@
 import csv
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,11 @@ def run_main(args: list[str], env: dict[str, str] | None = None, timeout: float 
         argv = [sys.executable, "-u", str(BUNDLE / "main.py"), *args]
     return subprocess.run(argv, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
                           cwd=cwd or BUNDLE)
+
+
+def resume_line(output: Path | str) -> str:
+    """The line a stopped run prints to continue its search (exact, shell-quoted)."""
+    return f"to resume: {shlex.join([str(BUNDLE / 'main.sh'), '--resume', '-o', str(output)])}"
 
 
 def read_results(output: Path) -> list[dict[str, str]]:

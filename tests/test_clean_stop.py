@@ -9,7 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import BUNDLE, read_results, run_main, write_cfg, write_script
+from conftest import (
+    BUNDLE,
+    read_results,
+    resume_line,
+    run_main,
+    write_cfg,
+    write_script,
+)
 
 # Makes every random-forest fit in the model fitting process raise (the
 # driver's own fits work): scikit-learn refusing its input.
@@ -54,7 +61,7 @@ def test_an_error_while_proposing_points_stops_the_run_cleanly(tmp_path: Path) -
     assert "stop issuing tasks: cannot propose points: ValueError: Input y contains NaN. " \
         "(made to fail by the test)" in done.stdout
     assert "Workflow failed!" in done.stdout
-    assert f"to resume: ./main.sh --resume -o {out}" in done.stdout
+    assert resume_line(out) in done.stdout
     rows = {int(r["id"]): r for r in read_results(out)}
     assert rows[0]["status"] == "ok" and rows[1]["status"] == "ok"
     assert rows[2]["status"] == "killed" and "stopped by the driver" in rows[2]["reason"]

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_main, run_task, write_cfg, write_script
+from conftest import resume_line, run_main, run_task, write_cfg, write_script
 
 import Layout
 
@@ -64,7 +64,7 @@ def test_disk_full_while_writing_results_stops_cleanly(tmp_path: Path, small_dis
     assert "Traceback" not in text
     assert f"cannot write {output}/results.csv: No space left on device; stopping" in text
     assert "Workflow failed!" in text
-    assert f"after making room in {output}, to resume: ./main.sh --resume -o {output}" in text
+    assert f"after making room in {output}, " + resume_line(output) in text
     assert "summary: ok=2 failed=0 timeout=0 killed=0" in text, "counts what was recorded"
     assert "TASK 0002 ended (failed) but its row could not be recorded" in text
     data = (output / "results.csv").read_bytes()

@@ -51,7 +51,7 @@ def test_a_stray_quote_on_the_last_line_is_bad_not_torn() -> None:
 def test_the_reader_names_the_bad_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "results.csv"
     path.write_bytes(HEADER + b'0,ok,a\n0,ok\n"2,ok,c\n3,ok,d\n')
-    header, rows = read_journal(str(path))
+    _, rows = read_journal(str(path))
     assert [r["id"] for r in rows] == ["0", "3"]
     err = capsys.readouterr().err
     assert "line(s) 3, 4 do not parse" in err and "the rows after them are read" in err

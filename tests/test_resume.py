@@ -13,7 +13,7 @@ from typing import ClassVar
 from conftest import BUNDLE, read_results, run_main, write_cfg, write_script
 from test_signals import alive, count_lines, finish, sigkill_driver, start, wait_until
 
-import main
+import Resume
 from Config import load_config
 from Search import Search
 from Task import find_leftovers
@@ -174,11 +174,11 @@ def test_resume_tells_all_results_in_one_batch(tmp_path: Path) -> None:
             super().tell(points, values)
 
     config = load_config(None)
-    recorded = main.read_recorded(config, str(output))
+    recorded = Resume.read_recorded(config, str(output))
     search = Counting(config.problem, config.optimizer)
-    finished, lost, _ = main.replay(config, str(output), recorded, search)
+    replayed = Resume.replay(config, str(output), recorded, search)
     assert Counting.calls == [6]
-    assert (finished, lost) == (6, [])
+    assert (replayed.done_before, replayed.reissue) == (6, [])
     assert len(search.optimizer.yi) == 6
 
 

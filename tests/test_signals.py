@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLE, read_results, write_cfg, write_script
+from conftest import BUNDLE, read_results, resume_line, write_cfg, write_script
 
 # A task that records its pid and its child's pid, then waits on the child.
 SPAWNING_TASK = """
@@ -167,7 +167,7 @@ def test_a_stop_signal_stops_everything_once(tmp_path: Path, signum: int, to_gro
     assert f"main.sh: FAIL: python exited with code: {128 + signum}" in text
     assert f"received {signal.Signals(signum).name}" in text
     assert "skipping the grace period" not in text
-    assert "to resume: ./main.sh --resume -o " + str(output) in text
+    assert resume_line(output) in text
     rows = read_results(output)
     assert sorted(r["status"] for r in rows) == ["killed", "killed"]
     assert all("stopped by the driver" in r["reason"] for r in rows)

@@ -16,11 +16,12 @@ import pytest
 from conftest import read_results, run_main, write_cfg, write_script
 from test_validation import snapshot
 
-import main
 import Report
+import Resume
 from Config import load_config
 from Launcher import Launcher
 from Proposer import Proposer
+from Results import open_journals
 from Search import Search
 from Task import read_result
 from utils import set_log_level
@@ -68,8 +69,9 @@ def test_direction_max_makes_the_search_minimize_the_negated_value(tmp_path: Pat
     plan = Plan(parallelism=1, concurrency=2, points_max=6, output=output)
     workflow: Workflow
     spy = Spy(Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake()))
+    journals = open_journals(output, config.problem.names, config.metrics)
     workflow = Workflow(config, plan, spy, Launcher(reason="test"),
-                        dict(os.environ, OUTPUT=output, PYTHON=sys.executable))
+                        dict(os.environ, OUTPUT=output, PYTHON=sys.executable), journals)
     with contextlib.redirect_stdout(io.StringIO()) as out:
         set_log_level("INFO")  # its lines into `out`
         assert workflow.run() == 0
@@ -102,8 +104,9 @@ def test_replay_tells_the_negated_values_of_a_max_search(tmp_path: Path) -> None
     assert done.returncode == 0, done.stdout + done.stderr
     config = load_config(str(tmp_path / "cfg.json"))
     search = Search(config.problem, config.optimizer)
-    recorded = main.read_recorded(config, str(output))
-    done_before, _, earlier = main.replay(config, str(output), recorded, search)
+    recorded = Resume.read_recorded(config, str(output))
+    replayed = Resume.replay(config, str(output), recorded, search)
+    done_before, earlier = replayed.done_before, replayed.earlier
     values = [float(r["objective"]) for r in read_results(output)]
     assert sorted(search.optimizer.yi) == sorted(-v for v in values)
     assert done_before == 4 and earlier.best is not None and earlier.best[0] == max(values)

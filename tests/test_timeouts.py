@@ -5,7 +5,7 @@
 import time
 from pathlib import Path
 
-from conftest import read_results, run_main, write_cfg, write_script
+from conftest import read_results, resume_line, run_main, write_cfg, write_script
 
 
 def run_with(tmp_path: Path, body: str, cfg: dict, args: list[str]):
@@ -100,7 +100,7 @@ def test_walltime_stops_issuing_before_the_end(tmp_path: Path) -> None:
     rows = read_results(output)
     assert 1 <= len(rows) < 8 and all(r["status"] == "ok" for r in rows)
     assert "stop issuing tasks: walltime:" in done.stdout
-    assert "to resume: ./main.sh --resume -o " + str(output) in done.stdout
+    assert resume_line(output) in done.stdout
 
 
 def test_scheduler_end_time_is_a_walltime(tmp_path: Path) -> None:

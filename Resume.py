@@ -1,0 +1,246 @@
+# RESUME
+# What a search leaves in OUTPUT for the next run, and how the next run
+# takes it up: run.json (the settings and arguments a resumed run shares),
+# cfg.json (a copy of the cfg, so that `./main.sh --resume -o OUTPUT` alone
+# carries on, whatever became of the original file), and the replay of the
+# journals (results.csv, started.csv) into a new Search.
+#
+# Call order (main.py): read_run -> resume_config -> fill_numbers ->
+# read_recorded -> Search(...) -> replay -> stop_leftovers -> record_resume;
+# a first run calls record_run (which keeps the cfg copy) instead.
+
+import argparse
+import json
+import os
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import Layout
+from Config import Config, load_config
+from Direction import minimized
+from Results import read_journal, results_columns, superseded_failures
+from Search import Search
+from Status import Status, parse_status
+from Task import find_leftovers, stop_groups
+from utils import UsageError, say, shout
+from Workflow import Tally
+
+RUN_FILE = "run.json"
+CFG_COPY = "cfg.json"
+NUMBERS = ("parallelism", "points_init", "points_max")  # the positional arguments
+DEFAULT_NUMBERS = {"parallelism": 1, "points_init": 4, "points_max": 8}
+MAIN_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "main.sh")
+
+
+def resume_line(output: str, dryrun: bool) -> str:
+    """The exact command that continues the search in `output`, shell-quoted."""
+    words = [MAIN_SH, "--resume", "-o", output]
+    return ("DRYRUN=1 " if dryrun else "") + " ".join(shlex.quote(w) for w in words)
+
+
+def read_run(output: str) -> dict[str, Any]:
+    """OUTPUT's run.json, or a one-line UsageError."""
+    try:
+        with open(os.path.join(output, RUN_FILE)) as stream:
+            recorded = json.load(stream)
+    except (OSError, ValueError) as err:
+        raise UsageError(f"OUTPUT {output}: cannot resume: cannot read run.json: {err}") from None
+    if not isinstance(recorded, dict):
+        raise UsageError(f"OUTPUT {output}: cannot resume: run.json is not a JSON object")
+    return recorded
+
+
+def resume_config(output: str, given: str | None, run: dict[str, Any]) -> Config:
+    """The cfg of a resumed run: the one given with -c, else the copy kept in OUTPUT.
+
+    A folder written before the copy existed falls back on the cfg path
+    that run.json recorded, and the built-in defaults when it recorded none.
+    """
+    if given is not None:
+        return load_config(given)
+    copy = os.path.join(output, CFG_COPY)
+    if os.path.exists(copy):
+        base = run.get("cfg_dir")
+        return load_config(copy, base if isinstance(base, str) else None)
+    original = run.get("cfg")
+    if original is None:
+        return load_config(None)
+    if not isinstance(original, str) or not os.path.isfile(original):
+        raise UsageError(f"OUTPUT {output}: cannot resume: it keeps no copy of its cfg and "
+                         f"the recorded cfg file {original!r} is gone; give it with -c CFG")
+    return load_config(original)
+
+
+def fill_numbers(args: argparse.Namespace, run: dict[str, Any] | None) -> None:
+    """PARALLELISM, POINTS_INIT, POINTS_MAX not given: the recorded ones, else the defaults."""
+    for name in NUMBERS:
+        if getattr(args, name) is None:
+            recorded = (run or {}).get(name)
+            ok = isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0
+            setattr(args, name, recorded if ok else DEFAULT_NUMBERS[name])
+
+
+@dataclass
+class Recorded:
+    """What an earlier run left in OUTPUT, checked against this run's settings."""
+
+    rows: list[dict[str, str]]  # results.csv
+    issued: list[dict[str, str]]  # started.csv
+    lost: list[dict[str, str]]  # started rows to issue again
+    next_id: int  # the first free task number
+    retry: list[dict[str, str]] = field(default_factory=list)  # failed rows to issue again
+    superseded: set[int] = field(default_factory=set)  # failed tasks a later task retried
+
+
+def check_settings(config: Config, output: str, run: dict[str, Any], dryrun: bool) -> None:
+    """Refuse a cfg that describes another search, or a dry run resumed for real."""
+    for key, value in config.settings().items():
+        if json.loads(json.dumps(run.get(key))) != json.loads(json.dumps(value)):
+            raise UsageError(f"OUTPUT {output}: cannot resume: the recorded {key!r} differs "
+                             f"from this run's ({run.get(key)!r} != {value!r})")
+    if "dryrun" in run and run["dryrun"] != dryrun:
+        was, now = ("a dry run (DRYRUN=1)", "for real") if run["dryrun"] \
+            else ("a real search", "with DRYRUN=1")
+        raise UsageError(f"OUTPUT {output}: cannot resume: it holds {was}, and this run is "
+                         f"{now}; keep DRYRUN as it was, or start a new OUTPUT")
+
+
+def read_recorded(config: Config, output: str, retry_failed: bool = False) -> Recorded:
+    """Read the journals of the search recorded in OUTPUT (writes nothing there).
+
+    A task is lost (issued again) when it has no row in results.csv, or a
+    `killed` one, and its point was not issued again by a later task. A
+    failed (or timed-out) task whose point a later task ran again is
+    superseded: neither told to the search nor counted. With
+    `retry_failed`, each failed point not superseded is issued again, once.
+    """
+    results = os.path.join(output, "results.csv")
+    started = os.path.join(output, "started.csv")
+    header, rows = read_journal(results) if os.path.exists(results) else ([], [])
+    expected = results_columns(config.problem.names, config.metrics)
+    if header and header != expected:
+        raise UsageError(f"OUTPUT {output}: cannot resume: results.csv has the columns "
+                         f"{','.join(header)!r}, this run's cfg makes {','.join(expected)!r} "
+                         "(a run keeps its parameters and metrics)")
+    issued = read_journal(started)[1] if os.path.exists(started) else []
+    names = config.problem.names
+    try:
+        ids = [int(r["id"]) for r in rows + issued]
+        finished = {int(r["id"]) for r in rows if parse_status(r["status"]).is_done}
+        latest: dict[tuple[str, ...], int] = {}
+        for row in issued:
+            key = tuple(row[n] for n in names)
+            latest[key] = max(latest.get(key, -1), int(row["id"]))
+        lost = [r for r in issued if int(r["id"]) not in finished
+                and latest[tuple(r[n] for n in names)] == int(r["id"])]
+        failures = [s.value for s in Status if s.is_failure]
+        superseded = superseded_failures(rows, issued, names, failures)
+        retry = [r for r in rows if r["status"] in failures
+                 and int(r["id"]) not in superseded] if retry_failed else []
+    except (KeyError, ValueError) as err:
+        raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
+                         f"problem: {err!r}") from None
+    ids.append(Layout.highest_task_id(output))
+    return Recorded(rows, issued, lost, max(ids, default=-1) + 1, retry, superseded)
+
+
+@dataclass
+class Replayed:
+    """What the replay gives the new run's Plan."""
+
+    done_before: int  # finished tasks: they count toward POINTS_MAX
+    reissue: list[list[Any]]  # points of lost tasks and of failed ones retried
+    earlier: Tally  # the earlier runs' counts, task times and best
+
+
+def replay(config: Config, output: str, recorded: Recorded, search: Search) -> Replayed:
+    """Tell the search what an earlier run recorded (one tell for all results), and
+    tally the earlier runs (counts, task times, best) for the status lines and summary."""
+    problem = config.problem
+    tally = Tally()
+    skipped = recorded.superseded | {int(r["id"]) for r in recorded.retry}
+    rows = [r for r in recorded.rows if int(r["id"]) not in skipped]
+    try:
+        ok = [(problem.point(r), float(r["objective"])) for r in rows
+              if parse_status(r["status"]).has_value and r["objective"]]
+        failed = [problem.point(r) for r in rows if parse_status(r["status"]).is_failure]
+        lost = [problem.point(r) for r in recorded.lost]
+        retry = [problem.point(r) for r in recorded.retry]
+        for r in rows:
+            status = parse_status(r["status"])
+            value = float(r["objective"]) if status is Status.OK and r["objective"] else None
+            tally.add(status, float(r["seconds"] or 0), value, int(r["id"]),
+                      problem.params(problem.point(r)), config.direction)
+    except (KeyError, ValueError) as err:
+        raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
+                         f"problem: {err}") from None
+    search.tell([p for p, _ in ok], [minimized(v, config.direction) for _, v in ok])
+    search.fail(failed)
+    retried = f" ({len(retry)} failed one(s) retried)" if retry else ""
+    say(f"resume: {len(ok)} result(s) told to the search, {len(failed)} failed, "
+        f"{len(lost) + len(retry)} task(s) to issue again{retried}, numbering from "
+        f"{recorded.next_id:04d}")
+    return Replayed(tally.finished, lost + retry, tally)
+
+
+def stop_leftovers(output: str, recorded: Recorded, grace: float) -> None:
+    """Stop the tasks of an earlier driver that died without stopping them."""
+    ended = {int(r["id"]) for r in recorded.rows}
+    groups = find_leftovers(output, set(range(recorded.next_id)) - ended)
+    if not groups:
+        return
+    shout(f"resume: stopping {len(groups)} task(s) still running from the earlier run "
+          f"(process groups {' '.join(map(str, sorted(groups)))})")
+    stop_groups(groups, grace)
+
+
+def keep_cfg_copy(output: str, config: Config) -> None:
+    """Copy the cfg file into OUTPUT (whole or not at all); none for the built-in defaults."""
+    if config.path is None or os.path.abspath(config.path) == os.path.join(output, CFG_COPY):
+        return
+    with open(config.path, "rb") as stream:
+        data = stream.read()
+    write_whole(os.path.join(output, CFG_COPY), data)
+
+
+def record_run(config: Config, output: str, args: argparse.Namespace, dryrun: bool) -> None:
+    """Write run.json (the settings a resumed run must share) and the cfg copy."""
+    path = os.path.join(output, RUN_FILE)
+    if os.path.exists(path):
+        raise UsageError(f"OUTPUT {output}: already holds run.json")
+    keep_cfg_copy(output, config)
+    record = dict(config.settings())
+    record.update({name: getattr(args, name) for name in NUMBERS})
+    record.update(cfg=config.path, cfg_dir=config.path and os.path.dirname(config.path),
+                  created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), dryrun=dryrun)
+    write_whole(path, (json.dumps(record, indent=2) + "\n").encode())
+
+
+def record_resume(config: Config, output: str, args: argparse.Namespace,
+                  run: dict[str, Any]) -> None:
+    """Update run.json to this run's arguments (and cfg, when one was given)."""
+    record = dict(run)
+    record.update({name: getattr(args, name) for name in NUMBERS})
+    record["resumed"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if config.path is not None and os.path.abspath(config.path) != \
+            os.path.join(output, CFG_COPY):
+        keep_cfg_copy(output, config)
+        record.update(cfg=config.path, cfg_dir=os.path.dirname(config.path))
+    write_whole(os.path.join(output, RUN_FILE), (json.dumps(record, indent=2) + "\n").encode())
+
+
+def write_whole(path: str, data: bytes) -> None:
+    """Write a file whole or not at all: a kill while writing leaves no part of it."""
+    partial = path + ".partial"
+    with open(partial, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.rename(partial, path)
+    folder = os.open(os.path.dirname(path), os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
