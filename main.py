@@ -195,8 +195,8 @@ def search(args: argparse.Namespace, config: Config, output: str,
                 points_max=args.points_max, output=output, end_time=end_time(config, environ),
                 resume_command=Resume.resume_line(output, dry_run(environ)))
     if run_record is not None:
-        recorded = Resume.read_recorded(config, output, args.retry_failed)
         journals = open_output_journals(config, output)
+        recorded = Resume.read_recorded(config, output, args.retry_failed)
         search = Search(config.problem, config.optimizer, config.pending_lie,
                         len(recorded.issued))
         replayed = Resume.replay(config, output, recorded, search)
