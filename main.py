@@ -1,7 +1,8 @@
 # MAIN PY
-# The main Python program: reads the arguments and the cfg, checks every
-# input before the first task starts, sets up (or resumes) the output
-# folder, and runs the search loop.
+# The main Python program: wiring only. Reads the arguments and the cfg,
+# checks every input before anything is written, takes OUTPUT's lock, sets
+# the folder up (or takes it up: Resume.py), runs the search loop
+# (Workflow.py), writes the report, and returns the exit code.
 
 try:
     import StopEarly  # noqa: F401 - first: stop signals are handled from here on
