@@ -34,7 +34,7 @@ def test_an_old_output_resumes_and_reports(fixture: Path, tmp_path: Path) -> Non
         "numbering from 0004" in done.stdout
     rows = read_results(output)
     assert rows[:4] == before, "the earlier rows stay as they were"
-    assert [r["id"] for r in rows[4:]] == ["4", "5"]
+    assert sorted(r["id"] for r in rows[4:]) == ["4", "5"]  # in the order they ended
     report = subprocess.run([str(BUNDLE / "report.sh"), str(output)], capture_output=True,
                             text=True, timeout=120, check=False)
     assert report.returncode == 0, report.stdout + report.stderr
