@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 import Layout
 import Signals
+import Walltime
 import WarmStart
 from Config import Config, has_control_character, load_config
 from Direction import minimized
@@ -130,18 +131,6 @@ def check_output(output: str, resume: bool) -> None:
         probe = os.path.dirname(probe)
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UsageError(f"OUTPUT {output}: {probe} is not writable")
-
-
-def end_time(config: Config, environ: dict[str, str]) -> float | None:
-    """When the batch job ends: cfg walltime, else what the scheduler says."""
-    if config.walltime:
-        return time.time() + config.walltime
-    for key in ("SLURM_JOB_END_TIME", "COBALT_ENDTIME"):
-        try:
-            return float(environ[key])
-        except (KeyError, ValueError):
-            continue
-    return None
 
 
 @dataclass
@@ -332,7 +321,8 @@ def run(argv: list[str]) -> int:
     say(f"launcher: {launcher.name} ({launcher.reason})")
     search = Search(config.problem, config.optimizer, config.pending_lie)
     plan = Plan(parallelism=args.parallelism, concurrency=concurrency,
-                points_max=args.points_max, output=output, end_time=end_time(config, environ))
+                points_max=args.points_max, output=output,
+                end_time=Walltime.job_end(config.walltime, environ))
     warm = WarmStart.read(config.warm_start, config.problem, config.direction)
     if args.resume:
         recorded = read_recorded(config, output, dry_run(environ), args.retry_failed)
