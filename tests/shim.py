@@ -1,11 +1,13 @@
 # SHIM PY
 # Test shims for what cannot run here: Cobalt's qsub and cqwait (Theta),
-# ALPS aprun, and PBS Pro's qsub and qstat (Polaris, Aurora).  tests/shims/NAME runs
-# 'shim.py NAME ARGS...': the shim appends its argv (NAME first) as one JSON
-# list to the file named by $SHIM_LOG, then does the work here:
+# ALPS aprun, and PBS Pro's qsub and qstat (Polaris, Aurora).
+# tests/shims/NAME runs 'shim.py NAME ARGS...': the shim appends its argv
+# (NAME first) as one JSON list to the file named by $SHIM_LOG, then does
+# the work here:
 #   qsub    runs the job at once, with the job's environment (COBALT_* for
-#           Cobalt; PBS_JOBID and a PBS_NODEFILE of the selected nodes, named
-#           from $SHIM_PBS_HOSTS or pbs-node-1..., for PBS), output to the
+#           Cobalt, COBALT_ENDTIME from --time; PBS_JOBID and a PBS_NODEFILE
+#           of the selected nodes, named from $SHIM_PBS_HOSTS or
+#           pbs-node-1..., for PBS), output to the
 #           job's log, and prints the job id.  PBS form: options, -- and the
 #           command (run in $HOME, as PBS does); else the Cobalt form.
 #           A PBS job also gets SHIM_PBS_STIME (its start, epoch seconds)
@@ -70,6 +72,14 @@ def options(args: list[str], known: tuple[str, ...]
     return pairs, args
 
 
+def duration(text: str) -> int:
+    """Seconds of a --time or walltime= value: [[HH:]MM:]SS (Cobalt: plain minutes)."""
+    parts = [int(p) for p in text.split(":")]
+    if len(parts) == 1:
+        return parts[0] * 60
+    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+
+
 def cobalt(args: list[str]) -> int:
     """Cobalt: qsub --option value ... COMMAND ARGS."""
     pairs, command = options(args, COBALT_OPTIONS)
@@ -82,7 +92,9 @@ def cobalt(args: list[str]) -> int:
     job = str(os.getpid())
     env = dict(os.environ, COBALT_JOBID=job,
                COBALT_PARTSIZE=given["--nodecount"],
-               COBALT_JOBSIZE=given["--nodecount"])
+               COBALT_JOBSIZE=given["--nodecount"],
+               COBALT_STARTTIME=str(int(time.time())),
+               COBALT_ENDTIME=str(int(time.time() + duration(given["--time"]))))
     for pair in re.split(r"(?<!\\):", given["--env"]):
         name, _, value = pair.partition("=")
         env[name] = value.replace("\\:", ":")
