@@ -284,15 +284,20 @@ class Workflow:
                              f"{self.config.max_failures}")
         elif self.stop_at is not None and time.time() >= self.stop_at:
             self.stopping = self._walltime_left()
-        elif self.stop_at is not None and self.tally.longest and \
-                time.time() + self.tally.longest > self.stop_at:
+        elif self.stop_at is not None and self._longest() and \
+                time.time() + self._longest() > self.stop_at:
             self.stopping = (f"{self._walltime_left()}, less than the longest task so far "
-                             f"({self.tally.longest:.0f} s) + kill_grace + "
+                             f"({self._longest():.0f} s) + kill_grace + "
                              f"{Walltime.REPORT_TIME:g} s")
         else:
             return
         if self.stopping != "POINTS_MAX reached":
             shout("stop issuing tasks:", self.stopping)
+
+    def _longest(self) -> float:
+        """The longest task so far, earlier runs of this search too (resume)."""
+        earlier = self.plan.earlier
+        return max(self.tally.longest, earlier.longest if earlier is not None else 0.0)
 
     def _walltime_left(self) -> str:
         """`walltime: the job ends in N s` (why the run stops)."""
