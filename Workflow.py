@@ -2,8 +2,10 @@
 # The search loop: start POINTS_INIT tasks; sleep until a task exits, a
 # signal arrives or a deadline passes (never a fixed-interval poll); record
 # each outcome in results.csv first, tell the search, refill the free slots;
-# stop issuing on POINTS_MAX, on too many failures, at the end of walltime
-# or on a signal; then drain. Every progress_interval seconds it reads the
+# stop issuing on POINTS_MAX, on too many failures, when a task could not
+# end before the job's end (Walltime.py) or on a signal; then drain. At
+# Walltime.stop_time (kill_grace + REPORT_TIME before the job's end) it stops
+# its running tasks itself, recorded `killed`, before the scheduler does. Every progress_interval seconds it reads the
 # running tasks' new output (Progress.py), journals their intermediate
 # values in progress.csv and stops those the pruner gives up on. Every
 # status_interval seconds it prints one `status:` line (done, running,
@@ -21,6 +23,7 @@ from typing import Any, Protocol
 
 import Eta
 import Signals
+import Walltime
 from Config import Config
 from Direction import better, minimized
 from Leftovers import Leftovers
@@ -108,6 +111,8 @@ class Workflow:
         self.began = time.time()
         self.next_status = math.inf  # when to print the next status line
         self.stopping = ""  # why no more tasks are issued
+        self.stop_at = Walltime.stop_time(plan.end_time, config.kill_grace)
+        self.walltime_passed = False  # stop_at came: the running tasks were stopped
         self.signal_number = 0
         self.signal_count = 0
         self.signal_time = 0.0
@@ -231,6 +236,7 @@ class Workflow:
             self._check_points()
             self._handle_signal()
             self._fire_deadlines()
+            self._check_walltime()
             if finished:
                 self._sweep()
                 self._record(finished)
@@ -258,18 +264,46 @@ class Workflow:
         elif self.failures > self.config.max_failures:
             self.stopping = (f"{self.failures} failed task(s), more than max_failures="
                              f"{self.config.max_failures}")
-        elif self.plan.end_time is not None and self.tally.longest and \
-                time.time() + self.tally.longest > self.plan.end_time:
-            self.stopping = (f"walltime: {self.plan.end_time - time.time():.0f} s left, less "
-                             f"than the longest task so far ({self.tally.longest:.0f} s)")
+        elif self.stop_at is not None and time.time() >= self.stop_at:
+            self.stopping = self._walltime_left()
+        elif self.stop_at is not None and self._longest() and \
+                time.time() + self._longest() > self.stop_at:
+            self.stopping = (f"{self._walltime_left()}, less than the longest task so far "
+                             f"({self._longest():.0f} s) + kill_grace + "
+                             f"{Walltime.REPORT_TIME:g} s")
         else:
             return
         if self.stopping != "POINTS_MAX reached":
             shout("stop issuing tasks:", self.stopping)
 
+    def _longest(self) -> float:
+        """The longest task so far, earlier runs of this search too (resume)."""
+        earlier = self.plan.earlier
+        return max(self.tally.longest, earlier.longest if earlier is not None else 0.0)
+
+    def _walltime_left(self) -> str:
+        """`walltime: the job ends in N s` (why the run stops)."""
+        assert self.plan.end_time is not None
+        return f"walltime: the job ends in {self.plan.end_time - time.time():.0f} s"
+
+    def _check_walltime(self) -> None:
+        """At stop_at, stop the running tasks: `killed`, issued again on resume."""
+        if self.stop_at is None or self.walltime_passed or time.time() < self.stop_at:
+            return
+        self._check_stop()
+        stopping = [task for task in self.running.values() if not task.stop_reason]
+        self.walltime_passed = True
+        if stopping:
+            shout(f"{self._walltime_left()}: stopping {len(stopping)} running task(s) "
+                  f"(grace {self.config.kill_grace:g} s); recorded killed, a resume issues "
+                  "them again")
+            self._stop_all(Status.KILLED)
+
     def _timeout(self) -> float | None:
         """Seconds until the next deadline (None: sleep until an event)."""
         soonest = math.inf
+        if self.stop_at is not None and not self.walltime_passed:
+            soonest = self.stop_at
         while self.deadlines and self.deadlines[0][2] not in self.running:
             heapq.heappop(self.deadlines)
         if self.deadlines:
@@ -629,8 +663,8 @@ class Workflow:
             shout("Workflow stopped!")
             shout(resume)
             return 128 + self.signal_number
-        if self.stopping.startswith("walltime"):
-            shout(f"stopped issuing tasks before the end of walltime; {resume}")
+        if self.stopping.startswith("walltime") or self.walltime_passed:
+            shout(f"stopped before the end of walltime; {resume}")
         if self.io_error is not None or self.points_error or \
                 self.failures > self.config.max_failures:
             shout("Workflow failed!")

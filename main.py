@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import OutputLock
 import Resume
 import Signals
+import Walltime
 import WarmStart
 from Config import Config, has_control_character, load_config
 from Launcher import LaunchError, choose_launcher
@@ -130,16 +131,6 @@ def check_output(output: str, resume: bool) -> None:
         raise UsageError(f"OUTPUT {output}: {probe} is not writable")
 
 
-def end_time(config: Config, environ: dict[str, str]) -> float | None:
-    """When the batch job ends: cfg walltime, else what the scheduler says."""
-    if config.walltime:
-        return time.time() + config.walltime
-    for key in ("SLURM_JOB_END_TIME", "COBALT_ENDTIME"):
-        try:
-            return float(environ[key])
-        except (KeyError, ValueError):
-            continue
-    return None
 
 
 def dry_run(environ: dict[str, str]) -> bool:
@@ -193,7 +184,8 @@ def search(args: argparse.Namespace, config: Config, output: str,
            warm: WarmStart.Earlier) -> int:
     """Set up (or take up) OUTPUT, which this driver holds, and run the search."""
     plan = Plan(parallelism=args.parallelism, concurrency=min(args.points_init, args.points_max),
-                points_max=args.points_max, output=output, end_time=end_time(config, environ),
+                points_max=args.points_max, output=output,
+                end_time=Walltime.job_end(config.walltime, environ),
                 resume_command=Resume.resume_line(output, dry_run(environ)))
     if run_record is not None:
         journals = open_output_journals(config, output)
