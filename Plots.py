@@ -59,6 +59,7 @@ INTERMEDIATE_LINES = 200  # tasks up to which each intermediate curve is drawn b
 DPI = 100
 SURROGATE_POINTS = 300  # rows the objective plot's Gaussian process is fitted to, at most
 SAMPLES = 30  # random points the partial dependence averages over
+SD_SAMPLES = 10  # of which its sd band averages over
 GRID_1D = 40  # points along a numeric parameter (1-D panels)
 GRID_2D = 16  # points along each numeric parameter (2-D panels)
 CATEGORY_LABELS = 12  # categories up to which each one is labelled
@@ -316,7 +317,14 @@ def _partial(model: Any, base: np.ndarray, axes: list[_Axis], std: bool = False
     """The model's mean (and sd) averaged over `base` rows, on the grid of `axes`.
 
     The result has one entry per grid point (shape: the axes' value counts).
+    The sd, O(n^2) per prediction, is averaged over the first SD_SAMPLES rows.
     """
+    mean = _predict(model, base, axes, False)
+    return mean, _predict(model, base[:SD_SAMPLES], axes, True) if std else None
+
+
+def _predict(model: Any, base: np.ndarray, axes: list[_Axis], std: bool) -> np.ndarray:
+    """The model's mean (std: its sd) on the grid of `axes`, averaged over `base` rows."""
     import itertools
 
     encoded = [a.encode() for a in axes]
@@ -328,15 +336,9 @@ def _partial(model: Any, base: np.ndarray, axes: list[_Axis], std: bool = False
     flat = rows.reshape(-1, base.shape[1])
     with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
-        if std:
-            mean, sd = model.predict(flat, return_std=True)
-        else:
-            mean, sd = model.predict(flat), None
+        values = model.predict(flat, return_std=True)[1] if std else model.predict(flat)
     shape = tuple(len(a.values) for a in axes)
-    mean = np.asarray(mean).reshape(len(combos), -1).mean(axis=1).reshape(shape)
-    if sd is not None:
-        sd = np.asarray(sd).reshape(len(combos), -1).mean(axis=1).reshape(shape)
-    return mean, sd
+    return np.asarray(values).reshape(len(combos), -1).mean(axis=1).reshape(shape)
 
 
 def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
@@ -386,7 +388,7 @@ def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
         ax.set_ylabel(f"objective ({Direction.wording(direction)})")
         fig.suptitle(title, fontsize=10)
         return fig
-    size = 2.4 if n <= 6 else 1.9
+    size = 2.4 if n <= 4 else 2.0 if n <= 6 else 1.7  # inches per panel
     fig, grid = plt.subplots(n, n, figsize=(size * n + 1.6, size * n + 1.2),
                              layout="constrained", squeeze=False)
     lines = [_partial(model, base, [a], std=True) for a in axes1]
@@ -502,7 +504,7 @@ def plot_timeline(summary: "ReportSummary") -> Figure:
         left, right, low, high = a[:, 0], a[:, 1], a[:, 2] - 0.4, a[:, 2] + 0.4
         verts = np.stack([np.column_stack(c) for c in
                           ((left, low), (left, high), (right, high), (right, low))], axis=1)
-        ax.add_collection(PolyCollection(verts, facecolors=COLORS.get(status, "tab:brown"),
+        ax.add_collection(PolyCollection(list(verts), facecolors=COLORS.get(status, "tab:brown"),
                                          edgecolors="black", linewidths=edge,
                                          hatch="//" if status == "running" else None))
     if len(tasks) <= TIMELINE_LABELS:
