@@ -149,8 +149,9 @@ def plot_convergence(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
     for r in summary.rows:
         if r.objective is None:
             bad.setdefault(r.status, []).append(r.id)
-    for status, numbers in sorted(bad.items()):  # no value: marks on the task axis
-        ax.scatter(numbers, [-0.04] * len(numbers), marker="|", s=60, clip_on=False,
+    for row, (status, numbers) in enumerate(sorted(bad.items())):  # no value: one row of
+        ax.scatter(numbers, [-0.03 * (row + 1)] * len(numbers),  # marks each, below the axis
+                   marker="|", s=40 if len(summary.rows) <= 1000 else 20, clip_on=False,
                    color=COLORS.get(status, "tab:brown"), transform=ax.get_xaxis_transform(),
                    label=f"{status}: {len(numbers)} (no objective)")
     marker = _model_marker(summary, run)
@@ -161,7 +162,7 @@ def plot_convergence(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
         _log_axis(ax.yaxis)
     ax.set_xlim(first - 0.5, last + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.tick_params(axis="x", pad=10 if bad else 3.5)
+    ax.tick_params(axis="x", pad=3.5 + 12 * len(bad))
     ax.set_title(f"Convergence: best objective {best[-1]:.4g} after {len(summary.rows)} tasks")
     ax.set_xlabel("task id")
     ax.set_ylabel(f"objective ({Direction.wording(direction)})")
