@@ -5,7 +5,7 @@
 # failed, timeout and killed tasks), started.csv with each point's origin
 # (random while the first results are out, then model), a few tasks still
 # running with an output file last written before now, and progress.csv.
-#   python3 benchmarks/plot_folders.py FOLDER [--slots 8 50 1000] [--report]
+#   benchmarks/run.sh plot_folders FOLDER [--slots 8 50 1000] [--report]
 # makes FOLDER/slots-N for each N (and runs the report on it with --report).
 
 import argparse
