@@ -158,3 +158,19 @@ def test_full_disk_leaves_no_tmp_png(tiny_disk: Path) -> None:
         Report.write_report(str(output), out=io.StringIO(), err=io.StringIO())
     assert [p.name for p in output.iterdir() if p.name.endswith(".tmp")] == []
     assert [p.name for p in output.iterdir() if p.suffix == ".png"] == []
+
+
+def test_plots_follow_direction_max(tmp_path: Path) -> None:
+    import numpy as np
+
+    output = make_output(tmp_path / "out", run={"problem": PROBLEM, "direction": "max"})
+    summary = Report.write_report(str(output), out=io.StringIO())
+    ax = summary.figures["convergence"].axes[0]
+    ok = sorted((r[0], r[2]) for r in ROWS if r[1] == "ok")
+    best_line = next(line for line in ax.lines if line.get_label() == "best so far")
+    assert list(best_line.get_ydata()) == pytest.approx(
+        np.maximum.accumulate([value for _, value in ok]))
+    assert "higher is better" in ax.get_ylabel()
+    fig = summary.figures["objective"]
+    (bar,) = [a for a in fig.axes if a.get_label() == "<colorbar>"]
+    assert "higher is better" in bar.get_ylabel()
