@@ -373,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI: report on an OUTPUT folder. Exit 0, or 2 on bad input."""
     parser = _Parser(prog=PROG, description="Report on a search's OUTPUT folder (finished or "
                      "still being written): counts by status, best points, utilization; "
-                     "writes convergence.png, objective.png and timeline.png into it.")
+                     "writes convergence.png, objective.png, timeline.png and intermediate.png into it.")
     parser.add_argument("output", metavar="OUTPUT", help="the search's output folder")
     parser.add_argument("--top", type=int, default=10, metavar="N",
                         help="how many of the best points to list (default 10)")
