@@ -1,7 +1,8 @@
 # MAIN PY
-# The main Python program: reads the arguments and the cfg, checks every
-# input before the first task starts, sets up (or resumes) the output
-# folder, and runs the search loop.
+# The main Python program: wiring only. Reads the arguments and the cfg,
+# checks every input before anything is written, takes OUTPUT's lock, sets
+# the folder up (or takes it up: Resume.py), runs the search loop
+# (Workflow.py), writes the report, and returns the exit code.
 
 try:
     import StopEarly  # noqa: F401 - first: stop signals are handled from here on
@@ -195,8 +196,8 @@ def search(args: argparse.Namespace, config: Config, output: str,
                 points_max=args.points_max, output=output, end_time=end_time(config, environ),
                 resume_command=Resume.resume_line(output, dry_run(environ)))
     if run_record is not None:
-        recorded = Resume.read_recorded(config, output, args.retry_failed)
         journals = open_output_journals(config, output)
+        recorded = Resume.read_recorded(config, output, args.retry_failed)
         search = Search(config.problem, config.optimizer, config.pending_lie,
                         len(recorded.issued))
         replayed = Resume.replay(config, output, recorded, search)
