@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from utils import UsageError, warn
+from utils import UsageError, proc_stat, warn
 
 LOCK_FILE = "driver.lock"
 HEARTBEAT = 60.0  # seconds between two touches of the lock by its driver
@@ -33,11 +33,8 @@ STALE_AFTER = 600.0  # a lock on another host untouched this long is a dead driv
 
 def process_start(pid: int) -> str | None:
     """The start time of process `pid` (in clock ticks since boot), None if unknown."""
-    try:
-        with open(f"/proc/{pid}/stat") as stream:
-            return stream.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    fields = proc_stat(pid)
+    return fields[19] if len(fields) > 19 else None
 
 
 def holder_alive(holder: dict[str, Any], age: float) -> tuple[bool, str]:

@@ -40,8 +40,8 @@ from threadpoolctl import threadpool_limits
 
 import Direction
 from Problem import Problem
-from Progress import read_curves
-from utils import UsageError
+from Progress import finite, read_curves
+from utils import UsageError, int_or_none
 
 if TYPE_CHECKING:  # Report imports this module; only the types come back
     from Report import ReportSummary, Row
@@ -191,32 +191,17 @@ def problem_space(names: list[str], rows: list["Row"], run: dict[str, Any]) -> P
     inferred: dict[str, Any] = {}
     for name in names:
         texts = [r.params[name] for r in rows]
-        numbers = [_float(t) for t in texts]
+        numbers = [finite(t) for t in texts]
         low = min((n for n in numbers if n is not None), default=None)
         high = max((n for n in numbers if n is not None), default=None)
         if None in numbers or low is None or high is None or low == high:
             inferred[name] = sorted(set(texts))
-        elif all(_int(t) is not None for t in texts):
+        elif all(int_or_none(t) is not None for t in texts):
             inferred[name] = {"low": int(low), "high": int(high), "type": "int"}
         else:
             prior = "log-uniform" if low > 0 and high / low > 100 else "uniform"
             inferred[name] = {"low": low, "high": high, "type": "real", "prior": prior}
     return Problem(inferred)
-
-
-def _float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _int(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
 
 
 def _point(problem: Problem, row: "Row") -> list[Any] | None:

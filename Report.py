@@ -34,7 +34,7 @@ from Results import (
     superseded_failures,
 )
 from Status import Status
-from utils import UsageError
+from utils import UsageError, int_or_none
 
 PROG = "report.sh"
 STATUSES_DONE = {s.value for s in Status if s.is_done}  # count toward POINTS_MAX
@@ -100,13 +100,6 @@ def _float(text: str) -> float | None:
         return None
 
 
-def _int(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
 def read_rows(output: str) -> tuple[list[str], list[Row]]:
     """Read OUTPUT/results.csv: the parameter names and the finished tasks.
 
@@ -142,7 +135,7 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
 
 
 def _row(record: dict[str, str], names: list[str], metrics: list[str]) -> Row | None:
-    number, start, end = _int(record["id"]), _float(record["start"]), _float(record["end"])
+    number, start, end = int_or_none(record["id"]), _float(record["start"]), _float(record["end"])
     seconds = _float(record["seconds"])
     if number is None or start is None or end is None:
         return None
@@ -152,7 +145,7 @@ def _row(record: dict[str, str], names: list[str], metrics: list[str]) -> Row | 
     return Row(id=number, status=record["status"], objective=objective,
                seconds=end - start if seconds is None else seconds,
                params={n: record[n] for n in names}, start=start, end=end,
-               slot=_int(record["slot"]), metrics={m: record[m] for m in metrics})
+               slot=int_or_none(record["slot"]), metrics={m: record[m] for m in metrics})
 
 
 def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None, bool]:
@@ -174,7 +167,7 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
     names = started_names(header)
     models = []
     for record in records:
-        number, start = _int(record["id"]), _float(record["start"])
+        number, start = int_or_none(record["id"]), _float(record["start"])
         if number is not None and record.get("origin") == "model":
             models.append(number)
         if number is None or start is None or number in finished:
@@ -183,7 +176,7 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
         end = max(start, os.path.getmtime(log) if os.path.exists(log) else start)
         running.append(Row(id=number, status="running", objective=None, seconds=0.0,
                            params={n: record[n] for n in names}, start=start, end=end,
-                           slot=_int(record["slot"]), origin=record.get("origin", "")))
+                           slot=int_or_none(record["slot"]), origin=record.get("origin", "")))
     return running, min(models, default=None), "origin" in header
 
 
@@ -253,7 +246,7 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
 
 def _cell(text: str) -> str:
     """A parameter value for the table: floats to 4 significant digits."""
-    if _int(text) is not None:
+    if int_or_none(text) is not None:
         return text
     value = _float(text)
     return text if value is None else f"{value:.4g}"

@@ -4,8 +4,9 @@
 # each outcome in results.csv first, tell the search, refill the free slots;
 # stop issuing on POINTS_MAX, on too many failures, when a task could not
 # end before the job's end (Walltime.py) or on a signal; then drain. At
-# Walltime.stop_time (kill_grace + REPORT_TIME before the job's end) it stops
-# its running tasks itself, recorded `killed`, before the scheduler does. Every progress_interval seconds it reads the
+# Walltime.stop_time (kill_grace + REPORT_TIME before the job's end) it
+# stops its running tasks itself, recorded `killed`, before the scheduler
+# does. Every progress_interval seconds it reads the
 # running tasks' new output (Progress.py), journals their intermediate
 # values in progress.csv and stops those the pruner gives up on. Every
 # status_interval seconds it prints one `status:` line (done, running,
@@ -126,9 +127,6 @@ class Workflow:
         self.leftovers: Leftovers | None = None
         self.wake_read, self.wake_write = socket.socketpair()
         self.journals = journals  # opened by the caller, closed by the run
-        self.results = journals.results
-        self.started = journals.started
-        self.progress_journal = journals.progress
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
@@ -139,7 +137,8 @@ class Workflow:
 
     # -- set-up and tear-down -------------------------------------------
     def _open(self) -> None:
-        self.leftovers = Leftovers(self.plan.output)  # from now on orphans of tasks become our children
+        # from now on orphans of tasks become our children
+        self.leftovers = Leftovers(self.plan.output)
         for end in (self.wake_read, self.wake_write):
             end.setblocking(False)
         self.selector.register(self.wake_read, selectors.EVENT_READ, None)
@@ -391,7 +390,7 @@ class Workflow:
                   shlex.join([self.config.script, str(self.plan.parallelism),
                               json_dumps(task.params)]))
         if launched:
-            self._journal(self.started, [self._started_row(t) for t in launched])
+            self._journal(self.journals.started, [self._started_row(t) for t in launched])
             say("tasks_running: ", len(self.running))
         if self.config.launch_delay:
             self.next_launch = time.time() + self.config.launch_delay
@@ -400,7 +399,7 @@ class Workflow:
     def _started_row(self, task: Task) -> dict[str, Any]:
         row = {"id": task.id, "start": f"{task.start:.3f}", "slot": task.slot, "pid": task.pid}
         row.update(task.params)
-        if "origin" in self.started.columns:
+        if "origin" in self.journals.started.columns:
             row["origin"] = task.origin
         return row
 
@@ -417,7 +416,7 @@ class Workflow:
         for task, outcome in outcomes:
             if outcome.status is Status.PRUNED and self.pruner is not None:
                 outcome.objective = self.pruner.last_value(task.id)
-        if not self._journal(self.results, [self._result_row(t, o) for t, o in outcomes]):
+        if not self._journal(self.journals.results, [self._result_row(t, o) for t, o in outcomes]):
             self._lose(outcomes)
             return
         told = [(t.point, minimized(o.objective, self.config.direction)) for t, o in outcomes
@@ -576,7 +575,7 @@ class Workflow:
         if not found:
             return []
         now = f"{time.time():.3f}"
-        self._journal(self.progress_journal,
+        self._journal(self.journals.progress,
                       [{"id": i, "step": s, "value": repr(v), "time": now} for i, s, v in found])
         if self.pruner is None or self.io_error is not None:
             return []

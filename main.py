@@ -174,16 +174,16 @@ def run(argv: list[str]) -> int:
     os.makedirs(output, exist_ok=True)
     lock = OutputLock.acquire(output)
     try:
-        return search(args, config, output, run_record, launcher, environ, warm)
+        return search(args, config, output, run_record, launcher, environ, warm, concurrency)
     finally:
         lock.release()
 
 
 def search(args: argparse.Namespace, config: Config, output: str,
            run_record: dict[str, Any] | None, launcher: Any, environ: dict[str, str],
-           warm: WarmStart.Earlier) -> int:
+           warm: WarmStart.Earlier, concurrency: int) -> int:
     """Set up (or take up) OUTPUT, which this driver holds, and run the search."""
-    plan = Plan(parallelism=args.parallelism, concurrency=min(args.points_init, args.points_max),
+    plan = Plan(parallelism=args.parallelism, concurrency=concurrency,
                 points_max=args.points_max, output=output,
                 end_time=Walltime.job_end(config.walltime, environ),
                 resume_command=Resume.resume_line(output, dry_run(environ)))
