@@ -13,7 +13,10 @@
 # on another host, its heartbeat is old (the driver touches the lock every
 # HEARTBEAT seconds from a daemon thread; STALE_AFTER without one is a dead
 # driver). Threading: acquire() and release() run on the main thread; the
-# heartbeat thread only calls os.utime on the lock.
+# heartbeat thread only calls os.utime on the lock. release() joins it, even
+# when a stop signal's exception cuts the join short (it is raised after): a
+# daemon thread that wakes while the interpreter finalizes can abort it
+# (Python 3.11: "Fatal Python error: PyThreadState_Get ... finalizing").
 
 import errno
 import json
@@ -98,10 +101,13 @@ class OutputLock:
     path: str
     content: str
     _stop: threading.Event = field(default_factory=threading.Event)
+    _heartbeat: threading.Thread | None = None
 
     def start_heartbeat(self) -> None:
         """Touch the lock every HEARTBEAT seconds until release()."""
-        threading.Thread(target=self._beat, name="lock-heartbeat", daemon=True).start()
+        self._heartbeat = threading.Thread(target=self._beat, name="lock-heartbeat",
+                                           daemon=True)
+        self._heartbeat.start()
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT):
@@ -111,8 +117,19 @@ class OutputLock:
                 pass  # the folder went away; the run will say so
 
     def release(self) -> None:
-        """Remove the lock if it is still ours."""
+        """Stop the heartbeat thread and remove the lock if it is still ours."""
         self._stop.set()
+        cut: BaseException | None = None
+        while self._heartbeat is not None and self._heartbeat.is_alive():
+            try:
+                self._heartbeat.join()
+            except BaseException as err:  # noqa: BLE001 - a stop signal: raised below
+                cut = cut or err
+        self._remove()
+        if cut is not None:
+            raise cut
+
+    def _remove(self) -> None:
         try:
             with open(self.path) as stream:
                 if stream.read() == self.content:
