@@ -17,6 +17,7 @@ from skopt import Optimizer
 
 import Direction
 import Progress
+from Launcher import LAUNCHERS
 from Problem import RESERVED_NAMES, Problem
 from Pruner import RULES, PrunerSettings
 from Surrogates import make_optimizer
@@ -33,7 +34,6 @@ DEFAULT_OPTIMIZER: dict[str, Any] = {
     "random_state": 42,
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING")
-LAUNCHERS = ("auto", "none", "aprun", "srun", "mpiexec")
 LIES = ("max", "mean", "min", "none")
 
 # Bounds of every duration and count in a cfg (README, "The cfg file").

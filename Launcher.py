@@ -5,7 +5,8 @@
 # The driver calls, once:      launcher = choose_launcher(...)
 #                              launcher.check(parallelism, concurrency)
 # and for each task:           placement = launcher.acquire(parallelism)
-#                              LAUNCH = shlex.join(launcher.prefix(...))
+#                              launch = launcher.launch(parallelism, placement)
+#                              LAUNCH = shlex.join(launch.argv); env |= launch.env
 #                              ... task runs ...
 #                              launcher.release(placement)
 #
@@ -24,13 +25,24 @@ import itertools
 import re
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-
-LAUNCHERS = ("auto", "none", "aprun", "srun", "mpiexec")
+from dataclasses import dataclass, field
 
 Placement = list[str] | None
 """The hosts a task runs on, or None where the scheduler places it."""
 
 Which = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What one task is launched with: the LAUNCH prefix and its own environment.
+
+    argv : the launcher's words (LAUNCH, shell-joined); empty for none
+    env : variables added to the task's environment (devices, slot, hosts)
+    """
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
 
 
 class LaunchError(ValueError):
@@ -174,6 +186,10 @@ class Launcher:
         """The argv words that launch what follows on the task's nodes."""
         return []
 
+    def launch(self, parallelism: int, placement: Placement) -> Launch:
+        """The argv prefix and the environment of one task."""
+        return Launch(self.prefix(parallelism, placement), {})
+
 
 NoLauncher = Launcher
 
@@ -256,6 +272,9 @@ CLASSES: dict[str, type[Launcher]] = {
     "srun": SrunLauncher,
     "mpiexec": MpiexecLauncher,
 }
+
+# The one list of launcher names (Config.py asks for it).
+LAUNCHERS = ("auto", *CLASSES)
 
 # auto: (job id variable, scheduler, launcher), first match wins
 AUTO = (("COBALT_JOBID", "Cobalt", "aprun"),

@@ -80,9 +80,18 @@ COMMANDS = [
 def test_command_line(name, args, ppn, parallelism, hosts, expected):
     launcher = choose_launcher(name, args, ppn, {}, which_all)
     assert launcher.name == name
-    words = launcher.prefix(parallelism, hosts)
-    assert all(isinstance(w, str) for w in words)
-    assert shlex.join(words) == expected
+    launch = launcher.launch(parallelism, hosts)
+    assert all(isinstance(w, str) for w in launch.argv)
+    assert shlex.join(launch.argv) == expected
+    assert launch.env == {}  # without a machine's slots no device or slot variable
+
+
+def test_one_registry():
+    # Config validates `launcher` against the registry's names, not its own copy
+    import Config
+    import Launcher
+    assert Config.LAUNCHERS is Launcher.LAUNCHERS
+    assert Launcher.LAUNCHERS == ("auto", *Launcher.CLASSES)
 
 
 # env, installed programs, chosen launcher, reason
