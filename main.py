@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import Layout
+import Machines
 import Signals
 import WarmStart
 from Config import Config, has_control_character, load_config
@@ -317,6 +318,8 @@ def run(argv: list[str]) -> int:
     require_pidfd()
     config = load_config(args.cfg)
     set_log_level(config.log_level)
+    machine, why = Machines.choose(config.machine, os.environ)
+    say(f"machine: {machine.name} ({why})")
     output = choose_output(args)
     check_output(output, args.resume)
     concurrency = min(args.points_init, args.points_max)
@@ -325,10 +328,19 @@ def run(argv: list[str]) -> int:
             f"only {args.points_max} task(s) will run, all at once")
     environ = dict(os.environ)
     try:
-        launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn, environ)
+        launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn, environ,
+                                   machine=machine, tasks_per_node=config.tasks_per_node,
+                                   gpus_per_node=config.gpus_per_node, cpu_count=os.cpu_count())
         launcher.check(args.parallelism, concurrency)
     except LaunchError as err:
         raise UsageError(f"launcher: {err}") from None
+    notes, refusal = Machines.limits(machine, args.points_max, concurrency)
+    if refusal:
+        raise UsageError(f"machine {machine.name}: {refusal}")
+    for note in notes:
+        shout(note)
+    if config.launch_delay is None:
+        config.launch_delay = machine.launch_delay
     say(f"launcher: {launcher.name} ({launcher.reason})")
     search = Search(config.problem, config.optimizer, config.pending_lie)
     plan = Plan(parallelism=args.parallelism, concurrency=concurrency,
