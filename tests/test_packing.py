@@ -75,8 +75,8 @@ def test_whole_nodes_get_no_device_variable(tmp_path: Path) -> None:
 @pytest.mark.parametrize("parallelism,concurrency,cfg,message", [
     (2, 1, {"tasks_per_node": 2}, "launcher: tasks_per_node 2 needs PARALLELISM 1, got 2"),
     (1, 5, {"tasks_per_node": 4},
-     "launcher: CONCURRENCY 5 needs 2 nodes at tasks_per_node 4 but this host has 1 "
-     "(NODES x tasks_per_node = 4)"),
+     ("launcher: CONCURRENCY 5 needs 2 nodes at tasks_per_node 4 but this host has 1 "
+      "(NODES x tasks_per_node = 4)")),
     (1, 2, {"tasks_per_node": 2, "gpus_per_node": 3},
      "launcher: gpus_per_node 3 does not divide among tasks_per_node 2"),
     (1, 1, {"tasks_per_node": 0},
