@@ -127,7 +127,7 @@ MACHINE_NAMES = ("auto", *MACHINES)
 SCHEDULERS = (("COBALT_JOBID", "cobalt"), ("SLURM_JOB_ID", "slurm"), ("PBS_JOBID", "pbs"))
 
 # where a generic record reads the CPUs of a node
-CORE_VARIABLES = {"slurm": ("SLURM_CPUS_ON_NODE",), "pbs": ("NCPUS",)}
+CORE_VARIABLES = {"slurm": ("SLURM_CPUS_ON_NODE", "SLURM_JOB_CPUS_PER_NODE"), "pbs": ("NCPUS",)}
 
 
 def detect(environ: Mapping[str, str]) -> tuple[Machine, str]:
@@ -156,7 +156,7 @@ def node_cores(machine: Machine, environ: Mapping[str, str], cpu_count: int | No
     if machine.cores:
         return machine.cores
     for variable in CORE_VARIABLES.get(machine.name, ()):
-        text = environ.get(variable, "").strip()
+        text = environ.get(variable, "").strip().split("(")[0].split(",")[0]  # "8(x2)"
         if text.isdigit() and int(text) > 0:
             return int(text)
     return (cpu_count or 0) if machine.name == "local" else 0
