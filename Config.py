@@ -17,6 +17,8 @@ from skopt import Optimizer
 
 import Direction
 import Progress
+from Launcher import LAUNCHERS
+from Machines import MACHINE_NAMES
 from Problem import RESERVED_NAMES, Problem
 from Pruner import RULES, PrunerSettings
 from Surrogates import make_optimizer
@@ -33,7 +35,6 @@ DEFAULT_OPTIMIZER: dict[str, Any] = {
     "random_state": 42,
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING")
-LAUNCHERS = ("auto", "none", "aprun", "srun", "mpiexec")
 LIES = ("max", "mean", "min", "none")
 
 # Bounds of every duration and count in a cfg (README, "The cfg file").
@@ -42,6 +43,7 @@ LIES = ("max", "mean", "min", "none")
 MAX_SECONDS = 1e7
 MAX_COUNT = 10**9
 MAX_PPN = 4096
+MAX_GPUS = 1024  # devices of one node (Aurora has 12 tiles)
 MIN_INTERVAL = 0.01  # a shorter period of a periodic check is a busy loop
 INT64 = 2**63 - 1  # no integer anywhere in a cfg is larger (numpy, skopt)
 MAX_DEPTH = 32  # JSON nesting (a cfg needs 4; Python's recursion limit is near 1000)
@@ -54,7 +56,7 @@ class Config:
     path: str | None = None
     script: str = os.path.join(HERE, "task.sh")
     log_level: str = "INFO"
-    launch_delay: float = 0.0
+    launch_delay: float | None = None  # None: the machine's (Machines.py), else 0
     problem: Problem = field(default_factory=Problem)
     optimizer: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_OPTIMIZER))
     kill_grace: float = 10.0
@@ -64,6 +66,9 @@ class Config:
     launcher: str = "auto"
     launcher_args: list[str] = field(default_factory=list)
     ppn: int = 1
+    machine: str = "auto"  # Machines.py record, or auto
+    tasks_per_node: int = 1  # tasks sharing a node (> 1 needs PARALLELISM 1)
+    gpus_per_node: int | None = None  # None: the machine's
     pending_lie: str = "max"
     progress_pattern: str | None = None
     progress_interval: float = Progress.DEFAULT_INTERVAL
@@ -513,6 +518,13 @@ def _from_object(raw: dict[str, Any], base: str, path: str) -> Config:
         config.launcher_args = check_string_list("launcher_args", raw["launcher_args"])
     if "ppn" in raw:
         config.ppn = check_integer("ppn", raw["ppn"], 1, MAX_PPN)
+    if "machine" in raw:
+        config.machine = check_choice("machine", raw["machine"], MACHINE_NAMES)
+    if "tasks_per_node" in raw:
+        config.tasks_per_node = check_integer("tasks_per_node", raw["tasks_per_node"], 1, MAX_PPN)
+    if "gpus_per_node" in raw:
+        config.gpus_per_node = optional(lambda k, v: check_integer(k, v, 0, MAX_GPUS))(
+            "gpus_per_node", raw["gpus_per_node"])
     if "pending_lie" in raw:
         config.pending_lie = check_choice("pending_lie", raw["pending_lie"], LIES)
     if "progress_pattern" in raw:

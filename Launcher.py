@@ -5,7 +5,8 @@
 # The driver calls, once:      launcher = choose_launcher(...)
 #                              launcher.check(parallelism, concurrency)
 # and for each task:           placement = launcher.acquire(parallelism)
-#                              LAUNCH = shlex.join(launcher.prefix(...))
+#                              launch = launcher.launch(parallelism, placement)
+#                              LAUNCH = shlex.join(launch.argv); env |= launch.env
 #                              ... task runs ...
 #                              launcher.release(placement)
 #
@@ -20,17 +21,36 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import re
 import shutil
+import socket
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
-LAUNCHERS = ("auto", "none", "aprun", "srun", "mpiexec")
-
-Placement = list[str] | None
-"""The hosts a task runs on, or None where the scheduler places it."""
+from Machines import (
+    MACHINES,
+    Machine,
+    cpu_bind_list,
+    node_cores,
+    split_cores,
+    split_devices,
+)
 
 Which = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What one task is launched with: the LAUNCH prefix and its own environment.
+
+    argv : the launcher's words (LAUNCH, shell-joined); empty for none
+    env : variables added to the task's environment (devices, slot, hosts)
+    """
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
 
 
 class LaunchError(ValueError):
@@ -47,9 +67,19 @@ def _need(parallelism: int, concurrency: int) -> int:
 
 
 def _too_small(parallelism: int, concurrency: int, have: int,
-               source: str) -> None:
+               source: str, tasks_per_node: int = 1) -> None:
     """Raise LaunchError when `have` nodes cannot hold the tasks."""
     need = _need(parallelism, concurrency)
+    if tasks_per_node > 1:
+        if parallelism != 1:
+            raise LaunchError(f"tasks_per_node {tasks_per_node} needs PARALLELISM 1, "
+                              f"got {parallelism}")
+        need = -(-concurrency // tasks_per_node)
+        if need > have:
+            raise LaunchError(f"CONCURRENCY {concurrency} needs {need} nodes at "
+                              f"tasks_per_node {tasks_per_node} but {source} {have} "
+                              f"(NODES x tasks_per_node = {have * tasks_per_node})")
+        return
     if need > have:
         raise LaunchError(f"CONCURRENCY {concurrency} needs {need} nodes at "
                           f"PARALLELISM {parallelism} but {source} {have}")
@@ -65,40 +95,138 @@ def _int_env(environ: Mapping[str, str], names: Sequence[str]
     return None, None
 
 
-class NodePool:
-    """Disjoint groups of an allocation's hosts for the running tasks.
+@dataclass(frozen=True)
+class Packing:
+    """How tasks share a node: slots per node, and each slot's devices and cores.
 
-    acquire() hands out the first free hosts, release() puts them back;
-    the free hosts stay in allocation order.
+    machine : the machine's record (device variable, launcher details)
+    tasks_per_node : slots per node (cfg tasks_per_node)
+    gpus_per_node : devices per node (cfg gpus_per_node, else the machine's)
+    devices, cores : slot k's devices and cores (Machines.split_*)
     """
 
-    def __init__(self, hosts: Sequence[str], source: str) -> None:
+    machine: Machine = MACHINES["local"]
+    tasks_per_node: int = 1
+    gpus_per_node: int = 0
+    devices: tuple[tuple[str, ...], ...] = ((),)
+    cores: tuple[tuple[int, ...], ...] = ((),)
+
+    @property
+    def packs(self) -> bool:
+        """Tasks share nodes or get devices: the pool hands out slots."""
+        return self.tasks_per_node > 1 or self.gpus_per_node > 0
+
+
+def packing(machine: Machine, tasks_per_node: int, gpus_per_node: int | None,
+            environ: Mapping[str, str], cpu_count: int | None) -> Packing:
+    """The slots of one node on `machine` (LaunchError when they cannot be made)."""
+    gpus = machine.gpus_per_node if gpus_per_node is None else gpus_per_node
+    if tasks_per_node > 1 and not machine.shares_nodes:
+        raise LaunchError(f"tasks_per_node {tasks_per_node}: {machine.name} runs one "
+                          "launch per node (expected 1)")
+    if gpus % tasks_per_node:
+        raise LaunchError(f"gpus_per_node {gpus} does not divide among tasks_per_node "
+                          f"{tasks_per_node}")
+    cores = node_cores(machine, environ, cpu_count)
+    if not machine.cores and cores < tasks_per_node:
+        cores = 0  # fewer CPUs than slots where read at run time: the tasks share them
+    split = split_cores(machine, cores, tasks_per_node)
+    if cores and tasks_per_node > 1 and not split[0]:
+        raise LaunchError(f"tasks_per_node {tasks_per_node}: more than the {cores} "
+                          f"usable cores of a {machine.name} node")
+    return Packing(machine, tasks_per_node, gpus,
+                   tuple(tuple(d) for d in split_devices(machine, gpus, tasks_per_node)),
+                   tuple(tuple(c) for c in split))
+
+
+@dataclass(frozen=True)
+class Slot:
+    """What one task holds: hosts, and on a shared node its devices and cores.
+
+    units : the pool's indices held (host index x tasks_per_node + slot)
+    """
+
+    hosts: list[str]
+    devices: tuple[str, ...] = ()
+    cores: tuple[int, ...] = ()
+    units: tuple[int, ...] = ()
+
+
+Placement = Slot | None
+"""The slot a task runs in, or None where the scheduler places it."""
+
+
+class SlotPool:
+    """Disjoint slots of an allocation's hosts for the running tasks.
+
+    Each host has tasks_per_node slots (one when tasks hold whole nodes);
+    acquire() hands out the first free ones in allocation order (a heap:
+    the cost of a launch does not grow with the pool), release() puts them
+    back. quarantine() takes a host out for good.
+    """
+
+    def __init__(self, hosts: Sequence[str], source: str,
+                 pack: Packing | None = None) -> None:
         self.hosts = list(dict.fromkeys(hosts))
         self.source = source
-        self.free = list(self.hosts)
+        self.pack = pack or Packing()
+        self.per = self.pack.tasks_per_node
+        self.heap = list(range(len(self.hosts) * self.per))
+        self.held: set[int] = set()
+        self.bad: set[int] = set()  # quarantined host indices
+
+    @property
+    def free(self) -> list[str]:
+        """The free slots' hosts, in allocation order (one name per slot)."""
+        return [self.hosts[u // self.per] for u in sorted(self.heap)
+                if u // self.per not in self.bad]
+
+    @property
+    def usable(self) -> int:
+        """Hosts not quarantined."""
+        return len(self.hosts) - len(self.bad)
 
     def check(self, parallelism: int, concurrency: int) -> None:
         """Raise LaunchError if the hosts cannot hold the tasks."""
-        _too_small(parallelism, concurrency, len(self.hosts),
-                   f"{self.source} lists")
+        _too_small(parallelism, concurrency, self.usable,
+                   f"{self.source} lists" if self.source != "this host" else "this host has",
+                   self.per)
 
-    def acquire(self, parallelism: int) -> list[str]:
-        """The first `parallelism` free hosts, now held."""
-        if parallelism > len(self.free):
-            raise LaunchError(f"no {parallelism} free nodes: "
-                              f"{len(self.free)} of {len(self.hosts)} "
-                              "are free")
-        group = self.free[:parallelism]
-        del self.free[:parallelism]
-        return group
+    def acquire(self, parallelism: int) -> Slot:
+        """The first free slot (`parallelism` whole hosts when per = 1), now held."""
+        units: list[int] = []
+        while self.heap and len(units) < parallelism:
+            unit = heapq.heappop(self.heap)
+            if unit // self.per not in self.bad:
+                units.append(unit)
+        if len(units) < parallelism:
+            for unit in units:
+                heapq.heappush(self.heap, unit)
+            raise LaunchError(f"no {parallelism} free nodes: {len(units)} of "
+                              f"{self.usable} are free")
+        self.held.update(units)
+        k = units[0] % self.per
+        hosts = [self.hosts[u // self.per] for u in units]
+        if not self.pack.packs:
+            return Slot(hosts, units=tuple(units))
+        return Slot(hosts, self.pack.devices[k], self.pack.cores[k], tuple(units))
 
-    def release(self, group: Sequence[str]) -> None:
-        """Give back hosts that acquire() handed out."""
-        wrong = [h for h in group if h in self.free or h not in self.hosts]
-        if wrong:
-            raise LaunchError("release of nodes not held: " + ",".join(wrong))
-        returned = set(self.free) | set(group)
-        self.free = [h for h in self.hosts if h in returned]
+    def release(self, slot: Slot) -> None:
+        """Give back a slot that acquire() handed out."""
+        wrong = [u for u in slot.units if u not in self.held]
+        if wrong or not slot.units:
+            raise LaunchError("release of nodes not held: " + ",".join(slot.hosts))
+        for unit in slot.units:
+            self.held.discard(unit)
+            if unit // self.per not in self.bad:
+                heapq.heappush(self.heap, unit)
+
+    def quarantine(self, host: str) -> None:
+        """Hand out no more slots of `host` (its running tasks keep theirs)."""
+        self.bad.add(self.hosts.index(host))
+
+
+NodePool = SlotPool
 
 
 class Launcher:
@@ -111,7 +239,8 @@ class Launcher:
     reason : why this launcher was chosen, for the log
     scheduler, size_variables : the batch system, and its variables
         holding the job's node count (checked when there is no pool)
-    pool : the hosts handed to tasks, or None where the scheduler places
+    pool : the slots handed to tasks, or None where the scheduler places
+    pack : how tasks share a node (slots, devices, cores)
     """
 
     name = "none"
@@ -121,12 +250,15 @@ class Launcher:
 
     def __init__(self, launcher_args: Sequence[str] = (), ppn: int = 1,
                  environ: Mapping[str, str] | None = None,
-                 reason: str = "") -> None:
+                 reason: str = "", pack: Packing | None = None) -> None:
         self.launcher_args = list(launcher_args)
         self.ppn = ppn
         self.environ = dict(environ or {})
         self.reason = reason
-        self.pool: NodePool | None = None
+        self.pack = pack or Packing()
+        self.pool: SlotPool | None = None
+        if self.pack.packs and self.name == "none":  # a workstation's slots
+            self.pool = SlotPool([socket.gethostname()], "this host", self.pack)
 
     def __str__(self) -> str:
         return f"launcher: {self.name}: {self.reason}"
@@ -138,7 +270,7 @@ class Launcher:
 
     @property
     def free(self) -> list[str]:
-        """The pool's free hosts, in allocation order."""
+        """The pool's free slots' hosts, in allocation order."""
         return self.pool.free if self.pool else []
 
     def ranks(self, parallelism: int) -> int:
@@ -156,13 +288,13 @@ class Launcher:
             return
         source, have = _int_env(self.environ, self.size_variables)
         if have is None:
-            _need(parallelism, concurrency)
+            _too_small(parallelism, concurrency, 2**62, "", self.pack.tasks_per_node)
         else:
             _too_small(parallelism, concurrency, have,
-                       f"the {self.scheduler} job has ({source})")
+                       f"the {self.scheduler} job has ({source})", self.pack.tasks_per_node)
 
     def acquire(self, parallelism: int) -> Placement:
-        """Reserve hosts for one task (None: the scheduler places it)."""
+        """Reserve a slot for one task (None: the scheduler places it)."""
         return self.pool.acquire(parallelism) if self.pool else None
 
     def release(self, placement: Placement) -> None:
@@ -173,6 +305,19 @@ class Launcher:
     def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         """The argv words that launch what follows on the task's nodes."""
         return []
+
+    def launch(self, parallelism: int, placement: Placement) -> Launch:
+        """The argv prefix and the environment of one task.
+
+        The environment names the task's hosts (TASK_HOSTS) and, on a
+        shared node, pins its devices with the machine's variable.
+        """
+        env = {"TASK_HOSTS": ",".join(placement.hosts) if placement else ""}
+        machine = self.pack.machine
+        if placement and placement.devices and machine.device_variable:
+            env[machine.device_variable] = ",".join(placement.devices)
+            env.update(machine.device_env)
+        return Launch(self.prefix(parallelism, placement), env)
 
 
 NoLauncher = Launcher
@@ -206,20 +351,26 @@ class SrunLauncher(Launcher):
 
     def __init__(self, launcher_args: Sequence[str] = (), ppn: int = 1,
                  environ: Mapping[str, str] | None = None,
-                 reason: str = "") -> None:
-        super().__init__(launcher_args, ppn, environ, reason)
+                 reason: str = "", pack: Packing | None = None) -> None:
+        super().__init__(launcher_args, ppn, environ, reason, pack)
         nodelist = self.environ.get("SLURM_JOB_NODELIST",
                                     self.environ.get("SLURM_NODELIST", ""))
         if nodelist.strip():
-            self.pool = NodePool(expand_hostlist(nodelist),
-                                 "SLURM_JOB_NODELIST")
+            self.pool = SlotPool(expand_hostlist(nodelist),
+                                 "SLURM_JOB_NODELIST", self.pack)
 
     def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         words = ["srun", "--nodes", str(parallelism),
                  "--ntasks", str(self.ranks(parallelism)),
                  "--ntasks-per-node", str(self.ppn), "--exact"]
         if placement:
-            words += ["--nodelist", ",".join(placement)]
+            words += ["--nodelist", ",".join(placement.hosts)]
+            if placement.cores:
+                words.append(f"--cpus-per-task={max(1, len(placement.cores) // self.ppn)}")
+            if placement.devices and not self.pack.machine.device_variable:
+                share = len(placement.devices)
+                words.append(f"--gpus-per-task={share // self.ppn}" if share % self.ppn == 0
+                             else f"--gpus={share}")
         return words + self.launcher_args
 
 
@@ -236,17 +387,19 @@ class MpiexecLauncher(Launcher):
 
     def __init__(self, launcher_args: Sequence[str] = (), ppn: int = 1,
                  environ: Mapping[str, str] | None = None,
-                 reason: str = "") -> None:
-        super().__init__(launcher_args, ppn, environ, reason)
+                 reason: str = "", pack: Packing | None = None) -> None:
+        super().__init__(launcher_args, ppn, environ, reason, pack)
         self.nodefile = self.environ.get("PBS_NODEFILE", "")
         if self.nodefile:
-            self.pool = NodePool(read_nodefile(self.nodefile), "PBS_NODEFILE")
+            self.pool = SlotPool(read_nodefile(self.nodefile), "PBS_NODEFILE", self.pack)
 
     def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         words = ["mpiexec", "-n", str(self.ranks(parallelism)),
                  "--ppn", str(self.ppn)]
         if placement:
-            words += ["--hosts", ",".join(placement)]
+            words += ["--hosts", ",".join(placement.hosts)]
+            if placement.cores and self.pack.machine.cores:  # PALS only (Hydra has no list:)
+                words += ["--cpu-bind", cpu_bind_list(list(placement.cores), self.ppn)]
         return words + self.launcher_args
 
 
@@ -256,6 +409,9 @@ CLASSES: dict[str, type[Launcher]] = {
     "srun": SrunLauncher,
     "mpiexec": MpiexecLauncher,
 }
+
+# The one list of launcher names (Config.py asks for it).
+LAUNCHERS = ("auto", *CLASSES)
 
 # auto: (job id variable, scheduler, launcher), first match wins
 AUTO = (("COBALT_JOBID", "Cobalt", "aprun"),
@@ -321,21 +477,27 @@ def expand_hostlist(text: str) -> list[str]:
 
 def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
                     environ: Mapping[str, str],
-                    which: Which = shutil.which) -> Launcher:
-    """The launcher for cfg `launcher`, `launcher_args`, `ppn`.
+                    which: Which = shutil.which, *,
+                    machine: Machine | None = None, tasks_per_node: int = 1,
+                    gpus_per_node: int | None = None,
+                    cpu_count: int | None = None) -> Launcher:
+    """The launcher for cfg `launcher`, `launcher_args`, `ppn` on `machine`.
 
     Parameters
     ----------
-    name : auto, none, aprun, srun or mpiexec
+    name : auto, none, aprun, srun or mpiexec (auto on a named machine:
+        the machine's launcher)
     launcher_args : extra flags appended to the launcher's own
     ppn : ranks per node
     environ : the environment (batch job variables, node lists)
     which : finds a program on PATH (shutil.which)
+    machine, tasks_per_node, gpus_per_node : how tasks share a node
+        (Machines.py record, cfg keys); cpu_count: this host's CPUs
 
     Raises
     ------
     LaunchError : unknown name, bad ppn, a requested launcher not found,
-        an unreadable node list
+        an unreadable node list, slots that cannot be made
     """
     if name not in LAUNCHERS:
         raise LaunchError(f"launcher {name!r}: expected one of "
@@ -346,9 +508,21 @@ def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
        not all(isinstance(a, str) for a in launcher_args):
         raise LaunchError(f"launcher_args {launcher_args!r}: "
                           "expected a list of strings")
+    machine = machine or MACHINES["local"]
+    pack = packing(machine, tasks_per_node, gpus_per_node, environ, cpu_count)
     if name == "none":
         return Launcher(launcher_args, ppn, environ,
-                        "requested (launcher: none)")
+                        "requested (launcher: none)", pack)
+    if name == "auto" and not machine.generic:
+        program = CLASSES[machine.launcher].program
+        path = which(program) if program else ""
+        if path is None:
+            raise LaunchError(f"launcher {machine.launcher} of machine {machine.name} "
+                              f"but {program} is not on PATH")
+        return CLASSES[machine.launcher](
+            launcher_args, ppn, environ,
+            f"machine {machine.name} launches with {machine.launcher}"
+            + (f", {program} found at {path}" if program else ""), pack)
     if name != "auto":
         program = CLASSES[name].program
         path = which(program)
@@ -357,7 +531,7 @@ def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
                               "is not on PATH")
         return CLASSES[name](launcher_args, ppn, environ,
                              f"requested (launcher: {name}), "
-                             f"{program} found at {path}")
+                             f"{program} found at {path}", pack)
     notes = []
     for variable, scheduler, chosen in AUTO:
         job = environ.get(variable, "")
@@ -369,8 +543,8 @@ def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
             notes.append(f"{job} but {chosen} is not on PATH")
             continue
         return CLASSES[chosen](launcher_args, ppn, environ,
-                               f"{job} and {chosen} found at {path}")
+                               f"{job} and {chosen} found at {path}", pack)
     if not notes:
         unset = ", ".join(variable for variable, _, _ in AUTO)
         notes.append(f"no batch job ({unset} unset)")
-    return Launcher(launcher_args, ppn, environ, "; ".join(notes))
+    return Launcher(launcher_args, ppn, environ, "; ".join(notes), pack)

@@ -204,7 +204,7 @@ class Task:
         """
         env = dict(env)
         env.update(TASK_ID=str(self.id), TASK_RESULT=self.result_file(output),
-                   PARALLELISM=str(parallelism), OUTPUT=output)
+                   PARALLELISM=str(parallelism), OUTPUT=output, TASK_SLOT=str(self.slot))
         argv = [script, str(parallelism), json_dumps(self.params)]
         folder = self.task_dir(output)
         os.makedirs(folder)  # an OSError here or below is OUTPUT's (a full disk): raised

@@ -351,7 +351,6 @@ class Workflow:
             origins += said if len(said) == len(taken) else [""] * len(taken)
         if not points:
             return []
-        env = dict(self.environ)
         launched: list[Task] = []
         unstarted: list[Task] = []
         for number, point in enumerate(points):
@@ -359,8 +358,10 @@ class Workflow:
                         params=self.config.problem.params(point), slot=self.free_slots.pop())
             task.origin = origins[number]
             task.placement = self.launcher.acquire(self.plan.parallelism)
-            env["LAUNCH"] = shlex.join(self.launcher.prefix(self.plan.parallelism,
-                                                            task.placement))
+            launch = self.launcher.launch(self.plan.parallelism, task.placement)
+            env = dict(self.environ)
+            env.update(launch.env)
+            env["LAUNCH"] = shlex.join(launch.argv)
             try:
                 task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
             except OSError as err:  # OUTPUT's fault, not the task's: stop the run

@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any, NoReturn
 
+import Machines
 import OutputLock
 import Resume
 import Signals
@@ -159,16 +160,27 @@ def run(argv: list[str]) -> int:
     else:
         config = load_config(args.cfg)
     set_log_level(config.log_level)
+    machine, why = Machines.choose(config.machine, environ)
+    say(f"machine: {machine.name} ({why})")
     Resume.fill_numbers(args, run_record)
     concurrency = min(args.points_init, args.points_max)
     if args.points_init > args.points_max:
         shout(f"note: POINTS_INIT={args.points_init} > POINTS_MAX={args.points_max}: "
             f"only {args.points_max} task(s) will run, all at once")
     try:
-        launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn, environ)
+        launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn, environ,
+                                   machine=machine, tasks_per_node=config.tasks_per_node,
+                                   gpus_per_node=config.gpus_per_node, cpu_count=os.cpu_count())
         launcher.check(args.parallelism, concurrency)
     except LaunchError as err:
         raise UsageError(f"launcher: {err}") from None
+    notes, refusal = Machines.limits(machine, args.points_max, concurrency)
+    if refusal:
+        raise UsageError(f"machine {machine.name}: {refusal}")
+    for note in notes:
+        shout(note)
+    if config.launch_delay is None:
+        config.launch_delay = machine.launch_delay
     say(f"launcher: {launcher.name} ({launcher.reason})")
     warm = WarmStart.read(config.warm_start, config.problem, config.direction)
     os.makedirs(output, exist_ok=True)

@@ -15,6 +15,7 @@ from Launcher import (
     LaunchError,
     MpiexecLauncher,
     NoLauncher,
+    Slot,
     SrunLauncher,
     choose_launcher,
     expand_hostlist,
@@ -80,9 +81,19 @@ COMMANDS = [
 def test_command_line(name, args, ppn, parallelism, hosts, expected):
     launcher = choose_launcher(name, args, ppn, {}, which_all)
     assert launcher.name == name
-    words = launcher.prefix(parallelism, hosts)
-    assert all(isinstance(w, str) for w in words)
-    assert shlex.join(words) == expected
+    launch = launcher.launch(parallelism, Slot(hosts) if hosts else None)
+    assert all(isinstance(w, str) for w in launch.argv)
+    assert shlex.join(launch.argv) == expected
+    # whole nodes: no device variable; the hosts ("" where the scheduler places)
+    assert launch.env == {"TASK_HOSTS": ",".join(hosts or [])}
+
+
+def test_one_registry():
+    # Config validates `launcher` against the registry's names, not its own copy
+    import Config
+    import Launcher
+    assert Config.LAUNCHERS is Launcher.LAUNCHERS
+    assert Launcher.LAUNCHERS == ("auto", *Launcher.CLASSES)
 
 
 # env, installed programs, chosen launcher, reason
@@ -184,7 +195,7 @@ def test_pbs_pool(tmp_path):
     launcher.check(2, 2)
     a = launcher.acquire(2)
     b = launcher.acquire(2)
-    assert (a, b) == (["n3", "n1"], ["n4", "n2"])
+    assert (a.hosts, b.hosts) == (["n3", "n1"], ["n4", "n2"])
     assert launcher.prefix(2, a) == \
         ["mpiexec", "-n", "4", "--ppn", "2", "--hosts", "n3,n1"]
     with pytest.raises(LaunchError) as info:
@@ -193,15 +204,15 @@ def test_pbs_pool(tmp_path):
     launcher.release(a)
     assert launcher.free == ["n3", "n1", "n5"]
     c = launcher.acquire(2)
-    assert c == ["n3", "n1"]
-    assert not set(c) & set(b)
+    assert c.hosts == ["n3", "n1"]
+    assert not set(c.hosts) & set(b.hosts)
     launcher.release(b)
     launcher.release(c)
     assert launcher.free == ["n3", "n1", "n4", "n2", "n5"]
     with pytest.raises(LaunchError):
-        launcher.release(["n1"])
+        launcher.release(c)
     with pytest.raises(LaunchError):
-        launcher.release(["elsewhere"])
+        launcher.release(Slot(["elsewhere"]))
     launcher.release(None)
 
 
@@ -215,7 +226,7 @@ def test_pbs_pool_cycles(tmp_path):
         done = running.pop(step % len(running))
         launcher.release(done)
         running.append(launcher.acquire(2))
-        held = [h for group in running for h in group]
+        held = [h for group in running for h in group.hosts]
         assert len(held) == len(set(held)) == 6
 
 
@@ -290,7 +301,7 @@ def test_slurm_pool():
         "srun --nodes 2 --ntasks 2 --ntasks-per-node 1 --exact "
         "--nodelist nid003,nid004")
     launcher.release(a)
-    assert launcher.acquire(3) == ["nid001", "nid002", "nid007"]
+    assert launcher.acquire(3).hosts == ["nid001", "nid002", "nid007"]
     launcher.release(b)
 
 
