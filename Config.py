@@ -63,6 +63,8 @@ class Config:
     task_timeout: float | None = None
     walltime: float | None = None
     max_failures: int = 0
+    bad_node_failures: int = 2  # failures at once in a row that quarantine a host (0: never)
+    bad_node_seconds: float = 60.0  # a failure this soon after the start is "at once"
     launcher: str = "auto"
     launcher_args: list[str] = field(default_factory=list)
     ppn: int = 1
@@ -512,6 +514,10 @@ def _from_object(raw: dict[str, Any], base: str, path: str) -> Config:
         config.walltime = optional(check_positive)("walltime", raw["walltime"])
     if "max_failures" in raw:
         config.max_failures = check_integer("max_failures", raw["max_failures"])
+    if "bad_node_failures" in raw:
+        config.bad_node_failures = check_integer("bad_node_failures", raw["bad_node_failures"])
+    if "bad_node_seconds" in raw:
+        config.bad_node_seconds = check_positive("bad_node_seconds", raw["bad_node_seconds"])
     if "launcher" in raw:
         config.launcher = check_choice("launcher", raw["launcher"], LAUNCHERS)
     if "launcher_args" in raw:

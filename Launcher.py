@@ -26,7 +26,7 @@ import itertools
 import re
 import shutil
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from Machines import (
@@ -178,8 +178,7 @@ class SlotPool:
     @property
     def free(self) -> list[str]:
         """The free slots' hosts, in allocation order (one name per slot)."""
-        return [self.hosts[u // self.per] for u in sorted(self.heap)
-                if u // self.per not in self.bad]
+        return [self.hosts[u // self.per] for u in sorted(self.heap)]
 
     @property
     def usable(self) -> int:
@@ -192,16 +191,28 @@ class SlotPool:
                    f"{self.source} lists" if self.source != "this host" else "this host has",
                    self.per)
 
-    def acquire(self, parallelism: int) -> Slot:
-        """The first free slot (`parallelism` whole hosts when per = 1), now held."""
+    def room(self, parallelism: int) -> int:
+        """How many tasks of `parallelism` hosts (or slots) could start now."""
+        return len(self.heap) // parallelism
+
+    def acquire(self, parallelism: int, avoid: Collection[str] = ()) -> Slot | None:
+        """The first free slot (`parallelism` whole hosts when per = 1), now held.
+
+        Hosts in `avoid` are passed over (a point tried again elsewhere):
+        None when the free slots are all on them.
+        """
         units: list[int] = []
+        skipped: list[int] = []
         while self.heap and len(units) < parallelism:
             unit = heapq.heappop(self.heap)
-            if unit // self.per not in self.bad:
-                units.append(unit)
+            (skipped if self.hosts[unit // self.per] in avoid else units).append(unit)
+        for unit in skipped:
+            heapq.heappush(self.heap, unit)
         if len(units) < parallelism:
             for unit in units:
                 heapq.heappush(self.heap, unit)
+            if avoid:
+                return None
             raise LaunchError(f"no {parallelism} free nodes: {len(units)} of "
                               f"{self.usable} are free")
         self.held.update(units)
@@ -223,7 +234,10 @@ class SlotPool:
 
     def quarantine(self, host: str) -> None:
         """Hand out no more slots of `host` (its running tasks keep theirs)."""
-        self.bad.add(self.hosts.index(host))
+        index = self.hosts.index(host)
+        self.bad.add(index)
+        self.heap = [u for u in self.heap if u // self.per != index]
+        heapq.heapify(self.heap)
 
 
 NodePool = SlotPool
@@ -293,9 +307,14 @@ class Launcher:
             _too_small(parallelism, concurrency, have,
                        f"the {self.scheduler} job has ({source})", self.pack.tasks_per_node)
 
-    def acquire(self, parallelism: int) -> Placement:
-        """Reserve a slot for one task (None: the scheduler places it)."""
-        return self.pool.acquire(parallelism) if self.pool else None
+    def room(self, parallelism: int) -> int | None:
+        """How many tasks could start now (None: no pool, the scheduler places)."""
+        return self.pool.room(parallelism) if self.pool else None
+
+    def acquire(self, parallelism: int, avoid: Collection[str] = ()) -> Placement:
+        """Reserve a slot for one task, off the hosts in `avoid` (None: the
+        scheduler places it, or no free slot is off them)."""
+        return self.pool.acquire(parallelism, avoid) if self.pool else None
 
     def release(self, placement: Placement) -> None:
         """Give back what acquire() reserved."""

@@ -21,7 +21,7 @@ STARTED_FIXED = ["id", "start", "slot", "pid"]
 # started.csv's last column: where the task's point came from (folders written
 # before it have none): drawn at random, chosen by a model, or issued again
 STARTED_AFTER = ["origin"]
-ORIGINS = ("random", "model", "again")
+ORIGINS = ("random", "model", "again", "elsewhere")
 # progress.csv: a task's intermediate values as the driver read them (Progress.py):
 # task id, step, value, and when it was read (epoch seconds)
 PROGRESS_FILE = "progress.csv"

@@ -177,7 +177,9 @@ class Task:
     kill_at: float = math.inf  # when SIGKILL follows SIGTERM
     returncode: int | None = None
     cannot_start: str = ""  # why the script could not be started (then no process)
-    origin: str = ""  # random, model or again (Results.ORIGINS): started.csv's last column
+    origin: str = ""  # Results.ORIGINS (random, model, again, elsewhere): started.csv's last
+    first_hosts: tuple[str, ...] = ()  # a second try: the hosts its first try failed on at once
+    retried: bool = False  # failed at once: its point is tried again elsewhere (BadNodes.py)
 
     @property
     def name(self) -> str:

@@ -10,7 +10,9 @@
 # running tasks' new output (Progress.py), journals their intermediate
 # values in progress.csv and stops those the pruner gives up on. Every
 # status_interval seconds it prints one `status:` line (done, running,
-# failed, best, elapsed, ETA).
+# failed, best, elapsed, ETA). A task that fails at once on hosts of the
+# pool has its point tried once more on other hosts, and a host whose tasks
+# keep failing at once is quarantined (BadNodes.py).
 
 import heapq
 import math
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 import Eta
 import Signals
 import Walltime
+from BadNodes import BadNodes
 from Config import Config
 from Direction import better, minimized
 from Leftovers import Leftovers
@@ -67,6 +70,14 @@ class Plan:
     progress: list[tuple[int, int, float]] = field(default_factory=list)
     earlier: "Tally | None" = None  # what earlier runs of this search recorded (resume)
     resume_command: str = ""  # the exact command that continues this search (Resume.py)
+
+
+@dataclass
+class Retry:
+    """A point whose task failed at once on `hosts`: to run once more elsewhere."""
+
+    point: list[Any]
+    hosts: tuple[str, ...]
 
 
 @dataclass
@@ -131,6 +142,9 @@ class Workflow:
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
         self.pruner = Pruner(config.pruner, config.direction) if config.pruner else None
+        self.bad_nodes = BadNodes(config.bad_node_failures, config.bad_node_seconds)
+        self.retries: list[Retry] = []  # points that failed at once, for other hosts
+        self.retried = 0  # such points (this run)
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value, decide=False)
@@ -328,6 +342,9 @@ class Workflow:
         """Start tasks in the free slots; return those whose script could not start."""
         want = min(len(self.free_slots),
                    self.plan.points_max - self.plan.done_before - self.issued)
+        room = self.launcher.room(self.plan.parallelism)
+        if room is not None:  # fewer than the slots once a host is quarantined
+            want = min(want, room)
         if want <= 0:
             return []
         if self.config.launch_delay:
@@ -335,14 +352,29 @@ class Workflow:
                 return []
             want = 1
         points: list[list[Any]] = []
+        placements: list[Any] = []  # of the second tries, placed off their first hosts
+        firsts: list[tuple[str, ...]] = []
+        for retry in list(self.retries):
+            if len(points) == want:
+                break
+            placement = self.launcher.acquire(self.plan.parallelism, retry.hosts)
+            if placement is not None:
+                self.retries.remove(retry)
+                points.append(retry.point)
+                placements.append(placement)
+                firsts.append(retry.hosts)
+        origins = ["elsewhere"] * len(points)
         while self.plan.reissue and len(points) < want:
             points.append(self.plan.reissue.pop(0))
-        origins = ["again"] * len(points)
+            origins.append("again")
         if len(points) < want:
             try:
                 taken = self.points.take(want - len(points))
             except Exception as err:  # noqa: BLE001 - any error of the search stops the run
-                self.plan.reissue[:0] = points
+                for placement in placements:
+                    self.launcher.release(placement)
+                self.retries[:0] = [Retry(p, h) for p, h in zip(points, firsts)]
+                self.plan.reissue[:0] = points[len(firsts):]
                 self._points_failed(err)
                 return []
             points += taken
@@ -357,7 +389,10 @@ class Workflow:
             task = Task(id=self.next_id, point=point,
                         params=self.config.problem.params(point), slot=self.free_slots.pop())
             task.origin = origins[number]
-            task.placement = self.launcher.acquire(self.plan.parallelism)
+            if number < len(placements):
+                task.placement, task.first_hosts = placements[number], firsts[number]
+            else:
+                task.placement = self.launcher.acquire(self.plan.parallelism)
             launch = self.launcher.launch(self.plan.parallelism, task.placement)
             env = dict(self.environ)
             env.update(launch.env)
@@ -366,6 +401,8 @@ class Workflow:
                 task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
             except OSError as err:  # OUTPUT's fault, not the task's: stop the run
                 self.launcher.release(task.placement)
+                for placement in placements[number + 1:]:
+                    self.launcher.release(placement)
                 self.free_slots.append(task.slot)
                 self.points.drop(points[number:])
                 self.io_error = err
@@ -417,12 +454,14 @@ class Workflow:
         for task, outcome in outcomes:
             if outcome.status is Status.PRUNED and self.pruner is not None:
                 outcome.objective = self.pruner.last_value(task.id)
+            self._judge_hosts(task, outcome)
         if not self._journal(self.journals.results, [self._result_row(t, o) for t, o in outcomes]):
             self._lose(outcomes)
             return
+        self._retry([t for t, _ in outcomes if t.retried])
         told = [(t.point, minimized(o.objective, self.config.direction)) for t, o in outcomes
                 if o.status.has_value and o.objective is not None]
-        failed = [t.point for t, o in outcomes if o.status.is_failure]
+        failed = [t.point for t, o in outcomes if o.status.is_failure and not t.retried]
         dropped = [t.point for t, o in outcomes if not o.status.is_done or
                    (not o.status.has_value and not o.status.is_failure)]
         try:
@@ -441,6 +480,38 @@ class Workflow:
             self._report(task, outcome)
         say("tasks_running: ", len(self.running))
 
+    def _judge_hosts(self, task: Task, outcome: Outcome) -> None:
+        """Strikes and quarantine of the task's hosts; mark a point to try elsewhere."""
+        pool = getattr(self.launcher, "pool", None)
+        if pool is None or not task.placement or not self.bad_nodes.on or task.process is None:
+            return
+        hosts = list(task.placement.hosts)
+        if outcome.status is not Status.FAILED or \
+                not self.bad_nodes.at_once(task.end - task.start):
+            self.bad_nodes.cleared(hosts)
+            return
+        if task.first_hosts:  # failed at once on two sets of hosts: the point is bad
+            self.bad_nodes.cleared(list(task.first_hosts))
+            return
+        for host in self.bad_nodes.failed_at_once(hosts, pool.usable, self.plan.parallelism):
+            pool.quarantine(host)
+            shout(f"node {host} quarantined: {self.bad_nodes.quarantined[host]} task(s) in a "
+                  f"row failed on it within {self.bad_nodes.seconds:g} s of their start; "
+                  f"{pool.usable} host(s) left")
+        elsewhere = pool.usable - len([h for h in hosts if h not in self.bad_nodes.quarantined])
+        if elsewhere >= self.plan.parallelism and self.stopping in ("", "POINTS_MAX reached"):
+            task.retried = True
+            outcome.reason += f"; failed at once on {','.join(hosts)}: tried again elsewhere"
+
+    def _retry(self, tasks: list[Task]) -> None:
+        """Queue the points of tasks that failed at once, for other hosts."""
+        for task in tasks:
+            self.retries.append(Retry(task.point, tuple(task.placement.hosts)))
+            self.issued -= 1  # the second try is issued in its place
+            self.retried += 1
+        if tasks and self.stopping == "POINTS_MAX reached":
+            self.stopping = ""
+
     def _lose(self, outcomes: list[tuple[Task, Outcome]]) -> None:
         """Tasks whose rows could not be written: not counted, issued again on resume."""
         try:
@@ -457,7 +528,10 @@ class Workflow:
     def _count(self, task: Task, outcome: Outcome) -> None:
         self.tally.add(outcome.status, task.end - task.start, outcome.objective, task.id,
                        task.params, self.config.direction)
-        if outcome.status.is_failure:
+        if task.retried:  # its second try counts (Resume: superseded)
+            self.tally.finished -= 1
+            self.tally.seconds -= task.end - task.start
+        elif outcome.status.is_failure:
             self.failures += 1
 
     # -- status lines ---------------------------------------------------------
@@ -653,6 +727,9 @@ class Workflow:
     def _finish(self) -> int:
         counts = self.tally.counts
         shout("summary:", " ".join(f"{k.value}={v}" for k, v in counts.items()))
+        if self.retried or self.bad_nodes.quarantined:
+            shout(f"bad nodes: {self.retried} point(s) that failed at once were tried again "
+                  f"elsewhere; {self.bad_nodes.summary() or 'no node quarantined'}")
         best = self._whole().best  # of the whole search, earlier runs too
         if best is not None:
             value, task_id, params = best
