@@ -20,16 +20,26 @@
 #   cqwait  nothing to wait for: qsub ran the job before it returned.
 #   aprun   runs the command as -n ranks at once, each with ALPS_APP_PE and
 #           PMI_RANK set; exits with the largest exit code of the ranks.
+#   pals    a stand-in for Cray PALS's mpiexec (Polaris, Aurora), which
+#           tests/pals/mpiexec puts first on PATH: takes only the flags the
+#           driver gives PALS (-n, --ppn, --hosts, --cpu-bind), refuses a
+#           malformed `list:` binding or one whose rank count is not --ppn,
+#           then runs the ranks with MPICH's Hydra mpiexec (the next on
+#           PATH), each with PALS_STANDIN_CPU_BIND set to its cores (no
+#           binding is done: this host has not Polaris's cores).
 # These are shims for tests, not schedulers.
 
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from typing import NoReturn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def record(argv: list[str]) -> None:
@@ -190,6 +200,43 @@ def aprun(args: list[str]) -> int:
     return max(child.wait() for child in children)
 
 
+CORES = re.compile(r"\d+(-\d+)?(,\d+(-\d+)?)*")
+
+
+def pals(args: list[str]) -> int:
+    """Check PALS's flags, then run the ranks with Hydra."""
+    given: dict[str, str] = {}
+    while args and args[0].startswith("-"):
+        flag, _, value = args[0].partition("=")
+        if flag not in ("-n", "--ppn", "--hosts", "--cpu-bind"):
+            fail(f"pals stand-in: unknown option {flag}")
+        if not value:
+            if len(args) < 2:
+                fail(f"pals stand-in: {flag} needs a value")
+            value, args = args[1], args[1:]
+        given[flag] = value
+        args = args[1:]
+    if not args or "-n" not in given or "--hosts" not in given:
+        fail("pals stand-in: usage: mpiexec -n N [--ppn P] --hosts H [--cpu-bind list:...] CMD")
+    ppn = int(given.get("--ppn", "1"))
+    bind = given.get("--cpu-bind", "")
+    ranks: list[str] = []
+    if bind:
+        kind, _, lists = bind.partition(":")
+        ranks = lists.split(":")
+        if kind != "list" or not all(CORES.fullmatch(r) for r in ranks) or len(ranks) != ppn:
+            fail(f"pals stand-in: --cpu-bind {bind}: expected list: and {ppn} core list(s)")
+    itself = os.path.realpath(os.path.join(HERE, "pals"))
+    hydra = shutil.which("mpiexec", path=os.pathsep.join(
+        p for p in os.environ.get("PATH", "").split(os.pathsep)
+        if os.path.realpath(p) != itself))
+    if hydra is None:
+        fail("pals stand-in: no Hydra mpiexec on PATH")
+    env = dict(os.environ, PALS_STANDIN_CPU_BIND=":".join(ranks))
+    return subprocess.call([hydra, "-n", given["-n"], "--ppn", str(ppn),
+                            "--hosts", given["--hosts"], *args], env=env)
+
+
 def cqwait(args: list[str]) -> int:
     """The jobs have ended: qsub ran them."""
     if not args:
@@ -197,7 +244,7 @@ def cqwait(args: list[str]) -> int:
     return 0
 
 
-SHIMS = {"qsub": qsub, "qstat": qstat, "cqwait": cqwait, "aprun": aprun}
+SHIMS = {"qsub": qsub, "qstat": qstat, "cqwait": cqwait, "aprun": aprun, "pals": pals}
 NAME = sys.argv[1] if len(sys.argv) > 1 else "shim"
 
 if __name__ == "__main__":
