@@ -30,6 +30,7 @@ from Problem import Problem
 from Proposer import Proposer
 from Results import open_journals
 from Search import Search
+from utils import LOG, set_log_level
 from Workflow import Plan, Points, Workflow
 
 SLEEP_TASK = os.path.join(HERE, "sleep-task.sh")
@@ -98,11 +99,12 @@ def max_rss_mib() -> float:
 
 def run_loop(make_points: Callable[[Callable[[], None]], Points], problem: Problem,
              concurrency: int, points_max: int, output: str, sleep: tuple[float, float],
-             log: str) -> dict[str, float]:
+             log: str, launcher: Launcher | None = None) -> dict[str, float]:
     """Run the product's search loop on sleep-task.sh; return wall and CPU seconds.
 
     `make_points(notify)` builds what the loop takes points from (the
-    Proposer, or a benchmark baseline); `notify` wakes the loop.
+    Proposer, or a benchmark baseline); `notify` wakes the loop. `launcher`
+    places the tasks (default: none, each runs here as it is).
     """
     raise_fd_limit()
     os.makedirs(output, exist_ok=False)
@@ -113,17 +115,23 @@ def run_loop(make_points: Callable[[Callable[[], None]], Points], problem: Probl
     workflow: Workflow
     points = make_points(lambda: workflow.wake())
     journals = open_journals(output, config.problem.names, config.metrics)
-    workflow = Workflow(config, plan, points, Launcher(reason="benchmark"), environ, journals)
+    workflow = Workflow(config, plan, points, launcher or Launcher(reason="benchmark"), environ,
+                        journals)
     cpu = cpu_seconds()
     began = time.time()
     with open(log, "w") as stream, contextlib.redirect_stdout(stream):
-        code = workflow.run()
+        set_log_level("WARNING")  # failures, stops and the summary go to the log
+        try:
+            code = workflow.run()
+        finally:
+            LOG.handlers[:] = []
     wall = time.time() - began
     if code != 0:
         raise SystemExit(f"benchmark: the search loop exited with code {code}; see {log}")
     # the driver's CPU: this process (loop and threads) plus its model-fitting process
     cpu = cpu_seconds() - cpu + getattr(points, "fit_cpu", 0.0)
-    return {"wall": wall, "cpu": cpu, "began": began, "ended": began + wall,
+    return {"wall": wall, "cpu": cpu, "loop_cpu": cpu - getattr(points, "fit_cpu", 0.0),
+            "began": began, "ended": began + wall,
             "waits": getattr(points, "waits", 0), "fits": getattr(points, "fits", 0),
             "spared": getattr(points, "spared", 0)}
 
@@ -146,6 +154,8 @@ def read_tasks(output: str) -> list[dict[str, Any]]:
                 if line.startswith("RAN "):
                     _, t0, t1, _ = line.split()
                     task["t0"], task["t1"] = float(t0), float(t1)
+                elif line.startswith("HELD "):
+                    _, task["hosts"], task["devices"] = line.split()
         tasks.append(task)
     return tasks
 

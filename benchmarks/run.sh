@@ -3,16 +3,19 @@
 # One command per benchmark: prepares the bundle's Python (as main.sh does,
 # plus benchmarks/requirements.txt for quality), raises the open-files limit,
 # and runs benchmarks/NAME.py with any further arguments.
-#   benchmarks/run.sh overhead|scale|quality|report_time|plot_folders|soak|prune [ARGS...]
+#   benchmarks/run.sh overhead|scale|pack|quality|report_time|plot_folders|soak|prune [ARGS...]
 set -eu
 
 THIS=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
   cat <<USAGE
-usage: benchmarks/run.sh [-h] overhead|scale|quality|report_time|plot_folders|soak|prune [ARGS...]
+usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folders|soak|prune [ARGS...]
   overhead  replacement latency and driver CPU per task vs the original inline loop (~6 min)
   scale     slot utilization: 1,024 x 20-40 s tasks (6,000) and 16 x 1 s tasks (2,000) (~6 min)
+  pack      GPU utilization on a Polaris-shaped allocation: 128 nodes x 4 GPUs, single-GPU
+            20-40 s tasks packed vs whole-node; driver CPU per replacement at 512 and 4,096
+            slots (~6 min)
   quality   simple regret on Branin, Hartmann-6, mixed: async-local, sequential skopt,
             random, Optuna TPE (20 seeds, ~8 min on 2 cores)
   report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~5 s)
@@ -29,8 +32,8 @@ USAGE
 case "${1:-}" in
   -h|--help) usage; exit 0 ;;
   "") usage >&2; exit 2 ;;
-  overhead|scale|quality|report_time|plot_folders|soak|prune) NAME=$1; shift ;;
-  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, quality, report_time, plot_folders, soak or prune" >&2; exit 2 ;;
+  overhead|scale|pack|quality|report_time|plot_folders|soak|prune) NAME=$1; shift ;;
+  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, pack, quality, report_time, plot_folders, soak or prune" >&2; exit 2 ;;
 esac
 
 # shellcheck source=lib/python-env.sh

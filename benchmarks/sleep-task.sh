@@ -3,6 +3,8 @@
 # Benchmark task: computes a cheap objective of its parameters (awk), sleeps
 # a known duration, and prints the times it measured itself:
 #   RAN <start epoch s> <end epoch s> <planned sleep ms>
+# and, on a line of its own, the hosts and device it was given (benchmarks/pack.py):
+#   HELD <TASK_HOSTS or -> <CUDA_VISIBLE_DEVICES or ->
 # The duration is SLEEP_MIN..SLEEP_MAX seconds (default 1..1), drawn from
 # TASK_ID, so a run is reproducible. Used by benchmarks/overhead.py and scale.py.
 set -eu
@@ -33,3 +35,4 @@ sleep "$(( MS / 1000 )).$(printf '%03d' $(( MS % 1000 )))"
 T1=$EPOCHREALTIME
 echo "$OBJECTIVE" > "$TASK_RESULT"
 echo "RAN $T0 $T1 $MS"
+echo "HELD ${TASK_HOSTS:--} ${CUDA_VISIBLE_DEVICES:--}"
