@@ -8,7 +8,8 @@ set -eu
 # shell (main.sh) gets SIGTERM 60 s before the end (--signal=B:TERM@60: a
 # plain TERM@60 signals the job steps, the tasks, which then count as
 # failed); the job asks for the GPUs its steps take (--gpus-per-node) when
-# GPUS_PER_NODE, -g or the cfg's gpus_per_node says how many.
+# GPUS_PER_NODE, -g, the cfg's gpus_per_node or its machine (where Slurm
+# pins the devices: perlmutter) says how many.
 # Use 'submit-slurm.sh -h' for help
 
 THIS=$( cd "$( dirname "$0" )" && pwd )
@@ -25,7 +26,8 @@ extra_usage()
 {
   echo "  -C CONSTRAINT  --constraint (e.g. gpu on Perlmutter)"
   echo "  -g GPUS      --gpus-per-node GPUS, for the tasks' steps (default: \$GPUS_PER_NODE,"
-  echo "               else the cfg's gpus_per_node (-c CFG); none when 0 or unset)"
+  echo "               else the cfg's gpus_per_node (-c CFG), else its machine's where Slurm"
+  echo "               pins the devices (perlmutter); none when 0 or unset)"
   echo "-q is the partition; -A (or \$PROJECT) the account, left out if neither."
   echo "The job has its nodes exclusively (--exclusive).  Waits (-W) with sbatch --wait."
 }
@@ -51,11 +53,18 @@ cfg_gpus()
     esac
   done
   [[ -n $CFG && -r $CFG ]] || return 0
-  # main.sh checks the cfg in the job; here only the one number is read
+  # main.sh checks the cfg in the job; here only the one number is read: the cfg's
+  # gpus_per_node, else its machine's where Slurm pins the devices (Machines.py)
   "${PYTHON:-python3}" -c 'import json, sys
-value = json.load(open(sys.argv[1])).get("gpus_per_node", "")
+sys.path.insert(0, sys.argv[2])
+from Machines import MACHINES
+cfg = json.load(open(sys.argv[1]))
+value = cfg.get("gpus_per_node")
+machine = MACHINES.get(cfg.get("machine", ""))
+if value is None and machine is not None and not machine.device_variable:
+    value = machine.gpus_per_node
 print(value if isinstance(value, int) and not isinstance(value, bool) else "")' \
-    "$CFG" 2> /dev/null || true
+    "$CFG" "$THIS" 2> /dev/null || true
 }
 
 submit_command()

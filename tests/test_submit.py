@@ -413,6 +413,9 @@ def test_pbs_resume_runs_the_search_on(tmp_path):
     ([], {"GPUS_PER_NODE": "8"}, {"gpus_per_node": 4}, "8"),
     ([], {}, {"gpus_per_node": 4}, "4"),
     ([], {}, {"gpus_per_node": 0}, None),
+    ([], {}, {"machine": "perlmutter"}, "4"),  # Slurm pins its GPUs: the job asks for them
+    ([], {}, {"machine": "perlmutter", "gpus_per_node": 2}, "2"),
+    ([], {}, {"machine": "frontier"}, None),  # ROCR_VISIBLE_DEVICES: no --gpus needed
 ])
 def test_slurm_gpus_for_the_steps(tmp_path, options, env, cfg, gpus):
     main_args = []
