@@ -1,14 +1,20 @@
 # LAUNCHER PY
 # How a task's ranks reach their nodes: the LAUNCH prefix for none, aprun,
-# srun and mpiexec, and the node pool that keeps concurrent tasks apart.
+# srun and mpiexec, and the slot pool that keeps concurrent tasks apart
+# (whole nodes, or with tasks_per_node > 1 a share of a node's devices and
+# cores, from the machine's record in Machines.py).
 #
 # The driver calls, once:      launcher = choose_launcher(...)
 #                              launcher.check(parallelism, concurrency)
-# and for each task:           placement = launcher.acquire(parallelism)
+# and for each task:           room = launcher.room(parallelism)
+#                              placement = launcher.acquire(parallelism[, avoid])
 #                              launch = launcher.launch(parallelism, placement)
 #                              LAUNCH = shlex.join(launch.argv); env |= launch.env
 #                              ... task runs ...
 #                              launcher.release(placement)
+# and for a bad node:          launcher.pool.quarantine(host)  (BadNodes.py)
+# All on the search loop's thread; the pool is a heap: a launch costs the
+# same at 8 slots and at 4,096.
 #
 # Placement per scheduler:
 #   Slurm:  the nodes of SLURM_JOB_NODELIST form a pool; each running task
