@@ -21,6 +21,7 @@ import shlex
 import signal
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -357,7 +358,9 @@ class Workflow:
         for retry in list(self.retries):
             if len(points) == want:
                 break
-            placement = self.launcher.acquire(self.plan.parallelism, retry.hosts)
+            # elsewhere, while enough other hosts are left (a later quarantine may leave none)
+            avoid = retry.hosts if self._elsewhere(retry.hosts) else ()
+            placement = self.launcher.acquire(self.plan.parallelism, avoid)
             if placement is not None:
                 self.retries.remove(retry)
                 points.append(retry.point)
@@ -498,10 +501,15 @@ class Workflow:
             shout(f"node {host} quarantined: {self.bad_nodes.quarantined[host]} task(s) in a "
                   f"row failed on it within {self.bad_nodes.seconds:g} s of their start; "
                   f"{pool.usable} host(s) left")
-        elsewhere = pool.usable - len([h for h in hosts if h not in self.bad_nodes.quarantined])
-        if elsewhere >= self.plan.parallelism and self.stopping in ("", "POINTS_MAX reached"):
+        if self._elsewhere(hosts) and self.stopping in ("", "POINTS_MAX reached"):
             task.retried = True
             outcome.reason += f"; failed at once on {','.join(hosts)}: tried again elsewhere"
+
+    def _elsewhere(self, hosts: Sequence[str]) -> bool:
+        """Enough usable hosts of the pool, `hosts` aside, for one task."""
+        others = self.launcher.pool.usable - len(
+            [h for h in hosts if h not in self.bad_nodes.quarantined])
+        return others >= self.plan.parallelism
 
     def _retry(self, tasks: list[Task]) -> None:
         """Queue the points of tasks that failed at once, for other hosts."""
