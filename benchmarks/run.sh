@@ -15,7 +15,7 @@ usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folde
   scale     slot utilization: 1,024 x 20-40 s tasks (6,000) and 16 x 1 s tasks (2,000) (~6 min)
   pack      GPU utilization on a Polaris-shaped allocation: 128 nodes x 4 GPUs, single-GPU
             20-40 s tasks packed vs whole-node; driver CPU per replacement at 512 and 4,096
-            slots (~6 min)
+            slots (~10 min)
   quality   simple regret on Branin, Hartmann-6, mixed: async-local, sequential skopt,
             random, Optuna TPE (20 seeds, ~8 min on 2 cores)
   report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~5 s)
