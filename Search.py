@@ -13,12 +13,18 @@ from sklearn.base import clone
 from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
 
+from Acquisition import key
 from Problem import Problem
-from Surrogates import INT32_MAX, fast_model, make_optimizer
+from Surrogates import (
+    INT32_MAX,
+    SCORABLE,
+    fast_model,
+    gp_proposal,
+    make_optimizer,
+    make_state_optimizer,
+)
 
 RANDOM_REDRAWS = 20  # per point: redraws of a random point already used
-# Acquisition functions whose values we can score ourselves for batches.
-SCORABLE = ("LCB", "EI", "PI")
 
 
 @dataclass
@@ -67,7 +73,8 @@ class Search:
         if resume_offset and isinstance(seed, int):
             seed = int(np.random.RandomState(seed).randint(0, INT32_MAX) + resume_offset) % INT32_MAX
             self.kwargs["random_state"] = seed
-        self.optimizer = make_optimizer(problem, self.kwargs)
+        self.optimizer = make_state_optimizer(problem, self.kwargs)
+        self.gp = gp_proposal(problem, self.kwargs)  # None: forests, skopt's own acquisition
         self.n_initial_points = self.optimizer.n_initial_points_
         self.pending: list[list[Any]] = []
         self.failed: list[list[Any]] = []
@@ -197,6 +204,10 @@ class Search:
         the one skopt's own `ask` would pick. Other settings (gp_hedge,
         lbfgs) take skopt's `ask` for the first point.
         """
+        if self.gp is not None:
+            taken = {key(p) for p in snap.X + snap.failed + snap.pending}
+            return self.gp.propose(snap.X, snap.y, snap.failed, snap.pending, self.lie, k,
+                                   np.random.RandomState(snap.seed), taken)
         X, y = self.training_set(snap)
         scratch = make_optimizer(self.problem, self.kwargs, random_state=snap.seed)
         taken = [list(p) for p in X]

@@ -1,0 +1,288 @@
+# ACQUISITION PY
+# Points from a Gaussian process (the default surrogate): skopt's GP with a
+# Matern 5/2 kernel fitted to the results, an acquisition (EI, LCB or PI)
+# scored over random candidates plus perturbations of the best points
+# (trust-region style local search), and a batch picked one point at a
+# time, each told to the model at the lie before the next is picked.
+#
+# Call order: GPProposal(space, ...) once per search; then, per proposal,
+# propose(X, y, failed, pending, lie, k, rng): transform the values, fit
+# the kernel (only when the results grew by a quarter since the last fit),
+# condition on results + failed + pending, score candidates, pick k.
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy.linalg import cho_solve, cholesky, solve_triangular
+from scipy.optimize import minimize
+from scipy.stats import norm
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+from skopt.learning import GaussianProcessRegressor
+from skopt.space import Categorical, Integer, Space
+
+MAX_FIT_POINTS = 200  # results the kernel's hyperparameters are fitted to
+MAX_MODEL_POINTS = 300  # results, failed and pending points the model is conditioned on
+REFIT_GROWTH = 1.25  # refit the kernel when the results grew by this factor
+FIT_ITERATIONS = 60  # L-BFGS iterations per kernel fit
+RANDOM_CANDIDATES = 1000
+LOCAL_CANDIDATES = 1000
+INCUMBENTS = 5  # the best results the local candidates are drawn around
+LOCAL_SCALES = (0.2, 0.05, 0.01)  # step sizes, in units of each (normalized) range
+JITTER = 1e-8
+import os
+LIE_MODE = os.environ.get('LIE_MODE', 'believe')
+
+
+def _lbfgs(obj_func: Any, initial_theta: np.ndarray, bounds: np.ndarray) -> tuple:
+    """scikit-learn's kernel optimizer, with its iterations bounded."""
+    result = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds,
+                      options={"maxiter": FIT_ITERATIONS})
+    return result.x, result.fun
+
+
+def warp(y: np.ndarray) -> np.ndarray:
+    """Values made gentle for a GP: standardized ranks blended with log distances.
+
+    A GP with a stationary kernel fits a few huge values (a ridge, a steep
+    wall) by shrinking its length scales, and then models nothing. The
+    warped value keeps the order of the results; it is log(y - min + s)
+    (s: the spread of the better half), which tames heavy tails.
+    """
+    y = np.asarray(y, dtype=float)
+    low = np.min(y)
+    spread = np.median(y) - low
+    if not spread > 0:
+        spread = (np.max(y) - low) or 1.0
+    z = np.log(y - low + 0.1 * spread)
+    std = np.std(z)
+    return (z - np.mean(z)) / (std if std > 0 else 1.0)
+
+
+class GPProposal:
+    """Proposals from a GP on skopt's normalized space.
+
+    Parameters
+    ----------
+    space : skopt.space.Space
+        The search space, normalized (reals and integers in [0, 1], log
+        scales in log, categories one-hot), as skopt builds it for a GP.
+    acq_func : {"EI", "LCB", "PI"}
+    acq_func_kwargs : dict
+        skopt's: `xi` (EI, PI) and `kappa` (LCB).
+    """
+
+    def __init__(self, space: Space, acq_func: str, acq_func_kwargs: dict[str, Any]) -> None:
+        self.space = space
+        self.acq_func = acq_func
+        self.xi = float(acq_func_kwargs.get("xi", 0.01))
+        self.kappa = float(acq_func_kwargs.get("kappa", 1.96))
+        self.theta: np.ndarray | None = None  # the last fitted kernel hyperparameters
+        self.fitted_on = 0  # results at the last kernel fit
+        self.fits = 0
+        self.parts: list[tuple[Any, int, int]] = []  # dimension, its columns
+        start = 0
+        for dim in space.dimensions:
+            self.parts.append((dim, start, start + dim.transformed_size))
+            start += dim.transformed_size
+
+    # -- the model ------------------------------------------------------------
+    def kernel(self) -> Any:
+        """Amplitude x Matern 5/2 with one length scale per column, plus noise."""
+        n = self.space.transformed_n_dims
+        return ConstantKernel(1.0, (1e-2, 1e2)) \
+            * Matern(length_scale=np.full(n, 0.5), length_scale_bounds=(1e-2, 20.0), nu=2.5) \
+            + WhiteKernel(1e-4, (1e-6, 1e-1))
+
+    def fit(self, Xt: np.ndarray, u: np.ndarray, rng: np.random.RandomState) -> Any:
+        """The kernel, refitted when the results grew by REFIT_GROWTH, else the last one."""
+        kernel = self.kernel()
+        if self.theta is not None and len(u) < REFIT_GROWTH * self.fitted_on:
+            return kernel.clone_with_theta(self.theta)
+        if self.theta is not None:
+            kernel = kernel.clone_with_theta(self.theta)
+        if len(u) > MAX_FIT_POINTS:
+            keep = _subset(u, MAX_FIT_POINTS, rng)
+            Xt, u = Xt[keep], u[keep]
+        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=False,
+                                      optimizer=_lbfgs,
+                                      n_restarts_optimizer=1 if self.theta is None else 0,
+                                      random_state=rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gp.fit(Xt, u)
+        self.theta = gp.kernel_.theta
+        self.fitted_on = len(u)
+        self.fits += 1
+        return kernel.clone_with_theta(self.theta)
+
+    # -- proposing ------------------------------------------------------------
+    def propose(self, X: Sequence[list[Any]], y: Sequence[float],
+                failed: Sequence[list[Any]], pending: Sequence[list[Any]], lie: str,
+                k: int, rng: np.random.RandomState,
+                taken: set[str]) -> list[list[Any]]:
+        """`k` new points (their `key` not in `taken`) from one model."""
+        Xt = self.space.transform([list(p) for p in X])
+        u = warp(np.asarray(y, dtype=float))
+        kernel = self.fit(Xt, u, rng)
+        signal, noise = kernel.k1, float(np.exp(kernel.k2.theta[0]))
+        # the model: results, and failed points at the worst value
+        Zt, zu = Xt, u
+        if failed:
+            Zt = np.vstack([Xt, self.space.transform([list(p) for p in failed])])
+            zu = np.concatenate([u, np.full(len(failed), np.max(u))])
+        if len(zu) > MAX_MODEL_POINTS:
+            keep = _subset(zu, MAX_MODEL_POINTS, rng, recent=len(failed))
+            Zt, zu = Zt[keep], zu[keep]
+        offset = float(np.mean(u))
+        model = _Posterior(signal, noise, Zt, zu, offset)
+        if pending and lie != "none":
+            # pending points at what the model believes of them (kriging believer)
+            Pt = self.space.transform([list(p) for p in pending])[-MAX_MODEL_POINTS // 2:]
+            if len(zu) + len(Pt) > MAX_MODEL_POINTS:
+                keep = _subset(zu, MAX_MODEL_POINTS - len(Pt), rng, recent=len(failed))
+                Zt, zu = Zt[keep], zu[keep]
+            if LIE_MODE == "lie":
+                believed = np.full(len(Pt), {"max": np.max(u), "mean": np.mean(u), "min": np.min(u)}[lie])
+            else:
+                believed = model.predict(Pt)[0]
+            model = _Posterior(signal, noise, np.vstack([Zt, Pt]),
+                               np.concatenate([zu, believed]), offset)
+        candidates = self.candidates(Xt, u, signal, rng)
+        return self.pick(model, candidates, float(np.min(u)), k, taken)
+
+    def candidates(self, Xt: np.ndarray, u: np.ndarray, signal: Any,
+                   rng: np.random.RandomState) -> np.ndarray:
+        """Uniform random candidates, and perturbations of the best results.
+
+        Built column by column in the normalized space (skopt's Space.transform
+        of thousands of points costs more than the model): uniform draws of
+        each dimension's prior, and Gaussian steps from the INCUMBENTS best
+        results in a few dimensions at a time, at one of LOCAL_SCALES,
+        longer along the directions the kernel finds flat (TuRBO's weights);
+        integers are rounded as skopt rounds them, categories switch at random.
+        """
+        uniform = np.empty((RANDOM_CANDIDATES, Xt.shape[1]))
+        best = Xt[np.argsort(u, kind="stable")[:INCUMBENTS]]
+        local = best[rng.randint(0, len(best), LOCAL_CANDIDATES)]
+        scale = np.asarray(LOCAL_SCALES)[rng.randint(0, len(LOCAL_SCALES), LOCAL_CANDIDATES)]
+        lengths = np.exp(signal.k2.theta)
+        weights = np.clip(lengths / np.exp(np.mean(np.log(lengths))), 0.25, 4.0) \
+            if len(lengths) == Xt.shape[1] else np.ones(Xt.shape[1])
+        moving = min(1.0, 4.0 / len(self.space.dimensions))  # a few dimensions at a time
+        for dim, start, stop in self.parts:
+            if isinstance(dim, Categorical):
+                count = len(dim.categories)
+                uniform[:, start:stop] = _one_hot(rng.randint(0, count, len(uniform)), stop - start)
+                switch = np.nonzero(rng.rand(len(local)) < moving / 4)[0]
+                local[switch, start:stop] = _one_hot(rng.randint(0, count, len(switch)),
+                                                     stop - start)
+                continue
+            step = rng.normal(size=len(local)) * scale * weights[start]
+            column = np.clip(local[:, start] + np.where(rng.rand(len(local)) < moving, step, 0.0),
+                             0.0, 1.0)
+            if isinstance(dim, Integer):  # rounded as skopt rounds them
+                uniform[:, start] = dim.transform(dim.rvs(len(uniform), random_state=rng))
+                column = dim.transform(dim.inverse_transform(column))
+            else:
+                uniform[:, start] = rng.rand(len(uniform))
+            local[:, start] = column
+        return np.vstack([uniform, local])
+
+    def decode(self, row: np.ndarray) -> list[Any]:
+        """The point of a transformed row, in the problem's own values (plain Python)."""
+        point = self.space.inverse_transform(row[None, :])[0]
+        plain = []
+        for dim, value in zip(self.space.dimensions, point):
+            if isinstance(dim, Categorical):  # numpy may have made the category a string
+                texts = [str(c) for c in dim.categories]
+                value = dim.categories[texts.index(str(value))]
+            plain.append(value.item() if isinstance(value, np.generic) else value)
+        return plain
+
+    def acquisition(self, mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+        """The acquisition to minimize (negated EI and PI, LCB as is)."""
+        if self.acq_func == "LCB":
+            return mean - self.kappa * std
+        z = (best - self.xi - mean) / std
+        if self.acq_func == "PI":
+            return -norm.cdf(z)
+        return -(std * (z * norm.cdf(z) + norm.pdf(z)))
+
+    def pick(self, model: "_Posterior", Ct: np.ndarray, best: float, k: int,
+             taken: set[str]) -> list[list[Any]]:
+        """The batch: each pick is told to the model at its own mean, in turn.
+
+        Telling the model its own mean leaves the mean as it is and shrinks
+        the variance around the pick (kriging believer): a rank-one update of
+        the candidates' variances, no refit.
+        """
+        mean, var, V = model.predict(Ct)
+        down: list[np.ndarray] = []  # rank-one updates of the posterior covariance
+        points: list[list[Any]] = []
+        alive = np.ones(len(Ct), dtype=bool)
+        while len(points) < k and alive.any():
+            std = np.sqrt(np.maximum(var, 1e-12))
+            score = np.where(alive, self.acquisition(mean, std, best), np.inf)
+            index = int(np.argmin(score))
+            alive[index] = False
+            point = self.decode(Ct[index])
+            if key(point) in taken:
+                continue
+            taken.add(key(point))
+            points.append(point)
+            # condition on the pick: covariance of every candidate with it
+            cov = model.signal(Ct, Ct[index:index + 1])[:, 0] - V.T @ V[:, index]
+            for w in down:
+                cov -= w * w[index]
+            s = max(float(var[index]) + model.noise, 1e-12)
+            w = cov / np.sqrt(s)
+            var = np.maximum(var - w ** 2, 0.0)
+            down.append(w)
+        return points
+
+
+class _Posterior:
+    """A GP posterior with fixed hyperparameters, on (transformed) points Z."""
+
+    def __init__(self, signal: Any, noise: float, Z: np.ndarray, u: np.ndarray,
+                 offset: float) -> None:
+        self.signal, self.noise, self.Z, self.offset = signal, noise, Z, offset
+        K = signal(Z) + (noise + JITTER) * np.eye(len(Z))
+        self.L = cholesky(K, lower=True)
+        self.alpha = cho_solve((self.L, True), u - self.offset)
+        self.amplitude = float(signal.diag(Z[:1])[0])
+
+    def predict(self, C: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, variance, and L^-1 k(Z, C) (for rank-one updates) at candidates C."""
+        Ks = self.signal(C, self.Z)
+        V = solve_triangular(self.L, Ks.T, lower=True)
+        mean = Ks @ self.alpha + self.offset
+        var = np.maximum(self.amplitude - np.sum(V ** 2, axis=0), 0.0)
+        return mean, var, V
+
+
+def _one_hot(index: np.ndarray, width: int) -> np.ndarray:
+    """skopt's one-hot columns of category numbers (one 0/1 column for two categories)."""
+    if width == 1:
+        return index[:, None].astype(float)
+    rows = np.zeros((len(index), width))
+    rows[np.arange(len(index)), index] = 1.0
+    return rows
+
+
+def key(point: Sequence[Any]) -> str:
+    """A point's identity: the same for numpy and plain Python values."""
+    return repr([v.item() if isinstance(v, np.generic) else v for v in point])
+
+
+def _subset(u: np.ndarray, size: int, rng: np.random.RandomState, recent: int = 0) -> np.ndarray:
+    """Indices of at most `size` rows: the last `recent`, the best third, random others."""
+    n = len(u)
+    keep = list(range(n - min(recent, size // 2), n))
+    order = np.argsort(u[:n - recent], kind="stable")
+    keep += list(order[:max(0, size // 3)])
+    rest = np.setdiff1d(np.arange(n), keep)
+    keep += list(rng.choice(rest, size - len(keep), replace=False)) if size > len(keep) else []
+    return np.sort(np.asarray(keep[:size]))
