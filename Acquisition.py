@@ -1,14 +1,16 @@
 # ACQUISITION PY
 # Points from a Gaussian process (the default surrogate): skopt's GP with a
-# Matern 5/2 kernel fitted to the results, an acquisition (EI, LCB or PI)
-# scored over random candidates plus perturbations of the best points
-# (trust-region style local search), and a batch picked one point at a
-# time, each told to the model at the lie before the next is picked.
+# Matern 5/2 kernel fitted to the (warped) results, an acquisition (LCB, EI
+# or PI) scored over random candidates plus perturbations of the best
+# results (trust-region style local search); pending points and the points
+# of a batch are told to the model at its own mean (kriging believer).
 #
-# Call order: GPProposal(space, ...) once per search; then, per proposal,
-# propose(X, y, failed, pending, lie, k, rng): transform the values, fit
-# the kernel (only when the results grew by a quarter since the last fit),
-# condition on results + failed + pending, score candidates, pick k.
+# Call order: GPProposal(space, ...) once per search (Surrogates.gp_proposal);
+# then per proposal propose(X, y, failed, pending, lie, k, rng, taken):
+# warp the values, fit the kernel (only when the results grew by a quarter
+# since the last fit: the one state kept between calls), condition on the
+# results, the failed points (at the worst value) and the pending points
+# (at the model's belief), score the candidates, pick k one at a time.
 
 import warnings
 from collections.abc import Sequence
@@ -30,9 +32,9 @@ RANDOM_CANDIDATES = 1000
 LOCAL_CANDIDATES = 1000
 INCUMBENTS = 5  # the best results the local candidates are drawn around
 LOCAL_SCALES = (0.2, 0.05, 0.01)  # step sizes, in units of each (normalized) range
+MODELLED_BATCH = 64  # points of a batch picked by the model; more are random
+RANDOM_REDRAWS = 20  # draws of random points that tries to avoid known ones
 JITTER = 1e-8
-import os
-LIE_MODE = os.environ.get('LIE_MODE', 'believe')
 
 
 def _lbfgs(obj_func: Any, initial_theta: np.ndarray, bounds: np.ndarray) -> tuple:
@@ -43,12 +45,12 @@ def _lbfgs(obj_func: Any, initial_theta: np.ndarray, bounds: np.ndarray) -> tupl
 
 
 def warp(y: np.ndarray) -> np.ndarray:
-    """Values made gentle for a GP: standardized ranks blended with log distances.
+    """Values made gentle for a GP: log(y - min + s), standardized.
 
     A GP with a stationary kernel fits a few huge values (a ridge, a steep
     wall) by shrinking its length scales, and then models nothing. The
-    warped value keeps the order of the results; it is log(y - min + s)
-    (s: the spread of the better half), which tames heavy tails.
+    warped values keep the order of the results and tame heavy tails; s, a
+    tenth of the spread of the better half, keeps the best ones apart.
     """
     y = np.asarray(y, dtype=float)
     low = np.min(y)
@@ -102,6 +104,7 @@ class GPProposal:
             return kernel.clone_with_theta(self.theta)
         if self.theta is not None:
             kernel = kernel.clone_with_theta(self.theta)
+        self.fitted_on = len(u)
         if len(u) > MAX_FIT_POINTS:
             keep = _subset(u, MAX_FIT_POINTS, rng)
             Xt, u = Xt[keep], u[keep]
@@ -113,7 +116,6 @@ class GPProposal:
             warnings.simplefilter("ignore")
             gp.fit(Xt, u)
         self.theta = gp.kernel_.theta
-        self.fitted_on = len(u)
         self.fits += 1
         return kernel.clone_with_theta(self.theta)
 
@@ -143,14 +145,12 @@ class GPProposal:
             if len(zu) + len(Pt) > MAX_MODEL_POINTS:
                 keep = _subset(zu, MAX_MODEL_POINTS - len(Pt), rng, recent=len(failed))
                 Zt, zu = Zt[keep], zu[keep]
-            if LIE_MODE == "lie":
-                believed = np.full(len(Pt), {"max": np.max(u), "mean": np.mean(u), "min": np.min(u)}[lie])
-            else:
-                believed = model.predict(Pt)[0]
+            believed = model.predict(Pt)[0]
             model = _Posterior(signal, noise, np.vstack([Zt, Pt]),
                                np.concatenate([zu, believed]), offset)
         candidates = self.candidates(Xt, u, signal, rng)
-        return self.pick(model, candidates, float(np.min(u)), k, taken)
+        points = self.pick(model, candidates, float(np.min(u)), min(k, MODELLED_BATCH), taken)
+        return points + self.random_points(k - len(points), rng, taken)
 
     def candidates(self, Xt: np.ndarray, u: np.ndarray, signal: Any,
                    rng: np.random.RandomState) -> np.ndarray:
@@ -200,6 +200,22 @@ class GPProposal:
                 value = dim.categories[texts.index(str(value))]
             plain.append(value.item() if isinstance(value, np.generic) else value)
         return plain
+
+    def random_points(self, k: int, rng: np.random.RandomState,
+                      taken: set[str]) -> list[list[Any]]:
+        """`k` random points, new if a few redraws find them (a tiny space may not)."""
+        points: list[list[Any]] = []
+        for _ in range(RANDOM_REDRAWS):
+            if len(points) == k:
+                break
+            for point in self.space.rvs(k - len(points), random_state=rng):
+                point = self.decode(self.space.transform([point])[0])
+                if key(point) not in taken:
+                    taken.add(key(point))
+                    points.append(point)
+        while len(points) < k:
+            points.append(self.decode(self.space.transform(self.space.rvs(1, random_state=rng))[0]))
+        return points
 
     def acquisition(self, mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
         """The acquisition to minimize (negated EI and PI, LCB as is)."""

@@ -59,8 +59,11 @@ class Search:
     -----
     While fewer than `n_initial_points` results are known, points come from
     the optimizer exactly as the original workflow asked for them
-    (`ask(n_points=POINTS_INIT)`, then `ask(n_points=1)` per point). After
-    that, each proposal fits one scratch optimizer to the results plus a lie
+    (`ask(n_points=POINTS_INIT)`, then `ask(n_points=1)` per point), on the
+    cfg's own space whatever the surrogate (Surrogates.make_state_optimizer).
+    After that, with the GP (the default) each proposal is
+    Acquisition.GPProposal's: a GP believing its own mean at pending points;
+    with a forest, one scratch optimizer is fitted to the results plus a lie
     for every pending or failed point and picks from its acquisition.
     """
 
@@ -193,13 +196,15 @@ class Search:
         return X, y
 
     def propose(self, snap: Snapshot, k: int) -> list[list[Any]]:
-        """Propose `k` points from one model fit; pure, safe outside the lock.
+        """Propose `k` points from one model fit; safe outside the lock.
 
-        The scratch optimizer is told the results, then the failed points at
-        the worst value seen and the pending points at the lie, so one fit
-        sees all of them. With a sampling acquisition (LCB, EI, PI: the
-        default) the surrogate scores skopt's `n_points` random candidates
-        once, and the batch is the best candidates in order, each outside the
+        With the GP: Acquisition.GPProposal.propose (between calls it keeps
+        only the kernel's last hyperparameters). With a forest, the scratch
+        optimizer is told the results, then the failed points at the worst
+        value seen and the pending points at the lie, so one fit sees all
+        of them. With a sampling acquisition (LCB, EI, PI: the default)
+        the surrogate scores skopt's `n_points` random candidates once, and
+        the batch is the best candidates in order, each outside the
         neighbourhood of the points chosen before it; the first point is
         the one skopt's own `ask` would pick. Other settings (gp_hedge,
         lbfgs) take skopt's `ask` for the first point.

@@ -13,12 +13,12 @@ from sklearn.ensemble import GradientBoostingRegressor
 from sklearn.utils import Tags
 from sklearn.utils._tags import RegressorTags
 from skopt import Optimizer
-from skopt.space import Space
 from skopt.learning import (
     ExtraTreesRegressor,
     GradientBoostingQuantileRegressor,
     RandomForestRegressor,
 )
+from skopt.space import Space
 
 from Acquisition import GPProposal
 from Problem import Problem

@@ -13,8 +13,8 @@ usage() {
 usage: benchmarks/run.sh [-h] overhead|scale|quality|report_time|soak|prune [ARGS...]
   overhead  replacement latency and driver CPU per task vs the original inline loop (~6 min)
   scale     slot utilization: 1,024 x 20-40 s tasks (6,000) and 16 x 1 s tasks (2,000) (~6 min)
-  quality   simple regret on Branin, Hartmann-6, mixed: async-local, sequential skopt,
-            random, Optuna TPE (20 seeds, ~8 min on 2 cores)
+  quality   simple regret on 18 problems (BBOB, classics, scikit-learn tuning): async-local,
+            random, Optuna TPE (10 seeds, ~15 min on 2 cores)
   report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~20 s)
   soak      5,000 tiny tasks at concurrency 64: the driver's descriptors, RSS, zombies (~15 s)
   prune     task-seconds and best final value with no pruner, the median rule and ASHA, on
@@ -34,7 +34,7 @@ esac
 # shellcheck source=lib/python-env.sh
 source "$THIS/lib/python-env.sh"
 if [ "$NAME" = quality ]; then
-  python_env "$THIS" "skopt sklearn numpy matplotlib optuna" \
+  python_env "$THIS" "skopt sklearn numpy matplotlib optuna cocoex" \
     "$THIS/requirements.txt" "$THIS/benchmarks/requirements.txt"
 else
   python_env "$THIS" "skopt sklearn numpy matplotlib" "$THIS/requirements.txt"
