@@ -21,6 +21,7 @@ import signal
 import time
 
 from Task import find_leftovers
+from utils import proc_stat
 
 PR_SET_CHILD_SUBREAPER = 36
 ENVIRON_BYTES = 1 << 20  # a process's environment is read up to this much
@@ -55,11 +56,8 @@ def children() -> list[int]:
 
 def _state(pid: int) -> str:
     """The process state letter (Z: a zombie), or "" when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stream:
-            return stream.read().rsplit(b")", 1)[1].split()[0].decode()
-    except (OSError, IndexError):
-        return ""
+    fields = proc_stat(pid)
+    return fields[0] if fields else ""
 
 
 def _task_environ(pid: int) -> tuple[bytes, bytes] | None:

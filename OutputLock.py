@@ -13,7 +13,10 @@
 # on another host, its heartbeat is old (the driver touches the lock every
 # HEARTBEAT seconds from a daemon thread; STALE_AFTER without one is a dead
 # driver). Threading: acquire() and release() run on the main thread; the
-# heartbeat thread only calls os.utime on the lock.
+# heartbeat thread only calls os.utime on the lock. release() joins it, even
+# when a stop signal's exception cuts the join short (it is raised after): a
+# daemon thread that wakes while the interpreter finalizes can abort it
+# (Python 3.11: "Fatal Python error: PyThreadState_Get ... finalizing").
 
 import errno
 import json
@@ -24,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from utils import UsageError, warn
+from utils import UsageError, proc_stat, warn
 
 LOCK_FILE = "driver.lock"
 HEARTBEAT = 60.0  # seconds between two touches of the lock by its driver
@@ -33,11 +36,8 @@ STALE_AFTER = 600.0  # a lock on another host untouched this long is a dead driv
 
 def process_start(pid: int) -> str | None:
     """The start time of process `pid` (in clock ticks since boot), None if unknown."""
-    try:
-        with open(f"/proc/{pid}/stat") as stream:
-            return stream.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    fields = proc_stat(pid)
+    return fields[19] if len(fields) > 19 else None
 
 
 def holder_alive(holder: dict[str, Any], age: float) -> tuple[bool, str]:
@@ -101,10 +101,13 @@ class OutputLock:
     path: str
     content: str
     _stop: threading.Event = field(default_factory=threading.Event)
+    _heartbeat: threading.Thread | None = None
 
     def start_heartbeat(self) -> None:
         """Touch the lock every HEARTBEAT seconds until release()."""
-        threading.Thread(target=self._beat, name="lock-heartbeat", daemon=True).start()
+        self._heartbeat = threading.Thread(target=self._beat, name="lock-heartbeat",
+                                           daemon=True)
+        self._heartbeat.start()
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT):
@@ -114,8 +117,19 @@ class OutputLock:
                 pass  # the folder went away; the run will say so
 
     def release(self) -> None:
-        """Remove the lock if it is still ours."""
+        """Stop the heartbeat thread and remove the lock if it is still ours."""
         self._stop.set()
+        cut: BaseException | None = None
+        while self._heartbeat is not None and self._heartbeat.is_alive():
+            try:
+                self._heartbeat.join()
+            except BaseException as err:  # noqa: BLE001 - a stop signal: raised below
+                cut = cut or err
+        self._remove()
+        if cut is not None:
+            raise cut
+
+    def _remove(self) -> None:
         try:
             with open(self.path) as stream:
                 if stream.read() == self.content:

@@ -2,8 +2,11 @@
 # The search loop: start POINTS_INIT tasks; sleep until a task exits, a
 # signal arrives or a deadline passes (never a fixed-interval poll); record
 # each outcome in results.csv first, tell the search, refill the free slots;
-# stop issuing on POINTS_MAX, on too many failures, at the end of walltime
-# or on a signal; then drain. Every progress_interval seconds it reads the
+# stop issuing on POINTS_MAX, on too many failures, when a task could not
+# end before the job's end (Walltime.py) or on a signal; then drain. At
+# Walltime.stop_time (kill_grace + REPORT_TIME before the job's end) it
+# stops its running tasks itself, recorded `killed`, before the scheduler
+# does. Every progress_interval seconds it reads the
 # running tasks' new output (Progress.py), journals their intermediate
 # values in progress.csv and stops those the pruner gives up on. Every
 # status_interval seconds it prints one `status:` line (done, running,
@@ -21,6 +24,7 @@ from typing import Any, Protocol
 
 import Eta
 import Signals
+import Walltime
 from Config import Config
 from Direction import better, minimized
 from Leftovers import Leftovers
@@ -108,6 +112,8 @@ class Workflow:
         self.began = time.time()
         self.next_status = math.inf  # when to print the next status line
         self.stopping = ""  # why no more tasks are issued
+        self.stop_at = Walltime.stop_time(plan.end_time, config.kill_grace)
+        self.walltime_passed = False  # stop_at came: the running tasks were stopped
         self.signal_number = 0
         self.signal_count = 0
         self.signal_time = 0.0
@@ -121,9 +127,6 @@ class Workflow:
         self.leftovers: Leftovers | None = None
         self.wake_read, self.wake_write = socket.socketpair()
         self.journals = journals  # opened by the caller, closed by the run
-        self.results = journals.results
-        self.started = journals.started
-        self.progress_journal = journals.progress
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
@@ -134,7 +137,8 @@ class Workflow:
 
     # -- set-up and tear-down -------------------------------------------
     def _open(self) -> None:
-        self.leftovers = Leftovers(self.plan.output)  # from now on orphans of tasks become our children
+        # from now on orphans of tasks become our children
+        self.leftovers = Leftovers(self.plan.output)
         for end in (self.wake_read, self.wake_write):
             end.setblocking(False)
         self.selector.register(self.wake_read, selectors.EVENT_READ, None)
@@ -231,6 +235,7 @@ class Workflow:
             self._check_points()
             self._handle_signal()
             self._fire_deadlines()
+            self._check_walltime()
             if finished:
                 self._sweep()
                 self._record(finished)
@@ -258,18 +263,46 @@ class Workflow:
         elif self.failures > self.config.max_failures:
             self.stopping = (f"{self.failures} failed task(s), more than max_failures="
                              f"{self.config.max_failures}")
-        elif self.plan.end_time is not None and self.tally.longest and \
-                time.time() + self.tally.longest > self.plan.end_time:
-            self.stopping = (f"walltime: {self.plan.end_time - time.time():.0f} s left, less "
-                             f"than the longest task so far ({self.tally.longest:.0f} s)")
+        elif self.stop_at is not None and time.time() >= self.stop_at:
+            self.stopping = self._walltime_left()
+        elif self.stop_at is not None and self._longest() and \
+                time.time() + self._longest() > self.stop_at:
+            self.stopping = (f"{self._walltime_left()}, less than the longest task so far "
+                             f"({self._longest():.0f} s) + kill_grace + "
+                             f"{Walltime.REPORT_TIME:g} s")
         else:
             return
         if self.stopping != "POINTS_MAX reached":
             shout("stop issuing tasks:", self.stopping)
 
+    def _longest(self) -> float:
+        """The longest task so far, earlier runs of this search too (resume)."""
+        earlier = self.plan.earlier
+        return max(self.tally.longest, earlier.longest if earlier is not None else 0.0)
+
+    def _walltime_left(self) -> str:
+        """`walltime: the job ends in N s` (why the run stops)."""
+        assert self.plan.end_time is not None
+        return f"walltime: the job ends in {self.plan.end_time - time.time():.0f} s"
+
+    def _check_walltime(self) -> None:
+        """At stop_at, stop the running tasks: `killed`, issued again on resume."""
+        if self.stop_at is None or self.walltime_passed or time.time() < self.stop_at:
+            return
+        self._check_stop()
+        stopping = [task for task in self.running.values() if not task.stop_reason]
+        self.walltime_passed = True
+        if stopping:
+            shout(f"{self._walltime_left()}: stopping {len(stopping)} running task(s) "
+                  f"(grace {self.config.kill_grace:g} s); recorded killed, a resume issues "
+                  "them again")
+            self._stop_all(Status.KILLED)
+
     def _timeout(self) -> float | None:
         """Seconds until the next deadline (None: sleep until an event)."""
         soonest = math.inf
+        if self.stop_at is not None and not self.walltime_passed:
+            soonest = self.stop_at
         while self.deadlines and self.deadlines[0][2] not in self.running:
             heapq.heappop(self.deadlines)
         if self.deadlines:
@@ -357,7 +390,7 @@ class Workflow:
                   shlex.join([self.config.script, str(self.plan.parallelism),
                               json_dumps(task.params)]))
         if launched:
-            self._journal(self.started, [self._started_row(t) for t in launched])
+            self._journal(self.journals.started, [self._started_row(t) for t in launched])
             say("tasks_running: ", len(self.running))
         if self.config.launch_delay:
             self.next_launch = time.time() + self.config.launch_delay
@@ -366,7 +399,7 @@ class Workflow:
     def _started_row(self, task: Task) -> dict[str, Any]:
         row = {"id": task.id, "start": f"{task.start:.3f}", "slot": task.slot, "pid": task.pid}
         row.update(task.params)
-        if "origin" in self.started.columns:
+        if "origin" in self.journals.started.columns:
             row["origin"] = task.origin
         return row
 
@@ -383,7 +416,7 @@ class Workflow:
         for task, outcome in outcomes:
             if outcome.status is Status.PRUNED and self.pruner is not None:
                 outcome.objective = self.pruner.last_value(task.id)
-        if not self._journal(self.results, [self._result_row(t, o) for t, o in outcomes]):
+        if not self._journal(self.journals.results, [self._result_row(t, o) for t, o in outcomes]):
             self._lose(outcomes)
             return
         told = [(t.point, minimized(o.objective, self.config.direction)) for t, o in outcomes
@@ -542,7 +575,7 @@ class Workflow:
         if not found:
             return []
         now = f"{time.time():.3f}"
-        self._journal(self.progress_journal,
+        self._journal(self.journals.progress,
                       [{"id": i, "step": s, "value": repr(v), "time": now} for i, s, v in found])
         if self.pruner is None or self.io_error is not None:
             return []
@@ -629,8 +662,8 @@ class Workflow:
             shout("Workflow stopped!")
             shout(resume)
             return 128 + self.signal_number
-        if self.stopping.startswith("walltime"):
-            shout(f"stopped issuing tasks before the end of walltime; {resume}")
+        if self.stopping.startswith("walltime") or self.walltime_passed:
+            shout(f"stopped before the end of walltime; {resume}")
         if self.io_error is not None or self.points_error or \
                 self.failures > self.config.max_failures:
             shout("Workflow failed!")

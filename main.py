@@ -1,7 +1,8 @@
 # MAIN PY
-# The main Python program: reads the arguments and the cfg, checks every
-# input before the first task starts, sets up (or resumes) the output
-# folder, and runs the search loop.
+# The main Python program: wiring only. Reads the arguments and the cfg,
+# checks every input before anything is written, takes OUTPUT's lock, sets
+# the folder up (or takes it up: Resume.py), runs the search loop
+# (Workflow.py), writes the report, and returns the exit code.
 
 try:
     import StopEarly  # noqa: F401 - first: stop signals are handled from here on
@@ -19,6 +20,7 @@ from typing import Any, NoReturn
 import OutputLock
 import Resume
 import Signals
+import Walltime
 import WarmStart
 from Config import Config, has_control_character, load_config
 from Launcher import LaunchError, choose_launcher
@@ -129,16 +131,6 @@ def check_output(output: str, resume: bool) -> None:
         raise UsageError(f"OUTPUT {output}: {probe} is not writable")
 
 
-def end_time(config: Config, environ: dict[str, str]) -> float | None:
-    """When the batch job ends: cfg walltime, else what the scheduler says."""
-    if config.walltime:
-        return time.time() + config.walltime
-    for key in ("SLURM_JOB_END_TIME", "COBALT_ENDTIME"):
-        try:
-            return float(environ[key])
-        except (KeyError, ValueError):
-            continue
-    return None
 
 
 def dry_run(environ: dict[str, str]) -> bool:
@@ -182,21 +174,22 @@ def run(argv: list[str]) -> int:
     os.makedirs(output, exist_ok=True)
     lock = OutputLock.acquire(output)
     try:
-        return search(args, config, output, run_record, launcher, environ, warm)
+        return search(args, config, output, run_record, launcher, environ, warm, concurrency)
     finally:
         lock.release()
 
 
 def search(args: argparse.Namespace, config: Config, output: str,
            run_record: dict[str, Any] | None, launcher: Any, environ: dict[str, str],
-           warm: WarmStart.Earlier) -> int:
+           warm: WarmStart.Earlier, concurrency: int) -> int:
     """Set up (or take up) OUTPUT, which this driver holds, and run the search."""
-    plan = Plan(parallelism=args.parallelism, concurrency=min(args.points_init, args.points_max),
-                points_max=args.points_max, output=output, end_time=end_time(config, environ),
+    plan = Plan(parallelism=args.parallelism, concurrency=concurrency,
+                points_max=args.points_max, output=output,
+                end_time=Walltime.job_end(config.walltime, environ),
                 resume_command=Resume.resume_line(output, dry_run(environ)))
     if run_record is not None:
-        recorded = Resume.read_recorded(config, output, args.retry_failed)
         journals = open_output_journals(config, output)
+        recorded = Resume.read_recorded(config, output, args.retry_failed)
         search = Search(config.problem, config.optimizer, config.pending_lie,
                         len(recorded.issued))
         replayed = Resume.replay(config, output, recorded, search)

@@ -3,9 +3,10 @@ set -eu
 
 # REPORT SH
 # Shell interface for Report.py: how did the search in OUTPUT go?
-# Prints counts by status, the best points, task time, wall time and
-# utilization; writes convergence.png, objective.png and timeline.png
-# into OUTPUT. Works on a finished search or one still running.
+# Prints counts by status, progress, the best points, task time, wall time
+# and utilization; Plots.py writes convergence.png, objective.png,
+# timeline.png and intermediate.png into OUTPUT. Works on a finished
+# search or one still running.
 
 usage()
 {

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # SUBMIT COMMON
 # What submit-theta.sh, submit-pbs.sh and submit-slurm.sh share: the
-# options, NODES / PARALLELISM arithmetic, the timestamped output folder,
-# printing and recording what was submitted, and waiting for the job.
+# options, NODES / PARALLELISM arithmetic, the timestamped output folder
+# (or, with -r OUTPUT, the search folder a new job resumes), printing and
+# recording what was submitted, and waiting for the job.
 # Sourced, not run.  The script that sources it defines:
 #   PROGRAM             its name, for messages
 #   SCHEDULER           Cobalt, PBS or Slurm
@@ -18,6 +19,8 @@
 
 # Defaults shared by all schedulers (the original's walltime):
 WALLTIME=00:02:00
+WALLTIME_GIVEN=0
+RESUME=""
 PROJECT=${PROJECT:-}
 WAIT=0
 DRY=0
@@ -29,6 +32,7 @@ submit_usage()
 {
   echo "usage: $PROGRAM [-q QUEUE] [-w WALLTIME] [-A PROJECT] [-W] [-t TASKS] [-n]$EXTRA_SYNOPSIS"
   echo "       ${PROGRAM//?/ } NODES PARALLELISM [main args...]"
+  echo "       $PROGRAM [options] -r OUTPUT NODES [main args...]"
   echo "Submits main.sh to $SCHEDULER on NODES nodes: CONCURRENCY = NODES / PARALLELISM"
   echo "tasks at a time, each on PARALLELISM nodes, TASKS in all."
   echo "  -q QUEUE     queue (default: ${QUEUE:-that of the scheduler})"
@@ -37,11 +41,14 @@ submit_usage()
   echo "  -W           wait for the job to end; exit 0 if the search ended OK"
   echo "  -t TASKS     tasks in all (default: CONCURRENCY x 10)"
   echo "  -n           print the submit command, submit nothing"
+  echo "  -r OUTPUT    resume the search in OUTPUT in a new job: it runs"
+  echo "               main.sh --resume -o OUTPUT [main args...] (the search's own settings;"
+  echo "               numbers after NODES are main.sh's), its log OUTPUT.resume-<timestamp>.txt"
   echo "  main args    given to main.sh before its numbers, e.g. -c uno-1.json"
   extra_usage
   echo "The job runs: main.sh [main args...] PARALLELISM CONCURRENCY TASKS"
   echo "with OUTPUT=output/<timestamp> (also ${PASS_ENV[*]} if set);"
-  echo "its log is output/<timestamp>.txt."
+  echo "its log is output/<timestamp>.txt.  Warns when WALLTIME is left at $WALLTIME."
 }
 
 submit_error()
@@ -100,26 +107,9 @@ job_env()
   echo "${PAIRS[*]}"
 }
 
-submit_main()
+new_arguments()
+# NODES PARALLELISM [main args...]: CONCURRENCY, TASKS and MAIN_ARGS
 {
-  local OPTION
-  while getopts ":hq:w:A:Wt:n$EXTRA_OPTS" OPTION
-  do
-    case $OPTION in
-      h) submit_usage ; exit 0 ;;
-      q) QUEUE=$OPTARG ;;
-      w) WALLTIME=$OPTARG ;;
-      A) PROJECT=$OPTARG ;;
-      W) WAIT=1 ;;
-      t) TASKS=$OPTARG ;;
-      n) DRY=1 ;;
-      :) submit_error "option -$OPTARG needs a value (see -h)" ;;
-      \?) submit_error "unknown option -$OPTARG (see -h)" ;;
-      *) extra_option "$OPTION" "${OPTARG:-}" ;;
-    esac
-  done
-  shift $(( OPTIND - 1 ))
-
   if (( ${#} < 2 ))
   then
     submit_usage >&2
@@ -147,6 +137,60 @@ submit_main()
   fi
   positive TASKS "$TASKS"
   TASKS=$(( 10#$TASKS ))
+}
+
+resume_arguments()
+# -r OUTPUT NODES [main args...]: OUTPUT must hold a search; the job passes
+# the main args as given (the search keeps its recorded settings)
+{
+  if (( ${#} < 1 ))
+  then
+    submit_usage >&2
+    submit_error "expected NODES [main args...] after -r OUTPUT"
+  fi
+  if [[ -n $TASKS ]]
+  then
+    submit_error "-t: not with -r (a resumed search keeps its POINTS_MAX;" \
+                 "give main.sh's numbers after NODES)"
+  fi
+  positive NODES "$1"
+  NODES=$(( 10#$1 ))
+  shift
+  MAIN_ARGS=( "$@" )
+  if [[ ! -f $RESUME/run.json && ! -f $RESUME/results.csv ]]
+  then
+    submit_error "OUTPUT '$RESUME': expected a search folder (run.json or results.csv)"
+  fi
+  RESUME=$( cd "$RESUME" && pwd )
+}
+
+submit_main()
+{
+  local OPTION
+  while getopts ":hq:w:A:Wt:nr:$EXTRA_OPTS" OPTION
+  do
+    case $OPTION in
+      h) submit_usage ; exit 0 ;;
+      q) QUEUE=$OPTARG ;;
+      w) WALLTIME=$OPTARG ; WALLTIME_GIVEN=1 ;;
+      r) RESUME=$OPTARG ;;
+      A) PROJECT=$OPTARG ;;
+      W) WAIT=1 ;;
+      t) TASKS=$OPTARG ;;
+      n) DRY=1 ;;
+      :) submit_error "option -$OPTARG needs a value (see -h)" ;;
+      \?) submit_error "unknown option -$OPTARG (see -h)" ;;
+      *) extra_option "$OPTION" "${OPTARG:-}" ;;
+    esac
+  done
+  shift $(( OPTIND - 1 ))
+
+  if [[ -n $RESUME ]]
+  then
+    resume_arguments "$@"
+  else
+    new_arguments "$@"
+  fi
   if [[ ! $WALLTIME =~ ^[0-9]+(:[0-9]{2}){0,2}$ ]]
   then
     submit_error "WALLTIME '$WALLTIME': expected HH:MM:SS"
@@ -156,20 +200,36 @@ submit_main()
     submit_error "no project: give -A PROJECT or set PROJECT"
   fi
 
+  if (( ! WALLTIME_GIVEN ))
+  then
+    echo "$PROGRAM: warning: WALLTIME left at its default $WALLTIME" \
+         "(the original's 2 minutes): give -w HH:MM:SS" >&2
+  fi
+
   TIMESTAMP=$( date "+%Y-%m-%d_%H-%M-%S" )
-  OUTPUT=$PWD/output/$TIMESTAMP
-  local SUFFIX=1
-  while [[ -e $OUTPUT ]]
-  do
-    OUTPUT=$PWD/output/${TIMESTAMP}_$SUFFIX
-    SUFFIX=$(( SUFFIX + 1 ))
-  done
-  LOG=$OUTPUT.txt
-  JOB_ARGS=( "$THIS/main.sh" "${MAIN_ARGS[@]}"
-             "$PARALLELISM" "$CONCURRENCY" "$TASKS" )
+  local NAME=submit
+  if [[ -n $RESUME ]]
+  then
+    # The resumed folder names the job's log and records: OUTPUT.resume-<timestamp>.txt
+    OUTPUT=$RESUME
+    NAME=submit.resume-$TIMESTAMP
+    LOG=$OUTPUT.resume-$TIMESTAMP.txt
+    JOB_ARGS=( "$THIS/main.sh" --resume -o "$OUTPUT" "${MAIN_ARGS[@]}" )
+  else
+    OUTPUT=$PWD/output/$TIMESTAMP
+    local SUFFIX=1
+    while [[ -e $OUTPUT ]]
+    do
+      OUTPUT=$PWD/output/${TIMESTAMP}_$SUFFIX
+      SUFFIX=$(( SUFFIX + 1 ))
+    done
+    LOG=$OUTPUT.txt
+    JOB_ARGS=( "$THIS/main.sh" "${MAIN_ARGS[@]}"
+               "$PARALLELISM" "$CONCURRENCY" "$TASKS" )
+  fi
   CMD=()
   submit_command
-  local RECORD=$OUTPUT/submit.txt
+  local RECORD=$OUTPUT/$NAME.txt
   if (( DRY ))
   then
     RECORD=/dev/null
@@ -180,9 +240,14 @@ submit_main()
     echo "OUTPUT=$OUTPUT"
     echo "LOG=$LOG"
     echo "NODES=$NODES"
-    echo "PARALLELISM=$PARALLELISM"
-    echo "CONCURRENCY=$CONCURRENCY"
-    echo "TASKS=$TASKS"
+    if [[ -n $RESUME ]]
+    then
+      echo "RESUME=$OUTPUT"
+    else
+      echo "PARALLELISM=$PARALLELISM"
+      echo "CONCURRENCY=$CONCURRENCY"
+      echo "TASKS=$TASKS"
+    fi
     echo "SUBMIT: $( sh_quote "${CMD[@]}" )"
   } | tee "$RECORD"
   if (( DRY ))
@@ -192,11 +257,11 @@ submit_main()
 
   local CODE
   set +e
-  "${CMD[@]}" | tee "$OUTPUT/submit.out"
+  "${CMD[@]}" | tee "$OUTPUT/$NAME.out"
   CODE=${PIPESTATUS[0]}
   set -e
   # The first word of the submit command's first line: the job id
-  JOB=$( head -n 1 "$OUTPUT/submit.out" )
+  JOB=$( head -n 1 "$OUTPUT/$NAME.out" )
   JOB=${JOB%%;*}
   JOB=${JOB%% *}
   if (( CODE )) && { (( ! WAIT )) || [[ -z $JOB ]] ; }

@@ -4,7 +4,8 @@ set -eu
 
 # SUBMIT PBS
 # Submits main.sh to PBS Pro (ALCF Polaris, Aurora); tasks run under
-# mpiexec (Cray PALS), each on its own hosts from PBS_NODEFILE.
+# mpiexec (Cray PALS), each on its own hosts from PBS_NODEFILE.  Asks for
+# place=scatter: one chunk per host (PBS may pack chunks otherwise).
 # Use 'submit-pbs.sh -h' for help
 
 THIS=$( cd "$( dirname "$0" )" && pwd )
@@ -54,6 +55,7 @@ submit_command()
   CMD=( qsub -A "$PROJECT"
              -q "$QUEUE"
              -l "select=$NODES:system=$SYSTEM"
+             -l place=scatter
              -l "walltime=$WALLTIME"
              -l "filesystems=$FILESYSTEMS"
              -N async-local

@@ -170,3 +170,20 @@ def format_params(names: Iterable[str], values: Iterable[Any]) -> str:
 
 
 set_log_level("INFO")
+
+
+def int_or_none(text: str) -> int | None:
+    """The whole number in `text` (a journal field), or None when it holds none."""
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (state first), [] when gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            return stream.read().rsplit(b")", 1)[1].decode().split()
+    except (OSError, IndexError):
+        return []

@@ -28,6 +28,7 @@ from Config import DEFAULT_OPTIMIZER, Config
 from Launcher import Launcher
 from Problem import Problem
 from Proposer import Proposer
+from Results import open_journals
 from Search import Search
 from Workflow import Plan, Points, Workflow
 
@@ -111,7 +112,8 @@ def run_loop(make_points: Callable[[Callable[[], None]], Points], problem: Probl
                    SLEEP_MIN=f"{sleep[0]:.3f}", SLEEP_MAX=f"{sleep[1]:.3f}")
     workflow: Workflow
     points = make_points(lambda: workflow.wake())
-    workflow = Workflow(config, plan, points, Launcher(reason="benchmark"), environ)
+    journals = open_journals(output, config.problem.names, config.metrics)
+    workflow = Workflow(config, plan, points, Launcher(reason="benchmark"), environ, journals)
     cpu = cpu_seconds()
     began = time.time()
     with open(log, "w") as stream, contextlib.redirect_stdout(stream):

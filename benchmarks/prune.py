@@ -31,6 +31,7 @@ from common import BUNDLE, HERE, QUICK, banner, clean_up, table
 from Config import load_config
 from Launcher import Launcher
 from Proposer import Proposer
+from Results import open_journals
 from Search import Search
 from Status import Status
 from utils import set_log_level
@@ -101,7 +102,8 @@ def run_search(root: str, model: str, variant: str, seed: int, tasks: int,
     search = Search(config.problem, config.optimizer, config.pending_lie)
     workflow: Workflow
     points = Proposer(search, lambda: workflow.wake())
-    workflow = Workflow(config, plan, points, Launcher(reason="benchmark"), environ)
+    journals = open_journals(output, config.problem.names, config.metrics)
+    workflow = Workflow(config, plan, points, Launcher(reason="benchmark"), environ, journals)
     began = time.time()
     with open(os.path.join(root, name + ".log"), "w") as log, \
             contextlib.redirect_stdout(log), pruned_told_nothing(not told):

@@ -3,19 +3,21 @@
 # One command per benchmark: prepares the bundle's Python (as main.sh does,
 # plus benchmarks/requirements.txt for quality), raises the open-files limit,
 # and runs benchmarks/NAME.py with any further arguments.
-#   benchmarks/run.sh overhead|scale|quality|report_time|soak|prune [ARGS...]
+#   benchmarks/run.sh overhead|scale|quality|report_time|plot_folders|soak|prune [ARGS...]
 set -eu
 
 THIS=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
   cat <<USAGE
-usage: benchmarks/run.sh [-h] overhead|scale|quality|report_time|soak|prune [ARGS...]
+usage: benchmarks/run.sh [-h] overhead|scale|quality|report_time|plot_folders|soak|prune [ARGS...]
   overhead  replacement latency and driver CPU per task vs the original inline loop (~6 min)
   scale     slot utilization: 1,024 x 20-40 s tasks (6,000) and 16 x 1 s tasks (2,000) (~6 min)
   quality   simple regret on 18 problems (BBOB, classics, scikit-learn tuning): async-local,
             random, Optuna TPE (10 seeds, ~15 min on 2 cores)
-  report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~20 s)
+  report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~5 s)
+  plot_folders  synthetic OUTPUT folders at 8, 50, 1,000 slots, to look at the PNGs
+            (FOLDER [--slots N...] [--report])
   soak      5,000 tiny tasks at concurrency 64: the driver's descriptors, RSS, zombies (~15 s)
   prune     task-seconds and best final value with no pruner, the median rule and ASHA, on
             the digits MLP and boosted trees, 5 seeds (~40 min on 2 busy cores)
@@ -27,8 +29,8 @@ USAGE
 case "${1:-}" in
   -h|--help) usage; exit 0 ;;
   "") usage >&2; exit 2 ;;
-  overhead|scale|quality|report_time|soak|prune) NAME=$1; shift ;;
-  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, quality, report_time, soak or prune" >&2; exit 2 ;;
+  overhead|scale|quality|report_time|plot_folders|soak|prune) NAME=$1; shift ;;
+  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, quality, report_time, plot_folders, soak or prune" >&2; exit 2 ;;
 esac
 
 # shellcheck source=lib/python-env.sh

@@ -1,13 +1,22 @@
 # SHIM PY
 # Test shims for what cannot run here: Cobalt's qsub and cqwait (Theta),
-# ALPS aprun, and PBS Pro's qsub (Polaris, Aurora).  tests/shims/NAME runs
-# 'shim.py NAME ARGS...': the shim appends its argv (NAME first) as one JSON
-# list to the file named by $SHIM_LOG, then does the work here:
+# ALPS aprun, and PBS Pro's qsub and qstat (Polaris, Aurora).
+# tests/shims/NAME runs 'shim.py NAME ARGS...': the shim appends its argv
+# (NAME first) as one JSON list to the file named by $SHIM_LOG, then does
+# the work here:
 #   qsub    runs the job at once, with the job's environment (COBALT_* for
-#           Cobalt; PBS_JOBID and a PBS_NODEFILE of the selected nodes, named
-#           from $SHIM_PBS_HOSTS or pbs-node-1..., for PBS), output to the
+#           Cobalt, COBALT_ENDTIME from --time; PBS_JOBID and a PBS_NODEFILE
+#           of the selected nodes, named from $SHIM_PBS_HOSTS or
+#           pbs-node-1..., for PBS), output to the
 #           job's log, and prints the job id.  PBS form: options, -- and the
 #           command (run in $HOME, as PBS does); else the Cobalt form.
+#           A PBS job also gets SHIM_PBS_STIME (its start, epoch seconds)
+#           and SHIM_PBS_WALLTIME (its -l walltime=), for qstat.
+#   qstat   `qstat -f -F json JOBID` in PBS Pro's JSON form, only the fields
+#           Walltime.py reads: "Jobs": {JOBID: {"stime": ctime text of
+#           $SHIM_PBS_STIME, "Resource_List": {"walltime": $SHIM_PBS_WALLTIME}}}
+#           (no walltime key when that is unset); a JOBID other than
+#           $PBS_JOBID is "Unknown Job Id", exit code 153, as PBS Pro says.
 #   cqwait  nothing to wait for: qsub ran the job before it returned.
 #   aprun   runs the command as -n ranks at once, each with ALPS_APP_PE and
 #           PMI_RANK set; exits with the largest exit code of the ranks.
@@ -19,6 +28,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from typing import NoReturn
 
 
@@ -62,6 +72,14 @@ def options(args: list[str], known: tuple[str, ...]
     return pairs, args
 
 
+def duration(text: str) -> int:
+    """Seconds of a --time or walltime= value: [[HH:]MM:]SS (Cobalt: plain minutes)."""
+    parts = [int(p) for p in text.split(":")]
+    if len(parts) == 1:
+        return parts[0] * 60
+    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+
+
 def cobalt(args: list[str]) -> int:
     """Cobalt: qsub --option value ... COMMAND ARGS."""
     pairs, command = options(args, COBALT_OPTIONS)
@@ -74,7 +92,9 @@ def cobalt(args: list[str]) -> int:
     job = str(os.getpid())
     env = dict(os.environ, COBALT_JOBID=job,
                COBALT_PARTSIZE=given["--nodecount"],
-               COBALT_JOBSIZE=given["--nodecount"])
+               COBALT_JOBSIZE=given["--nodecount"],
+               COBALT_STARTTIME=str(int(time.time())),
+               COBALT_ENDTIME=str(int(time.time() + duration(given["--time"]))))
     for pair in re.split(r"(?<!\\):", given["--env"]):
         name, _, value = pair.partition("=")
         env[name] = value.replace("\\:", ":")
@@ -105,7 +125,10 @@ def pbs(args: list[str]) -> int:
                                      dir=os.path.dirname(given["-o"])) as fp:
         fp.write("".join(f"{h}\n" for h in hosts[:nodes]))
     env = dict(os.environ, PBS_JOBID=job, PBS_NODEFILE=fp.name,
-               PBS_O_WORKDIR=os.getcwd())
+               PBS_O_WORKDIR=os.getcwd(), SHIM_PBS_STIME=str(int(time.time())))
+    for option, value in pairs:
+        if option == "-l" and value.startswith("walltime="):
+            env["SHIM_PBS_WALLTIME"] = value.partition("=")[2]
     for pair in given.get("-v", "").split(","):
         name, _, value = pair.partition("=")
         if name:
@@ -115,6 +138,23 @@ def pbs(args: list[str]) -> int:
     code = run(command, env, given["-o"], os.path.expanduser("~"))
     os.unlink(fp.name)
     return code if given.get("-W") == "block=true" else 0
+
+
+def qstat(args: list[str]) -> int:
+    """PBS Pro's `qstat -f -F json JOBID`: the job's start and walltime."""
+    if args[:3] != ["-f", "-F", "json"] or len(args) != 4:
+        fail("this shim takes: qstat -f -F json JOBID")
+    job = args[3]
+    if job != os.environ.get("PBS_JOBID") or "SHIM_PBS_STIME" not in os.environ:
+        print(f"qstat: Unknown Job Id {job}", file=sys.stderr)
+        return 153
+    record: dict = {"job_state": "R", "stime": time.ctime(int(os.environ["SHIM_PBS_STIME"])),
+                    "Resource_List": {"ncpus": 1, "place": "scatter"}}
+    if os.environ.get("SHIM_PBS_WALLTIME"):
+        record["Resource_List"]["walltime"] = os.environ["SHIM_PBS_WALLTIME"]
+    print(json.dumps({"timestamp": int(time.time()), "pbs_version": "shim",
+                      "pbs_server": "shim-pbs", "Jobs": {job: record}}, indent=4))
+    return 0
 
 
 def qsub(args: list[str]) -> int:
@@ -157,7 +197,7 @@ def cqwait(args: list[str]) -> int:
     return 0
 
 
-SHIMS = {"qsub": qsub, "cqwait": cqwait, "aprun": aprun}
+SHIMS = {"qsub": qsub, "qstat": qstat, "cqwait": cqwait, "aprun": aprun}
 NAME = sys.argv[1] if len(sys.argv) > 1 else "shim"
 
 if __name__ == "__main__":

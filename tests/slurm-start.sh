@@ -6,12 +6,17 @@ set -eu
 # for the real Slurm tests (tests/test_slurm.py).  Idempotent: a cluster that
 # already answers is left running.  Needs Debian's slurmctld, slurmd, munge
 # (see .ci/install-system.sh).  Use 'tests/slurm-start.sh -h' for help.
+# Each node has SLURM_GPUS (default 4) stand-in GPUs through GRES: Slurm
+# binds a job step to them and sets CUDA_VISIBLE_DEVICES as on a GPU node,
+# the "devices" being /dev/tty0..N-1 (gres.conf); with the CPUs more than
+# the machine has (config_overrides), packing is tested as on a real node.
 
 usage()
 {
   echo "usage: tests/slurm-start.sh [-h] [-s]"
   echo "  configures $CONF for a cluster on $(hostname -s)"
-  echo "  with ${SLURM_NODES:-2} node(s) of ${SLURM_CPUS:-2} CPUs (SLURM_NODES, SLURM_CPUS)"
+  echo "  with ${SLURM_NODES:-2} node(s) of ${SLURM_CPUS:-8} CPUs and ${SLURM_GPUS:-4} stand-in"
+  echo "  GPUs each (SLURM_NODES, SLURM_CPUS, SLURM_GPUS)"
   echo "  and starts munged, slurmctld and slurmd"
   echo "  -s: stop the daemons this script started, and exit"
 }
@@ -80,7 +85,9 @@ done
 
 HOST=$( hostname -s )
 NODES=${SLURM_NODES:-2}
-CPUS=${SLURM_CPUS:-2}
+CPUS=${SLURM_CPUS:-8}
+GPUS=${SLURM_GPUS:-4}
+GRES_CONF=$( dirname "$CONF" )/gres.conf
 
 # munge: a key, and the daemon
 if [[ ! -s /etc/munge/munge.key ]]
@@ -147,11 +154,14 @@ NEW_CONF=$( mktemp )
   echo "MinJobAge=4"
   echo "InactiveLimit=0"
   echo "SlurmdTimeout=60"
+  # the nodes claim more CPUs than this machine has, and stand-in GPUs
+  echo "SlurmdParameters=config_overrides"
+  echo "GresTypes=gpu"
   PORT=17000
   for NAME in "${NODE_NAMES[@]}"
   do
     PORT=$(( PORT + 1 ))
-    echo "NodeName=$NAME NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$PORT CPUs=$CPUS State=UNKNOWN"
+    echo "NodeName=$NAME NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$PORT CPUs=$CPUS Gres=gpu:$GPUS State=UNKNOWN"
   done
   echo "PartitionName=debug Nodes=$NODE_LIST Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES"
 } > "$NEW_CONF"
@@ -163,6 +173,18 @@ then
   RESTART=1
 fi
 rm -f "$NEW_CONF"
+# the stand-in devices of the GPUs: the first GPUS virtual consoles
+GRES_LINE="NodeName=$NODE_LIST Name=gpu File=/dev/tty[0-$(( GPUS - 1 ))]"
+if [[ ! -e $GRES_CONF ]] || [[ $( cat "$GRES_CONF" ) != "$MARK"$'\n'"$GRES_LINE" ]]
+then
+  if [[ -e $GRES_CONF ]] && ! grep -q -F "$MARK" "$GRES_CONF"
+  then
+    fail "$GRES_CONF exists and was not written by this script: not touching it"
+  fi
+  printf '%s\n%s\n' "$MARK" "$GRES_LINE" > "$GRES_CONF"
+  chmod 644 "$GRES_CONF"
+  RESTART=1
+fi
 
 running()
 # Is the daemon whose pid is in file $1 running?

@@ -19,6 +19,7 @@ import pytest
 from conftest import BUNDLE, read_results, run_main
 
 import Layout
+import Plots
 import Report
 
 T0 = 1_700_000_000.0
@@ -230,11 +231,11 @@ def test_space_from_run_json_or_inferred(tmp_path: Path) -> None:
     from skopt.space import Categorical, Integer, Real
 
     rows = Report.read_rows(str(make_output(tmp_path / "out")))[1]
-    space = Report.problem_space(NAMES, rows, {"problem": PROBLEM})
+    space = Plots.problem_space(NAMES, rows, {"problem": PROBLEM}).space
     assert isinstance(space.dimensions[0], Real) and space.dimensions[0].bounds == (0.0, 0.9)
     assert isinstance(space.dimensions[1], Categorical)
     assert list(space.dimensions[1].categories) == [16, 32, 64, 128, 256, 512]
-    inferred = Report.problem_space(NAMES, rows, {})
+    inferred = Plots.problem_space(NAMES, rows, {}).space
     assert isinstance(inferred.dimensions[0], Real)
     assert inferred.dimensions[0].bounds == (0.05, 0.85)
     assert isinstance(inferred.dimensions[1], Integer)
@@ -343,7 +344,7 @@ def test_digits_dryrun_search_and_the_docs_of_the_example(tmp_path: Path) -> Non
 
 def test_surrogate_sample_is_bounded_and_keeps_the_best() -> None:
     """Thousands of rows must not reach the O(n^3) Gaussian process."""
-    from Report import SURROGATE_POINTS, surrogate_sample
+    from Plots import SURROGATE_POINTS, surrogate_sample
 
     pairs = [([k], float((k * 7919) % 5000)) for k in range(5000)]
     sample = surrogate_sample(pairs)

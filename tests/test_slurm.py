@@ -82,7 +82,7 @@ def test_search_as_job_steps(tmp_path, nodes):
             f"-c {cfg} 1 2 6")
     assert shlex.split(values["SUBMIT"]) == [
         "sbatch", "--parsable", "--nodes", "2", "--time", "00:05:00",
-        "--exclusive", "--job-name", "async-local", "--output", log,
+        "--signal=B:TERM@60", "--exclusive", "--job-name", "async-local", "--output", log,
         f"--export=ALL,OUTPUT={output},DRYRUN=1,PYTHON={env['PYTHON']}",
         "--wait", "--wrap", wrap]
     text = Path(log).read_text()

@@ -69,45 +69,45 @@ COMMANDS = [
      "--output {L} --error {L} "
      "--env OUTPUT={O}:PYTHON=/opt/py/bin/python3:BENCHMARKS=/b {M}")),
     ("submit-pbs.sh", ["-A", "CSC249"], "4 2", [], {},
-     ("qsub -A CSC249 -q debug -l select=4:system=polaris "
+     ("qsub -A CSC249 -q debug -l select=4:system=polaris -l place=scatter "
      "-l walltime=00:02:00 -l filesystems=home:eagle -N async-local -j oe "
      "-o {L} -v OUTPUT={O} -- /bin/sh -c {J}")),
     ("submit-pbs.sh", ["-q", "prod", "-w", "03:00:00", "-W", "-t", "100"],
      "10 1", ["-c", "cfg.json", "--resume"],
      {"PROJECT": "P", "PBS_SYSTEM": "aurora", "DRYRUN": "1"},
-     ("qsub -A P -q prod -l select=10:system=aurora -l walltime=03:00:00 "
+     ("qsub -A P -q prod -l select=10:system=aurora -l place=scatter -l walltime=03:00:00 "
      "-l filesystems=home:flare -N async-local -j oe -o {L} "
      "-v OUTPUT={O},DRYRUN=1 -W block=true -- /bin/sh -c {J}")),
     ("submit-pbs.sh", ["-A", "P", "-s", "sophia"], "2 2", [], {},
-     ("qsub -A P -q debug -l select=2:system=sophia -l walltime=00:02:00 "
+     ("qsub -A P -q debug -l select=2:system=sophia -l place=scatter -l walltime=00:02:00 "
      "-l filesystems=home -N async-local -j oe -o {L} -v OUTPUT={O} "
      "-- /bin/sh -c {J}")),
     ("submit-pbs.sh", ["-A", "P", "-f", "home:eagle:grand"], "2 1", [],
      {"PBS_FILESYSTEMS": "home"},
-     ("qsub -A P -q debug -l select=2:system=polaris -l walltime=00:02:00 "
+     ("qsub -A P -q debug -l select=2:system=polaris -l place=scatter -l walltime=00:02:00 "
      "-l filesystems=home:eagle:grand -N async-local -j oe -o {L} "
      "-v OUTPUT={O} -- /bin/sh -c {J}")),
     ("submit-pbs.sh", ["-A", "P"], "2 1", [], {"PBS_FILESYSTEMS": "home"},
-     ("qsub -A P -q debug -l select=2:system=polaris -l walltime=00:02:00 "
+     ("qsub -A P -q debug -l select=2:system=polaris -l place=scatter -l walltime=00:02:00 "
      "-l filesystems=home -N async-local -j oe -o {L} "
      "-v OUTPUT={O} -- /bin/sh -c {J}")),
     ("submit-slurm.sh", [], "4 2", [], {},
-     ("sbatch --parsable --nodes 4 --time 00:02:00 --exclusive "
+     ("sbatch --parsable --nodes 4 --time 00:02:00 --signal=B:TERM@60 --exclusive "
      "--job-name async-local --output {L} --export=ALL,OUTPUT={O} "
      "--wrap {J}")),
     ("submit-slurm.sh", ["-A", "m1234", "-q", "regular", "-C", "gpu", "-w",
                          "00:30:00", "-W"], "8 4", ["-c", "c.json"],
      {"DRYRUN": "1"},
-     ("sbatch --parsable --nodes 8 --time 00:30:00 --account m1234 "
+     ("sbatch --parsable --nodes 8 --time 00:30:00 --signal=B:TERM@60 --account m1234 "
      "--partition regular --constraint gpu --exclusive "
      "--job-name async-local --output {L} --export=ALL,OUTPUT={O},DRYRUN=1 "
      "--wait --wrap {J}")),
     ("submit-slurm.sh", ["-t", "3"], "1 1", [], {"PROJECT": "csc000"},
-     ("sbatch --parsable --nodes 1 --time 00:02:00 --account csc000 "
+     ("sbatch --parsable --nodes 1 --time 00:02:00 --signal=B:TERM@60 --account csc000 "
      "--exclusive --job-name async-local --output {L} "
      "--export=ALL,OUTPUT={O} --wrap {J}")),
     ("submit-slurm.sh", [], "2 1", ["-c", "my cfg.json"], {},
-     ("sbatch --parsable --nodes 2 --time 00:02:00 --exclusive "
+     ("sbatch --parsable --nodes 2 --time 00:02:00 --signal=B:TERM@60 --exclusive "
      "--job-name async-local --output {L} --export=ALL,OUTPUT={O} "
      "--wrap {J}")),
 ]
@@ -232,6 +232,7 @@ def test_theta_aprun_shims(tmp_path, ppn, launcher_args, parallelism, nodes,
     assert aprun == [shlex.split(expected) + [RANK_PROGRAM]] * 3
     log = Path(values["LOG"]).read_text()
     assert f"Cobalt job {values['JOB']} (COBALT_JOBID) and aprun found" in log
+    assert " s from now; from COBALT_ENDTIME)" in log
     assert f"submit-theta.sh: job {values['JOB']}: OK" in result.stdout
     rows = results(output)
     assert sorted(int(r["id"]) for r in rows) == [0, 1, 2]
@@ -272,8 +273,9 @@ def test_pbs_shim(tmp_path, wait):
     values = printed(result.stdout)
     output = Path(values["OUTPUT"])
     assert output.parent == tmp_path / "output"
-    assert shim_calls(tmp_path) == [["qsub"] + shlex.split(
-        values["SUBMIT"])[1:]]
+    # qsub, then the job's driver asks qstat when the job ends
+    assert shim_calls(tmp_path) == [["qsub"] + shlex.split(values["SUBMIT"])[1:],
+                                    ["qstat", "-f", "-F", "json", values["JOB"]]]
     assert ("-W" in shim_calls(tmp_path)[0]) == wait
     assert values["JOB"].endswith(".shim-pbs")
     rows = results(output)
@@ -281,6 +283,7 @@ def test_pbs_shim(tmp_path, wait):
     assert not (home / "output").exists()
     log = Path(values["LOG"]).read_text()
     assert "main.sh: OK" in log
+    assert f" s from now; from qstat -f -F json {values['JOB']})" in log
     if shutil.which("mpiexec", path=env["PATH"]):
         assert f"PBS job {values['JOB']} (PBS_JOBID) and mpiexec" in log
         groups = set()
@@ -306,3 +309,129 @@ def test_submit_failure(tmp_path):
         assert "submit-theta.sh: FAIL: qsub exited with code: 3" in \
             result.stderr
         assert "JOB=" not in result.stdout
+
+
+# -- WALLTIME's default, resuming in a new job (-r), GPUs for Slurm's steps ----------------
+
+WARNING = "warning: WALLTIME left at its default 00:02:00 (the original's 2 minutes)"
+
+
+@pytest.mark.parametrize("script,options", [
+    ("submit-theta.sh", ["-A", "P"]), ("submit-pbs.sh", ["-A", "P"]), ("submit-slurm.sh", [])])
+def test_default_walltime_warns(tmp_path, script, options):
+    env = clean_env(tmp_path, python=False)
+    result = submit(script, ["-n"] + options + ["2", "1"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"{script}: {WARNING}: give -w HH:MM:SS\n"
+    result = submit(script, ["-n", "-w", "00:02:00"] + options + ["2", "1"], env, tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+
+
+def search_folder(tmp_path: Path) -> Path:
+    """A folder that holds a search (what -r wants)."""
+    folder = tmp_path / "output" / "first"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text("{}")
+    return folder
+
+
+@pytest.mark.parametrize("script,options,main_args,expected", [
+    ("submit-slurm.sh", [], [],
+     ("sbatch --parsable --nodes 3 --time 01:00:00 --signal=B:TERM@60 --exclusive "
+     "--job-name async-local --output {L} --export=ALL,OUTPUT={O} --wrap {J}")),
+    ("submit-pbs.sh", ["-A", "P"], ["-c", "c.json", "2", "3", "40"],
+     ("qsub -A P -q debug -l select=3:system=polaris -l place=scatter "
+     "-l walltime=01:00:00 -l filesystems=home:eagle -N async-local -j oe -o {L} "
+     "-v OUTPUT={O} -- /bin/sh -c {J}")),
+    ("submit-theta.sh", ["-A", "P"], ["1", "3", "30"],
+     ("qsub --project P --queue default --nodecount 3 --time 01:00:00 "
+     "--output {L} --error {L} --env OUTPUT={O} {M}")),
+])
+def test_resume_in_a_new_job(tmp_path, script, options, main_args, expected):
+    folder = search_folder(tmp_path)
+    args = ["-n", "-w", "01:00:00", "-r", "output/first"] + options + ["3"] + main_args
+    result = submit(script, args, clean_env(tmp_path, python=False), tmp_path)
+    assert result.returncode == 0, result.stderr
+    values = printed(result.stdout)
+    assert values["OUTPUT"] == values["RESUME"] == str(folder)
+    assert values["LOG"].startswith(f"{folder}.resume-") and values["LOG"].endswith(".txt")
+    assert "PARALLELISM" not in values and "TASKS" not in values
+    words = [MAIN, "--resume", "-o", str(folder)] + main_args
+    line = shlex.split(expected.format(L=values["LOG"], O=folder, M="{M}", J="{J}"))
+    line = [w for word in line for w in
+            (words if word == "{M}" else
+             [job_sh(tmp_path, *words)] if word == "{J}" else [word])]
+    assert shlex.split(values["SUBMIT"]) == line
+    assert sorted(p.name for p in folder.iterdir()) == ["run.json"]  # -n writes nothing
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-r", "output/none", "2"], ("OUTPUT 'output/none': expected a search folder "
+     "(run.json or results.csv)")),
+    (["-r", "output/first"], "expected NODES [main args...] after -r OUTPUT"),
+    (["-r", "output/first", "-t", "5", "2"], "-t: not with -r"),
+    (["-r", "output/first", "x"], "NODES 'x': expected an integer >= 1"),
+])
+def test_resume_bad_input(tmp_path, args, message):
+    search_folder(tmp_path)
+    result = submit("submit-slurm.sh", args, clean_env(tmp_path, python=False), tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"submit-slurm.sh: error: {message}")
+
+
+def test_pbs_resume_runs_the_search_on(tmp_path):
+    # a first job of 6 tasks, then -r: the same search on to 10 tasks in a new job
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(tmp_path, PROJECT="P", DRYRUN="1", HOME=str(home))
+    first = submit("submit-pbs.sh", ["-W", "-w", "00:10:00", "-t", "6", "2", "1"], env,
+                   tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    output = Path(printed(first.stdout)["OUTPUT"])
+    again = submit("submit-pbs.sh", ["-W", "-w", "00:10:00", "-r", str(output), "2",
+                                     "1", "2", "10"], env, tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    values = printed(again.stdout)
+    assert values["OUTPUT"] == str(output)
+    log = Path(values["LOG"])
+    assert log.name.startswith(f"{output.name}.resume-")
+    assert "main.sh: OK" in log.read_text()
+    assert f"submit-pbs.sh: job {values['JOB']}: OK" in again.stdout
+    rows = results(output)
+    assert sorted(int(r["id"]) for r in rows) == list(range(10))
+    assert {r["status"] for r in rows} == {"ok"}
+    records = sorted(p.name for p in output.glob("submit*.txt"))
+    assert records[0] == "submit.resume-" + log.name.split(".resume-")[1]
+    assert records[1:] == ["submit.txt"]
+
+
+@pytest.mark.parametrize("options,env,cfg,gpus", [
+    ([], {}, None, None),
+    (["-g", "4"], {}, None, "4"),
+    (["-g", "0"], {"GPUS_PER_NODE": "4"}, None, None),
+    ([], {"GPUS_PER_NODE": "8"}, {"gpus_per_node": 4}, "8"),
+    ([], {}, {"gpus_per_node": 4}, "4"),
+    ([], {}, {"gpus_per_node": 0}, None),
+])
+def test_slurm_gpus_for_the_steps(tmp_path, options, env, cfg, gpus):
+    main_args = []
+    if cfg is not None:
+        (tmp_path / "c.json").write_text(json.dumps(cfg))
+        main_args = ["-c", "c.json"]
+    result = submit("submit-slurm.sh", ["-n", "-w", "1:00:00"] + options + ["2", "1"] +
+                    main_args, clean_env(tmp_path, **env), tmp_path)
+    assert result.returncode == 0, result.stderr
+    words = shlex.split(printed(result.stdout)["SUBMIT"])
+    if gpus is None:
+        assert "--gpus-per-node" not in words
+    else:
+        assert words[words.index("--gpus-per-node") + 1] == gpus
+
+
+def test_slurm_bad_gpus(tmp_path):
+    result = submit("submit-slurm.sh", ["-n", "-g", "four", "2", "1"],
+                    clean_env(tmp_path, python=False), tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == \
+        "submit-slurm.sh: error: GPUS 'four': expected an integer >= 0"

@@ -26,20 +26,26 @@ def write_raw(folder: Path, text: str, name: str = "task.sh") -> Path:
     return path
 
 
+def failed_row(tmp_path: Path, script: Path, said: str = "") -> dict[str, str]:
+    """Run a search of one task of `script`, which must fail; return its row."""
+    done, out = run_task(tmp_path, script, timeout=LIMIT)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert said in done.stdout and "Workflow failed!" in done.stdout
+    rows = read_results(out)
+    assert len(rows) == 1 and rows[0]["status"] == "failed"
+    return rows[0]
+
+
 @pytest.mark.parametrize("text, reason", [
     ("#!/nonexistent\n", "cannot start: its interpreter is missing (#!/nonexistent)"),
     ("echo no shebang\n", "is not an executable format (no #! line?)"),
 ])
 def test_a_script_that_cannot_start_is_a_failed_row(tmp_path: Path, text: str,
                                                     reason: str) -> None:
-    script = write_raw(tmp_path, text)
-    done, out = run_task(tmp_path, script, timeout=LIMIT)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "Traceback" not in done.stdout + done.stderr
-    rows = read_results(out)
-    assert len(rows) == 1 and rows[0]["status"] == "failed" and reason in rows[0]["reason"]
-    assert rows[0]["pid"] == "" and rows[0]["exit_code"] == ""
-    assert "TASK 0000 FAILED: cannot start: " in done.stdout and "Workflow failed!" in done.stdout
+    row = failed_row(tmp_path, write_raw(tmp_path, text), "TASK 0000 FAILED: cannot start: ")
+    assert reason in row["reason"]
+    assert row["pid"] == "" and row["exit_code"] == ""
 
 
 def test_the_failure_policy_goes_on_after_a_task_that_cannot_start(tmp_path: Path) -> None:
@@ -130,7 +136,4 @@ def test_decimal_number_takes_ascii_decimals(text: str, value: float) -> None:
 ])
 def test_results_that_only_float_takes_are_failures(tmp_path: Path, body: str,
                                                     reason: str) -> None:
-    script = write_script(tmp_path, body)
-    done, out = run_task(tmp_path, script, timeout=LIMIT)
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert read_results(out)[0]["reason"] == reason
+    assert failed_row(tmp_path, write_script(tmp_path, body))["reason"] == reason

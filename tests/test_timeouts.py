@@ -7,6 +7,8 @@ from pathlib import Path
 
 from conftest import read_results, resume_line, run_main, write_cfg, write_script
 
+import Walltime
+
 
 def run_with(tmp_path: Path, body: str, cfg: dict, args: list[str]):
     script = write_script(tmp_path, body)
@@ -95,7 +97,9 @@ def test_failed_points_are_not_told_nor_proposed_again(tmp_path: Path) -> None:
 
 def test_walltime_stops_issuing_before_the_end(tmp_path: Path) -> None:
     body = "sleep 1\necho 0.5 > \"$TASK_RESULT\"\n"
-    done, output = run_with(tmp_path, body, {"walltime": 2.5}, ["1", "1", "8"])
+    # the tasks are stopped kill_grace + REPORT_TIME before the end: 2.5 s to run tasks
+    cfg = {"walltime": Walltime.REPORT_TIME + 1 + 2.5, "kill_grace": 1}
+    done, output = run_with(tmp_path, body, cfg, ["1", "1", "8"])
     assert done.returncode == 0, done.stdout + done.stderr
     rows = read_results(output)
     assert 1 <= len(rows) < 8 and all(r["status"] == "ok" for r in rows)
@@ -106,10 +110,11 @@ def test_walltime_stops_issuing_before_the_end(tmp_path: Path) -> None:
 def test_scheduler_end_time_is_a_walltime(tmp_path: Path) -> None:
     body = "sleep 1\necho 0.5 > \"$TASK_RESULT\"\n"
     script = write_script(tmp_path, body)
-    cfg_path = write_cfg(tmp_path, {"script": str(script)})
+    cfg_path = write_cfg(tmp_path, {"script": str(script), "kill_grace": 1})
     output = tmp_path / "out"
+    end = time.time() + Walltime.REPORT_TIME + 1 + 5
     done = run_main(["-c", str(cfg_path), "-o", str(output), "1", "1", "8"], via="main.py",
-                    env={"SLURM_JOB_END_TIME": f"{time.time() + 2.5:.0f}"})
+                    env={"SLURM_JOB_END_TIME": f"{end:.0f}"})
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(read_results(output)) < 8
     assert "stop issuing tasks: walltime:" in done.stdout
