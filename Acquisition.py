@@ -23,25 +23,32 @@ from scipy.stats import norm
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from skopt.learning import GaussianProcessRegressor
 from skopt.space import Categorical, Integer, Space
+from threadpoolctl import ThreadpoolController
 
 MAX_FIT_POINTS = 200  # results the kernel's hyperparameters are fitted to
 MAX_MODEL_POINTS = 300  # results, failed and pending points the model is conditioned on
 REFIT_GROWTH = 1.25  # refit the kernel when the results grew by this factor
-FIT_ITERATIONS = 60  # L-BFGS iterations per kernel fit
-RANDOM_CANDIDATES = 1000
-LOCAL_CANDIDATES = 1000
+FIT_ITERATIONS = 60  # L-BFGS iterations of the first kernel fit
+REFIT_ITERATIONS = 25  # and of a refit, which starts from the last hyperparameters
+RANDOM_CANDIDATES = 500
+LOCAL_CANDIDATES = 700
 INCUMBENTS = 5  # the best results the local candidates are drawn around
 LOCAL_SCALES = (0.2, 0.05, 0.01)  # step sizes, in units of each (normalized) range
 MODELLED_BATCH = 64  # points of a batch picked by the model; more are random
 RANDOM_REDRAWS = 20  # draws of random points that tries to avoid known ones
 JITTER = 1e-8
+# The model's matrices are small (at most MAX_MODEL_POINTS rows): more BLAS
+# threads only spin against each other and the tasks (4x the CPU on 2 cores).
+BLAS = ThreadpoolController()
 
 
-def _lbfgs(obj_func: Any, initial_theta: np.ndarray, bounds: np.ndarray) -> tuple:
+def _lbfgs(iterations: int) -> Any:
     """scikit-learn's kernel optimizer, with its iterations bounded."""
-    result = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds,
-                      options={"maxiter": FIT_ITERATIONS})
-    return result.x, result.fun
+    def optimizer(obj_func: Any, initial_theta: np.ndarray, bounds: np.ndarray) -> tuple:
+        result = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds,
+                          options={"maxiter": iterations})
+        return result.x, result.fun
+    return optimizer
 
 
 def warp(y: np.ndarray) -> np.ndarray:
@@ -109,7 +116,8 @@ class GPProposal:
             keep = _subset(u, MAX_FIT_POINTS, rng)
             Xt, u = Xt[keep], u[keep]
         gp = GaussianProcessRegressor(kernel=kernel, normalize_y=False,
-                                      optimizer=_lbfgs,
+                                      optimizer=_lbfgs(FIT_ITERATIONS if self.theta is None
+                                                        else REFIT_ITERATIONS),
                                       n_restarts_optimizer=1 if self.theta is None else 0,
                                       random_state=rng)
         with warnings.catch_warnings():
@@ -124,7 +132,14 @@ class GPProposal:
                 failed: Sequence[list[Any]], pending: Sequence[list[Any]], lie: str,
                 k: int, rng: np.random.RandomState,
                 taken: set[str]) -> list[list[Any]]:
-        """`k` new points (their `key` not in `taken`) from one model."""
+        """`k` new points (their `key` not in `taken`) from one model, on one BLAS thread."""
+        with BLAS.limit(limits=1, user_api="blas"):
+            return self._propose(X, y, failed, pending, lie, k, rng, taken)
+
+    def _propose(self, X: Sequence[list[Any]], y: Sequence[float],
+                 failed: Sequence[list[Any]], pending: Sequence[list[Any]], lie: str,
+                 k: int, rng: np.random.RandomState,
+                 taken: set[str]) -> list[list[Any]]:
         Xt = self.space.transform([list(p) for p in X])
         u = warp(np.asarray(y, dtype=float))
         kernel = self.fit(Xt, u, rng)

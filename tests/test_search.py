@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from skopt import Optimizer
 from skopt.learning import ExtraTreesRegressor, RandomForestRegressor
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import Acquisition
 from Config import DEFAULT_OPTIMIZER
@@ -448,6 +449,25 @@ def test_gp_kernel_is_refitted_only_when_the_results_grew():
     assert fitted == [1, 1, 1, 2, 2, 2]
 
 
+def test_gp_proposes_on_one_blas_thread(monkeypatch):
+    """The model's small matrices run on one BLAS thread, restored after."""
+    search = gp_search(space(2), n=12)
+    threads = []
+    propose = Acquisition.GPProposal._propose
+
+    def counted(self, *args):
+        threads.extend(pool["num_threads"] for pool in threadpool_info()
+                       if pool["user_api"] == "blas")
+        return propose(self, *args)
+    monkeypatch.setattr(Acquisition.GPProposal, "_propose", counted)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert len(search.ask(2)) == 2
+        after = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert threads and set(threads) == {1}
+    assert after == before
+
+
 def test_gp_fit_and_model_sizes_are_bounded(monkeypatch):
     problem = space(2)
     search = Search(problem, dict(DEFAULT_OPTIMIZER, base_estimator="GP"), "max")
@@ -512,9 +532,18 @@ def test_gp_lie_none_leaves_pending_points_out(monkeypatch):
 
 
 def test_gp_finds_a_smooth_minimum():
-    """Past the random phase the GP's points close in on a quadratic's minimum."""
-    search = gp_search(space(3), n=10)
-    for _ in range(5):
-        points = search.ask(4)
+    """Past the random phase the GP's points close in on a quadratic's minimum.
+
+    The median of 5 seeds after 30 evaluations (random search: ~0.03).
+    """
+    best = []
+    for seed in range(5):
+        search = Search(space(3), dict(DEFAULT_OPTIMIZER, base_estimator="GP",
+                                       random_state=seed), "max")
+        points = search.ask(10)
         search.tell(points, [objective(p) for p in points])
-    assert min(search.optimizer.yi) < 0.01
+        for _ in range(5):
+            points = search.ask(4)
+            search.tell(points, [objective(p) for p in points])
+        best.append(min(search.optimizer.yi))
+    assert np.median(best) < 0.01
