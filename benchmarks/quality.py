@@ -7,12 +7,17 @@
 # prefetch: a freed slot gets a point proposed before the result that freed
 # it), random search and Optuna's TPE with constant_liar=True (optionally
 # sequential skopt), the counts against TPE and random, the geometric mean
-# of regret / random's, and the CPU seconds per run of each method.
+# of regret / random's (each ratio clipped at 1/100: a found optimum is not
+# a ratio of 1e-7), and the CPU seconds per run of each method. --record
+# keeps each run (a JSON line) as it ends; --summarize FILE... prints the
+# tables of recorded runs (problems run apart, methods re-measured) alone.
 #   python3 benchmarks/quality.py [--seeds 10] [--evaluations 100] [--workers 8]
+#       [--jobs N] [--record FILE] [--summarize FILE...]
 
 import argparse
 import heapq
 import importlib.util
+import json
 import math
 import os
 import sys
@@ -38,6 +43,7 @@ OURS, RANDOM, TPE = "async-local", "random", "optuna TPE (constant liar)"
 METHODS = (OURS, RANDOM, TPE, "sequential skopt")
 DEFAULT_METHODS = (OURS, RANDOM, TPE)
 FLOOR = 1e-9  # regrets below this count as this (a found optimum) in ratios
+CLIP = 0.01  # a ratio to random's counts as at least this in the geometric mean
 
 Objective = Callable[[list[Any]], float]
 
@@ -191,7 +197,8 @@ def one_run(job: tuple[str, str, int, int, int]) -> tuple[str, str, int, float, 
 
 
 def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, int], float],
-            seeds: int) -> tuple[list[list[str]], dict[str, dict[str, float]]]:
+            seeds: int, optima: dict[tuple[str, int], float | None]
+            ) -> tuple[list[list[str]], dict[str, dict[str, float]]]:
     """The table rows (median regret, IQR, / random), and per method the counts and ratios."""
     rows = []
     medians: dict[tuple[str, str], float] = {}
@@ -200,7 +207,7 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
         for method in methods:
             regrets = []
             for seed in range(seeds):
-                optimum = PROBLEMS[name].optimum(seed)
+                optimum = optima[(name, seed)]
                 regrets.append(best[(name, method, seed)] - (found if optimum is None
                                                               else optimum))
             q1, median, q3 = np.percentile(regrets, [25, 50, 75])
@@ -208,7 +215,8 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
             rows.append([name, method, f"{median:.4g}", f"{q1:.4g} - {q3:.4g}"])
     scores: dict[str, dict[str, float]] = {}
     for method in methods:
-        ratios, beat_tpe, beat_random = [], 0, 0
+        ratios: list[float] = []
+        beat_tpe, beat_random = 0, 0
         for name in problems:
             mine = max(medians[(name, method)], FLOOR)
             if (name, RANDOM) in medians:
@@ -217,13 +225,59 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
             if (name, TPE) in medians:
                 beat_tpe += mine <= max(medians[(name, TPE)], FLOOR)
         scores[method] = {"vs TPE": beat_tpe, "vs random": beat_random,
-                          "geo-mean / random": float(np.exp(np.mean(np.log(ratios))))
-                          if ratios else math.nan}
+                          "geo-mean / random": _geo_mean(np.maximum(ratios, CLIP)),
+                          "unclipped": _geo_mean(ratios)}
     for row in rows:
         ratio = max(medians[(row[0], row[1])], FLOOR) / max(medians.get((row[0], RANDOM),
                                                                          math.nan), FLOOR)
         row.append(f"{ratio:.3f}")
     return rows, scores
+
+
+def _geo_mean(ratios: Any) -> float:
+    return float(np.exp(np.mean(np.log(ratios)))) if len(ratios) else math.nan
+
+
+def report(problems: list[str], methods: list[str], seeds: int,
+           best: dict[tuple[str, str, int], float], cpu: dict[str, list[float]],
+           optima: dict[tuple[str, int], float | None]) -> None:
+    """The table per problem and method, and the scores per method."""
+    rows, scores = summary(problems, methods, best, seeds, optima)
+    print()
+    print(table(["problem", "method", "median regret", "IQR", "/ random"], rows))
+    print()
+    print(table(["method", "no worse than TPE", "no worse than random",
+                 f"geo-mean / random (ratios >= {CLIP})", "unclipped",
+                 "search CPU s per run (median, max)"],
+                [[m, f"{scores[m]['vs TPE']:.0f} of {len(problems)}",
+                  f"{scores[m]['vs random']:.0f} of {len(problems)}",
+                  f"{scores[m]['geo-mean / random']:.3f}", f"{scores[m]['unclipped']:.3g}",
+                  f"{np.median(cpu[m]):.2f}, {np.max(cpu[m]):.2f}"] for m in methods]))
+    print("(regret: best value minus the optimum; for the model-tuning problems, minus the "
+          "best value any run found; CPU: the method's own, objective excluded)")
+
+
+def summarize(files: list[str], problems: list[str] | None) -> int:
+    """The tables of recorded runs: the problems and methods every seed ran, later lines first."""
+    runs: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for name in files:
+        with open(name) as lines:
+            for line in lines:
+                run = json.loads(line)
+                runs[(run["problem"], run["method"], run["seed"])] = run
+    kept = problems or list(dict.fromkeys(p for p, _, _ in runs))
+    methods = list(dict.fromkeys(m for _, m, _ in runs))
+    seeds = min(sum(1 for (p, m, _) in runs if (p, m) == (name, method))
+                for name in kept for method in methods)
+    best = {k: r["best"] for k, r in runs.items() if k[0] in kept and k[2] < seeds}
+    cpu: dict[str, list[float]] = {}
+    for (name, method, seed), run in runs.items():
+        if name in kept and seed < seeds:
+            cpu.setdefault(method, []).append(run["cpu"])
+    optima = {(r["problem"], r["seed"]): r["optimum"] for r in runs.values()}
+    print(f"{len(kept)} problems, {seeds} seeds each, from {', '.join(files)}")
+    report(kept, methods, seeds, best, cpu, optima)
+    return 0
 
 
 def main() -> int:
@@ -237,9 +291,16 @@ def main() -> int:
                              "'async-local RF', 'async-local lie=mean acq_func=LCB', ...")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes running the seeds (default: the cores)")
+    parser.add_argument("--record", metavar="FILE",
+                        help="append each run (a JSON line) to FILE as it ends")
+    parser.add_argument("--summarize", nargs="+", metavar="FILE",
+                        help="print the tables of runs recorded in FILEs (of --problems if "
+                             "given), run nothing")
     quick = ["--seeds", "1", "--evaluations", "14", "--problems", "branin",
              "svm-digits"] if QUICK else []
     args = parser.parse_args(quick + sys.argv[1:])
+    if args.summarize:
+        return summarize(args.summarize, args.problems if "--problems" in sys.argv else None)
     if TPE in args.methods and importlib.util.find_spec("optuna") is None:
         parser.error("Optuna is not installed: use benchmarks/run.sh quality (it installs "
                      "benchmarks/requirements.txt), or drop it with --methods")
@@ -253,22 +314,18 @@ def main() -> int:
     began = time.time()
     best: dict[tuple[str, str, int], float] = {}
     cpu: dict[str, list[float]] = {}
-    with ProcessPoolExecutor(args.jobs) as pool:
+    optima: dict[tuple[str, int], float | None] = {}
+    with open(args.record or os.devnull, "a") as record, \
+            ProcessPoolExecutor(args.jobs) as pool:
         for name, method, seed, value, seconds in pool.map(one_run, jobs):
             best[(name, method, seed)] = value
             cpu.setdefault(method, []).append(seconds)
-    rows, scores = summary(args.problems, methods, best, args.seeds)
-    print()
-    print(table(["problem", "method", "median regret", "IQR", "/ random"], rows))
-    print()
-    print(table(["method", "no worse than TPE", "no worse than random", "geo-mean / random",
-                 "search CPU s per run (median, max)"],
-                [[m, f"{scores[m]['vs TPE']:.0f} of {len(args.problems)}",
-                  f"{scores[m]['vs random']:.0f} of {len(args.problems)}",
-                  f"{scores[m]['geo-mean / random']:.3f}",
-                  f"{np.median(cpu[m]):.2f}, {np.max(cpu[m]):.2f}"] for m in methods]))
-    print("(regret: best value minus the optimum; for the model-tuning problems, minus the "
-          "best value any run found; CPU: the method's own, objective excluded)")
+            optima[(name, seed)] = PROBLEMS[name].optimum(seed)
+            record.write(json.dumps({"problem": name, "method": method, "seed": seed,
+                                     "best": value, "cpu": seconds,
+                                     "optimum": optima[(name, seed)]}) + "\n")
+            record.flush()
+    report(args.problems, methods, args.seeds, best, cpu, optima)
     print(f"wall: {time.time() - began:.0f} s")
     return 0
 
