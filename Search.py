@@ -210,9 +210,9 @@ class Search:
         lbfgs) take skopt's `ask` for the first point.
         """
         if self.gp is not None:
-            taken = {key(p) for p in snap.X + snap.failed + snap.pending}
+            keys = {key(p) for p in snap.X + snap.failed + snap.pending}
             return self.gp.propose(snap.X, snap.y, snap.failed, snap.pending, self.lie, k,
-                                   np.random.RandomState(snap.seed), taken)
+                                   np.random.RandomState(snap.seed), keys)
         X, y = self.training_set(snap)
         scratch = make_optimizer(self.problem, self.kwargs, random_state=snap.seed)
         taken = [list(p) for p in X]
