@@ -29,6 +29,7 @@ class Benchmark:
     spec: dict[str, Any]
     objective: Callable[[list[Any], int], float]
     optimum: Callable[[int], float | None]
+    coco: bool = False  # needs COCO's cocoex (coco-experiment)
 
 
 # -- BBOB (COCO) ----------------------------------------------------------------
@@ -59,7 +60,7 @@ def bbob(function: int, dimension: int, kind: str) -> Benchmark:
     def optimum(seed: int) -> float:
         return _bbob(function, dimension, 1 + seed % INSTANCES)[1]
     return Benchmark(kind, {f"x{i}": {"low": -5.0, "high": 5.0} for i in range(dimension)},
-                     objective, optimum)
+                     objective, optimum, coco=True)
 
 
 # -- classics ---------------------------------------------------------------------
@@ -185,3 +186,4 @@ PROBLEMS: dict[str, Benchmark] = {
                                 "criterion": ["gini", "entropy", "log_loss"]}, forest,
                                _fixed(None)),
 }
+BBOB = {name for name, benchmark in PROBLEMS.items() if benchmark.coco}

@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import QUICK, banner, table
-from problems import PROBLEMS
+from problems import BBOB, PROBLEMS
 
 from Config import DEFAULT_OPTIMIZER
 from Problem import Problem
@@ -299,6 +299,12 @@ def main() -> int:
     quick = ["--seeds", "1", "--evaluations", "14", "--problems", "branin",
              "svm-digits"] if QUICK else []
     args = parser.parse_args(quick + sys.argv[1:])
+    bbob = [name for name in args.problems if name in BBOB]
+    if bbob and not args.summarize and importlib.util.find_spec("cocoex") is None:
+        parser.error(f"COCO's cocoex is not installed; the BBOB problems need it "
+                     f"({', '.join(bbob)}): use "
+                     "benchmarks/run.sh quality in a fresh clone, or pip install "
+                     "coco-experiment==2.8.2, or choose other --problems")
     if args.summarize:
         return summarize(args.summarize, args.problems if "--problems" in sys.argv else None)
     if TPE in args.methods and importlib.util.find_spec("optuna") is None:
