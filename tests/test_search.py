@@ -449,6 +449,25 @@ def test_gp_kernel_is_refitted_only_when_the_results_grew():
     assert fitted == [1, 1, 1, 2, 2, 2]
 
 
+def test_gp_transforms_each_point_once(monkeypatch):
+    """The cached rows are skopt's own; a point known before is not transformed again."""
+    search = gp_search(Problem(MIXED), n=15)
+    X = search.optimizer.Xi
+    assert np.array_equal(search.gp.transform(X), search.gp.space.transform(X))
+    calls = []
+    transform = search.gp.space.transform
+    monkeypatch.setattr(search.gp.space, "transform", lambda points: calls.append(len(points))
+                        or transform(points))
+    search.gp.transform(X + X[:2])
+    assert calls == []
+    search.ask(3)  # pending from now on
+    assert calls == []
+    search.ask(1)
+    assert calls == [3]  # the pending points, the known ones not again
+    search.ask(1)
+    assert calls == [3, 1]
+
+
 def test_gp_proposes_on_one_blas_thread(monkeypatch):
     """The model's small matrices run on one BLAS thread, restored after."""
     search = gp_search(space(2), n=12)
