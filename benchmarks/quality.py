@@ -28,6 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
+from scipy.stats import mannwhitneyu
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import QUICK, banner, table
@@ -44,6 +45,7 @@ METHODS = (OURS, RANDOM, TPE, "sequential skopt")
 DEFAULT_METHODS = (OURS, RANDOM, TPE)
 FLOOR = 1e-9  # regrets below this count as this (a found optimum) in ratios
 CLIP = 0.01  # a ratio to random's counts as at least this in the geometric mean
+ALPHA = 0.05  # significance of a difference of regrets to TPE's (Mann-Whitney U)
 
 Objective = Callable[[list[Any]], float]
 
@@ -202,6 +204,7 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
     """The table rows (median regret, IQR, / random), and per method the counts and ratios."""
     rows = []
     medians: dict[tuple[str, str], float] = {}
+    samples: dict[tuple[str, str], list[float]] = {}
     for name in problems:
         found = min(v for (p, _, _), v in best.items() if p == name)
         for method in methods:
@@ -212,11 +215,12 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
                                                               else optimum))
             q1, median, q3 = np.percentile(regrets, [25, 50, 75])
             medians[(name, method)] = float(median)
+            samples[(name, method)] = regrets
             rows.append([name, method, f"{median:.4g}", f"{q1:.4g} - {q3:.4g}"])
     scores: dict[str, dict[str, float]] = {}
     for method in methods:
         ratios: list[float] = []
-        beat_tpe, beat_random = 0, 0
+        beat_tpe, beat_random, worse, better = 0, 0, 0, 0
         for name in problems:
             mine = max(medians[(name, method)], FLOOR)
             if (name, RANDOM) in medians:
@@ -224,14 +228,24 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
                 beat_random += mine <= max(medians[(name, RANDOM)], FLOOR)
             if (name, TPE) in medians:
                 beat_tpe += mine <= max(medians[(name, TPE)], FLOOR)
+                if method != TPE:
+                    worse += _differs(samples[(name, method)], samples[(name, TPE)], "greater")
+                    better += _differs(samples[(name, method)], samples[(name, TPE)], "less")
         scores[method] = {"vs TPE": beat_tpe, "vs random": beat_random,
                           "geo-mean / random": _geo_mean(np.maximum(ratios, CLIP)),
-                          "unclipped": _geo_mean(ratios)}
+                          "unclipped": _geo_mean(ratios), "worse": worse, "better": better}
     for row in rows:
         ratio = max(medians[(row[0], row[1])], FLOOR) / max(medians.get((row[0], RANDOM),
                                                                          math.nan), FLOOR)
         row.append(f"{ratio:.3f}")
     return rows, scores
+
+
+def _differs(mine: list[float], theirs: list[float], alternative: str) -> bool:
+    """Whether `mine` is significantly greater / less (Mann-Whitney U, one-sided, p < 0.05)."""
+    if np.ptp(mine + theirs) == 0:
+        return False
+    return bool(mannwhitneyu(mine, theirs, alternative=alternative).pvalue < ALPHA)
 
 
 def _geo_mean(ratios: Any) -> float:
@@ -246,15 +260,18 @@ def report(problems: list[str], methods: list[str], seeds: int,
     print()
     print(table(["problem", "method", "median regret", "IQR", "/ random"], rows))
     print()
-    print(table(["method", "no worse than TPE", "no worse than random",
+    print(table(["method", "no worse than TPE", "significantly worse / better than TPE",
+                 "no worse than random",
                  f"geo-mean / random (ratios >= {CLIP})", "unclipped",
                  "search CPU s per run (median, max)"],
                 [[m, f"{scores[m]['vs TPE']:.0f} of {len(problems)}",
+                  f"{scores[m]['worse']:.0f} / {scores[m]['better']:.0f}",
                   f"{scores[m]['vs random']:.0f} of {len(problems)}",
                   f"{scores[m]['geo-mean / random']:.3f}", f"{scores[m]['unclipped']:.3g}",
                   f"{np.median(cpu[m]):.2f}, {np.max(cpu[m]):.2f}"] for m in methods]))
     print("(regret: best value minus the optimum; for the model-tuning problems, minus the "
-          "best value any run found; CPU: the method's own, objective excluded)")
+          "best value any run found; significantly: Mann-Whitney U over the seeds, one-sided, "
+          f"p < {ALPHA}; CPU: the method's own, objective excluded)")
 
 
 def summarize(files: list[str], problems: list[str] | None) -> int:
