@@ -8,9 +8,11 @@
 # Call order: GPProposal(space, ...) once per search (Surrogates.gp_proposal);
 # then per proposal propose(X, y, failed, pending, lie, k, rng, taken):
 # warp the values, fit the kernel (only when the results grew by a quarter
-# since the last fit: the one state kept between calls), condition on the
-# results, the failed points (at the worst value) and the pending points
-# (at the model's belief), score the candidates, pick k one at a time.
+# since the last fit), condition on the results, the failed points (at the
+# worst value) and the pending points (at the model's belief), score the
+# candidates, pick k one at a time, all on one BLAS thread. Kept between
+# calls: the kernel's last hyperparameters (the kernel until the next fit,
+# and where that fit starts) and each point's transformed row (a cache).
 
 import warnings
 from collections.abc import Sequence

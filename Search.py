@@ -199,10 +199,10 @@ class Search:
         """Propose `k` points from one model fit; safe outside the lock.
 
         With the GP: Acquisition.GPProposal.propose (between calls it keeps
-        only the kernel's last hyperparameters). With a forest, the scratch
-        optimizer is told the results, then the failed points at the worst
-        value seen and the pending points at the lie, so one fit sees all
-        of them. With a sampling acquisition (LCB, EI, PI: the default)
+        the kernel's last hyperparameters and the points' transformed rows).
+        With a forest, the scratch optimizer is told the results, then the
+        failed points at the worst value seen and the pending points at the
+        lie, so one fit sees all of them. With a sampling acquisition (LCB, EI, PI: the default)
         the surrogate scores skopt's `n_points` random candidates once, and
         the batch is the best candidates in order, each outside the
         neighbourhood of the points chosen before it; the first point is
