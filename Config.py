@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The original's optimizer settings: they reproduce its sample output.
 DEFAULT_OPTIMIZER: dict[str, Any] = {
-    "base_estimator": "RF",
+    "base_estimator": "GP",
     "acq_optimizer": "sampling",
     "acq_func": "LCB",
     "acq_func_kwargs": {},

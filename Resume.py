@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import Layout
-from Config import Config, load_config
+from Config import Config, load_config, read_cfg_text
 from Direction import minimized
 from Results import read_journal, results_columns, superseded_failures
 from Search import Search
@@ -57,20 +57,35 @@ def resume_config(output: str, given: str | None, run: dict[str, Any]) -> Config
 
     A folder written before the copy existed falls back on the cfg path
     that run.json recorded, and the built-in defaults when it recorded none.
+    A surrogate the cfg does not name is the one the run recorded: a search
+    begun under the old default (RF) goes on with RF.
     """
     if given is not None:
-        return load_config(given)
+        return _recorded_surrogate(load_config(given), run)
     copy = os.path.join(output, CFG_COPY)
     if os.path.exists(copy):
         base = run.get("cfg_dir")
-        return load_config(copy, base if isinstance(base, str) else None)
+        return _recorded_surrogate(load_config(copy, base if isinstance(base, str) else None),
+                                   run)
     original = run.get("cfg")
     if original is None:
-        return load_config(None)
+        return _recorded_surrogate(load_config(None), run)
     if not isinstance(original, str) or not os.path.isfile(original):
         raise UsageError(f"OUTPUT {output}: cannot resume: it keeps no copy of its cfg and "
                          f"the recorded cfg file {original!r} is gone; give it with -c CFG")
-    return load_config(original)
+    return _recorded_surrogate(load_config(original), run)
+
+
+def _recorded_surrogate(config: Config, run: dict[str, Any]) -> Config:
+    """`config` with run.json's base_estimator when its cfg file names none."""
+    recorded = run.get("optimizer")
+    if not isinstance(recorded, dict) or "base_estimator" not in recorded:
+        return config
+    named = read_cfg_text(config.path).get("optimizer") if config.path else None
+    if isinstance(named, dict) and "base_estimator" in named:
+        return config
+    config.optimizer = dict(config.optimizer, base_estimator=recorded["base_estimator"])
+    return config
 
 
 def fill_numbers(args: argparse.Namespace, run: dict[str, Any] | None) -> None:

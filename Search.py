@@ -13,12 +13,18 @@ from sklearn.base import clone
 from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
 
+from Acquisition import key
 from Problem import Problem
-from Surrogates import INT32_MAX, fast_model, make_optimizer
+from Surrogates import (
+    INT32_MAX,
+    SCORABLE,
+    fast_model,
+    gp_proposal,
+    make_optimizer,
+    make_state_optimizer,
+)
 
 RANDOM_REDRAWS = 20  # per point: redraws of a random point already used
-# Acquisition functions whose values we can score ourselves for batches.
-SCORABLE = ("LCB", "EI", "PI")
 
 
 @dataclass
@@ -53,8 +59,11 @@ class Search:
     -----
     While fewer than `n_initial_points` results are known, points come from
     the optimizer exactly as the original workflow asked for them
-    (`ask(n_points=POINTS_INIT)`, then `ask(n_points=1)` per point). After
-    that, each proposal fits one scratch optimizer to the results plus a lie
+    (`ask(n_points=POINTS_INIT)`, then `ask(n_points=1)` per point), on the
+    cfg's own space whatever the surrogate (Surrogates.make_state_optimizer).
+    After that, with the GP (the default) each proposal is
+    Acquisition.GPProposal's: a GP believing its own mean at pending points;
+    with a forest, one scratch optimizer is fitted to the results plus a lie
     for every pending or failed point and picks from its acquisition.
     """
 
@@ -67,7 +76,8 @@ class Search:
         if resume_offset and isinstance(seed, int):
             seed = int(np.random.RandomState(seed).randint(0, INT32_MAX) + resume_offset) % INT32_MAX
             self.kwargs["random_state"] = seed
-        self.optimizer = make_optimizer(problem, self.kwargs)
+        self.optimizer = make_state_optimizer(problem, self.kwargs)
+        self.gp = gp_proposal(problem, self.kwargs)  # None: forests, skopt's own acquisition
         self.n_initial_points = self.optimizer.n_initial_points_
         self.pending: list[list[Any]] = []
         self.failed: list[list[Any]] = []
@@ -186,17 +196,23 @@ class Search:
         return X, y
 
     def propose(self, snap: Snapshot, k: int) -> list[list[Any]]:
-        """Propose `k` points from one model fit; pure, safe outside the lock.
+        """Propose `k` points from one model fit; safe outside the lock.
 
-        The scratch optimizer is told the results, then the failed points at
-        the worst value seen and the pending points at the lie, so one fit
-        sees all of them. With a sampling acquisition (LCB, EI, PI: the
-        default) the surrogate scores skopt's `n_points` random candidates
-        once, and the batch is the best candidates in order, each outside the
+        With the GP: Acquisition.GPProposal.propose (between calls it keeps
+        the kernel's last hyperparameters and the points' transformed rows).
+        With a forest, the scratch optimizer is told the results, then the
+        failed points at the worst value seen and the pending points at the
+        lie, so one fit sees all of them. With a sampling acquisition (LCB, EI, PI: the default)
+        the surrogate scores skopt's `n_points` random candidates once, and
+        the batch is the best candidates in order, each outside the
         neighbourhood of the points chosen before it; the first point is
         the one skopt's own `ask` would pick. Other settings (gp_hedge,
         lbfgs) take skopt's `ask` for the first point.
         """
+        if self.gp is not None:
+            keys = {key(p) for p in snap.X + snap.failed + snap.pending}
+            return self.gp.propose(snap.X, snap.y, snap.failed, snap.pending, self.lie, k,
+                                   np.random.RandomState(snap.seed), keys)
         X, y = self.training_set(snap)
         scratch = make_optimizer(self.problem, self.kwargs, random_state=snap.seed)
         taken = [list(p) for p in X]

@@ -1,8 +1,10 @@
 # SURROGATES PY
 # skopt's Optimizer built from the cfg's "optimizer" arguments, with its
 # surrogates made to work with today's scikit-learn and numpy (GBRT, dummy)
-# and the forests' predictions made faster (the same numbers).
+# and the forests' predictions made faster (the same numbers); the GP's
+# proposals (Acquisition.GPProposal) for the settings they serve.
 
+import copy
 import warnings
 from typing import Any
 
@@ -16,13 +18,17 @@ from skopt.learning import (
     GradientBoostingQuantileRegressor,
     RandomForestRegressor,
 )
+from skopt.space import Space
 
+from Acquisition import GPProposal
 from Problem import Problem
 from utils import UsageError
 
 INT32_MAX = np.iinfo(np.int32).max
 # Surrogates the cfg may name (skopt's base_estimator strings).
 SURROGATES = ("RF", "ET", "GP", "GBRT", "DUMMY")
+# Acquisition functions whose values we can score ourselves for batches.
+SCORABLE = ("LCB", "EI", "PI")
 
 
 class QuantileGBRT(GradientBoostingQuantileRegressor):
@@ -97,9 +103,45 @@ def fast_model(model: Any) -> Any:
     return model
 
 
+def surrogate_name(kwargs: dict[str, Any]) -> str | None:
+    """The cfg's base_estimator in capitals (None: an estimator object)."""
+    name = kwargs.get("base_estimator", "GP")
+    return name.upper() if isinstance(name, str) else None
+
+
+def make_state_optimizer(problem: Problem, kwargs: dict[str, Any]) -> Optimizer:
+    """The Optimizer that keeps a search's results and draws its random phase.
+
+    It never fits (tell(fit=False), and asks only while no model is due), so
+    its surrogate does not matter; what does is its space: skopt normalizes
+    a GP's space, and a normalized real dimension draws its random points
+    an ulp apart from the cfg's own space. The state keeps the cfg's space
+    (a GP is replaced by RF, which draws the same random numbers), so the
+    random phase is the original's, whatever the surrogate.
+    """
+    if surrogate_name(kwargs) == "GP":
+        make_optimizer(problem, kwargs)  # the cfg's settings are checked all the same
+        kwargs = dict(kwargs, base_estimator="RF", acq_optimizer="sampling")
+    return make_optimizer(problem, kwargs)
+
+
+def gp_proposal(problem: Problem, kwargs: dict[str, Any]) -> GPProposal | None:
+    """The GP proposals for a GP with a sampled EI, LCB or PI (else None: skopt's own)."""
+    if surrogate_name(kwargs) != "GP":
+        return None
+    model = make_optimizer(problem, kwargs)
+    if model.acq_func not in SCORABLE or model.acq_optimizer != "sampling":
+        return None
+    return GPProposal(model.space, model.acq_func, model.acq_func_kwargs or {})
+
+
 def make_optimizer(problem: Problem, kwargs: dict[str, Any],
                    random_state: Any = None) -> Optimizer:
-    """Build a skopt Optimizer from cfg arguments, as a UsageError if they are bad."""
+    """Build a skopt Optimizer from cfg arguments, as a UsageError if they are bad.
+
+    It gets a copy of the problem's dimensions: skopt changes a GP's
+    dimensions in place (normalizes them).
+    """
     kwargs = dict(kwargs)
     if random_state is not None:
         kwargs["random_state"] = random_state
@@ -123,7 +165,7 @@ def make_optimizer(problem: Problem, kwargs: dict[str, Any],
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return Optimizer(problem.space, **kwargs)
+            return Optimizer(Space(copy.deepcopy(problem.space.dimensions)), **kwargs)
     except (TypeError, ValueError, AttributeError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UsageError(f"cfg key 'optimizer': skopt.Optimizer rejects {kwargs!r}: {first}") \

@@ -1,16 +1,23 @@
 # QUALITY PY
 # Benchmark 3: search quality of simulated asynchronous runs (8 workers,
-# random task durations) on Branin, Hartmann-6 and a mixed categorical /
-# integer / real problem: median and IQR of the simple regret after 100
-# evaluations over 20 seeds, for async-local (the product's Search, with
-# the Proposer's prefetch: a freed slot gets a point proposed before the
-# result that freed it), sequential skopt (same optimizer, one point at a
-# time), random search, and Optuna's TPE with constant_liar=True.
-#   python3 benchmarks/quality.py [--seeds 20] [--evaluations 100] [--workers 8]
+# random task durations) on the problems of benchmarks/problems.py (BBOB
+# functions from COCO, classics, scikit-learn model tuning): median and IQR
+# of the simple regret after 100 evaluations over 10 seeds, for async-local
+# (the product's Search with the default optimizer and the Proposer's
+# prefetch: a freed slot gets a point proposed before the result that freed
+# it), random search and Optuna's TPE with constant_liar=True (optionally
+# sequential skopt), the counts against TPE and random, the geometric mean
+# of regret / random's (each ratio clipped at 1/100: a found optimum is not
+# a ratio of 1e-7), and the CPU seconds per run of each method. --record
+# keeps each run (a JSON line) as it ends; --summarize FILE... prints the
+# tables of recorded runs (problems run apart, methods re-measured) alone.
+#   python3 benchmarks/quality.py [--seeds 10] [--evaluations 100] [--workers 8]
+#       [--jobs N] [--record FILE] [--summarize FILE...]
 
 import argparse
 import heapq
 import importlib.util
+import json
 import math
 import os
 import sys
@@ -21,9 +28,11 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
+from scipy.stats import mannwhitneyu
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import QUICK, banner, table
+from problems import BBOB, PROBLEMS
 
 from Config import DEFAULT_OPTIMIZER
 from Problem import Problem
@@ -31,46 +40,14 @@ from Search import Search
 from Surrogates import FastForest
 
 RESERVE = 4  # what the Proposer keeps ready when one task exits per fit (2 x 1 + 2)
+OURS, RANDOM, TPE = "async-local", "random", "optuna TPE (constant liar)"
+METHODS = (OURS, RANDOM, TPE, "sequential skopt")
+DEFAULT_METHODS = (OURS, RANDOM, TPE)
+FLOOR = 1e-9  # regrets below this count as this (a found optimum) in ratios
+CLIP = 0.01  # a ratio to random's counts as at least this in the geometric mean
+ALPHA = 0.05  # significance of a difference of regrets to TPE's (Mann-Whitney U)
 
-HARTMANN_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-                       [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
-HARTMANN_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886],
-                              [2329, 4135, 8307, 3736, 1004, 9991],
-                              [2348, 1451, 3522, 2883, 3047, 6650],
-                              [4047, 8828, 8732, 5743, 1091, 381]])
-HARTMANN_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-CATEGORY_COST = {"a": 2.0, "b": 0.0, "c": 1.0, "d": 3.0}
-
-
-def branin(x1: float, x2: float) -> float:
-    """Branin-Hoo; minimum 0.397887 at three points."""
-    b, c = 5.1 / (4 * math.pi ** 2), 5 / math.pi
-    return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10
-
-
-def hartmann6(x: list[float]) -> float:
-    """Hartmann-6; minimum -3.32237."""
-    x = np.asarray(x, dtype=float)
-    inner = np.sum(HARTMANN_A * (x - HARTMANN_P) ** 2, axis=1)
-    return float(-np.sum(HARTMANN_ALPHA * np.exp(-inner)))
-
-
-def mixed(point: list[Any]) -> float:
-    """Branin in (x1, x2) plus a cost per category plus (n - 7)^2 / 10; minimum 0.397887."""
-    c, x1, x2, n = point
-    return branin(x1, x2) + CATEGORY_COST[c] + (n - 7) ** 2 / 10
-
-
-PROBLEMS: dict[str, tuple[dict[str, Any], Callable[[list[Any]], float], float]] = {
-    "branin": ({"x1": {"low": -5.0, "high": 10.0}, "x2": {"low": 0.0, "high": 15.0}},
-               lambda p: branin(*p), 0.397887),
-    "hartmann6": ({f"x{i}": {"low": 0.0, "high": 1.0} for i in range(6)},
-                  hartmann6, -3.32237),
-    "mixed": ({"c": ["a", "b", "c", "d"], "x1": {"low": -5.0, "high": 10.0},
-               "x2": {"low": 0.0, "high": 15.0}, "n": {"low": 0, "high": 10}},
-              mixed, 0.397887),
-}
-METHODS = ("async-local", "sequential skopt", "random", "optuna TPE (constant liar)")
+Objective = Callable[[list[Any]], float]
 
 
 def durations(seed: int, count: int) -> np.ndarray:
@@ -78,16 +55,15 @@ def durations(seed: int, count: int) -> np.ndarray:
     return np.random.RandomState(1000 + seed).uniform(0.5, 2.5, count)
 
 
-def run_async_local(problem: Problem, f: Callable, n: int, workers: int, seed: int,
-                    lie: str = "max", surrogate: str = "RF") -> list[float]:
+def run_async_local(problem: Problem, f: Objective, n: int, workers: int, seed: int,
+                    lie: str = "max", **optimizer: Any) -> list[float]:
     """The product's Search in simulated time, with the Proposer's prefetch.
 
     A slot freed at an event gets a point proposed before the results of
     that event arrived (the ready reserve); then the results are told and
     the reserve is proposed afresh from one fit (stale points replaced).
     """
-    search = Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed,
-                                  base_estimator=surrogate), lie)
+    search = Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed, **optimizer), lie)
     times = durations(seed, n)
     clock: list[tuple[float, int, list[Any]]] = []
     ready: list[list[Any]] = []
@@ -122,10 +98,12 @@ def run_async_local(problem: Problem, f: Callable, n: int, workers: int, seed: i
     return values
 
 
-def run_sequential(problem: Problem, f: Callable, n: int, workers: int, seed: int) -> list[float]:
-    """skopt's own ask/tell, one point at a time, same optimizer settings."""
+def run_sequential(problem: Problem, f: Objective, n: int, workers: int,
+                   seed: int) -> list[float]:
+    """skopt's own ask/tell, one point at a time, the original's optimizer (RF, LCB)."""
     from skopt import Optimizer
-    optimizer = Optimizer(problem.space, **dict(DEFAULT_OPTIMIZER, random_state=seed))
+    optimizer = Optimizer(problem.space, **dict(DEFAULT_OPTIMIZER, base_estimator="RF",
+                                                 acq_func="LCB", random_state=seed))
     values = []
     for _ in range(n):
         point = optimizer.ask()
@@ -134,23 +112,25 @@ def run_sequential(problem: Problem, f: Callable, n: int, workers: int, seed: in
     return values
 
 
-def run_random(problem: Problem, f: Callable, n: int, workers: int, seed: int) -> list[float]:
+def run_random(problem: Problem, f: Objective, n: int, workers: int, seed: int) -> list[float]:
     return [f(list(p)) for p in problem.space.rvs(n, random_state=seed)]
 
 
-def run_optuna(problem: Problem, f: Callable, n: int, workers: int, seed: int) -> list[float]:
+def run_optuna(problem: Problem, f: Objective, n: int, workers: int, seed: int) -> list[float]:
     """Optuna's TPE with constant_liar=True, asynchronous in simulated time."""
     import optuna
     from skopt.space import Categorical, Integer
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     dists: dict[str, Any] = {}
     for dim in problem.space.dimensions:
+        log = getattr(dim, "prior", "") == "log-uniform"
         if isinstance(dim, Categorical):
             dists[dim.name] = optuna.distributions.CategoricalDistribution(list(dim.categories))
         elif isinstance(dim, Integer):
-            dists[dim.name] = optuna.distributions.IntDistribution(int(dim.low), int(dim.high))
+            dists[dim.name] = optuna.distributions.IntDistribution(int(dim.low), int(dim.high),
+                                                                   log=log)
         else:
-            dists[dim.name] = optuna.distributions.FloatDistribution(dim.low, dim.high)
+            dists[dim.name] = optuna.distributions.FloatDistribution(dim.low, dim.high, log=log)
     sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     study = optuna.create_study(sampler=sampler)
     times = durations(seed, n)
@@ -170,8 +150,8 @@ def run_optuna(problem: Problem, f: Callable, n: int, workers: int, seed: int) -
     return values
 
 
-RUNNERS = {"async-local": run_async_local, "sequential skopt": run_sequential,
-           "random": run_random, "optuna TPE (constant liar)": run_optuna}
+RUNNERS = {OURS: run_async_local, RANDOM: run_random, TPE: run_optuna,
+           "sequential skopt": run_sequential}
 
 
 def speed_up_forests() -> None:
@@ -184,82 +164,191 @@ def speed_up_forests() -> None:
         cls.predict = predict
 
 
-def variant(method: str) -> tuple[Callable, dict[str, str]]:
-    """The runner of a method name: `async-local lie=mean`, `async-local ET`, ..."""
+def variant(method: str) -> tuple[Callable, dict[str, Any]]:
+    """The runner of a method: `async-local lie=mean`, `async-local ET acq_func=EI`, ..."""
     if method in RUNNERS:
         return RUNNERS[method], {}
-    words = method.split()
-    options = {}
-    for word in words[1:]:
-        if word.startswith("lie="):
-            options["lie"] = word[4:]
-        else:
-            options["surrogate"] = word
+    options: dict[str, Any] = {}
+    for word in method.split()[1:]:
+        name, _, value = word.partition("=")
+        if not value:
+            name, value = "base_estimator", word
+        options[name] = value
     return run_async_local, options
 
 
 def one_run(job: tuple[str, str, int, int, int]) -> tuple[str, str, int, float, float]:
-    """Simple regret of one (problem, method, seed) run."""
+    """Best value and CPU seconds (the method's, not the objective's) of one run."""
     name, method, seed, n, workers = job
     warnings.simplefilter("ignore")
     speed_up_forests()
-    spec, f, optimum = PROBLEMS[name]
+    benchmark = PROBLEMS[name]
     runner, options = variant(method)
+    objective_seconds = [0.0]
+
+    def f(point: list[Any]) -> float:
+        began = time.process_time()
+        value = benchmark.objective(list(point), seed)
+        objective_seconds[0] += time.process_time() - began
+        return value
     began = time.process_time()
-    values = runner(Problem(spec), f, n, workers, seed, **options)
+    values = runner(Problem(benchmark.spec), f, n, workers, seed, **options)
+    seconds = time.process_time() - began - objective_seconds[0]
     assert len(values) == n, (method, len(values))
-    return name, method, seed, min(values) - optimum, time.process_time() - began
+    return name, method, seed, min(values), seconds
+
+
+def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, int], float],
+            seeds: int, optima: dict[tuple[str, int], float | None]
+            ) -> tuple[list[list[str]], dict[str, dict[str, float]]]:
+    """The table rows (median regret, IQR, / random), and per method the counts and ratios."""
+    rows = []
+    medians: dict[tuple[str, str], float] = {}
+    samples: dict[tuple[str, str], list[float]] = {}
+    for name in problems:
+        found = min(v for (p, _, _), v in best.items() if p == name)
+        for method in methods:
+            regrets = []
+            for seed in range(seeds):
+                optimum = optima[(name, seed)]
+                regrets.append(best[(name, method, seed)] - (found if optimum is None
+                                                              else optimum))
+            q1, median, q3 = np.percentile(regrets, [25, 50, 75])
+            medians[(name, method)] = float(median)
+            samples[(name, method)] = regrets
+            rows.append([name, method, f"{median:.4g}", f"{q1:.4g} - {q3:.4g}"])
+    scores: dict[str, dict[str, float]] = {}
+    for method in methods:
+        ratios: list[float] = []
+        beat_tpe, beat_random, worse, better = 0, 0, 0, 0
+        for name in problems:
+            mine = max(medians[(name, method)], FLOOR)
+            if (name, RANDOM) in medians:
+                ratios.append(mine / max(medians[(name, RANDOM)], FLOOR))
+                beat_random += mine <= max(medians[(name, RANDOM)], FLOOR)
+            if (name, TPE) in medians:
+                beat_tpe += mine <= max(medians[(name, TPE)], FLOOR)
+                if method != TPE:
+                    worse += _differs(samples[(name, method)], samples[(name, TPE)], "greater")
+                    better += _differs(samples[(name, method)], samples[(name, TPE)], "less")
+        scores[method] = {"vs TPE": beat_tpe, "vs random": beat_random,
+                          "geo-mean / random": _geo_mean(np.maximum(ratios, CLIP)),
+                          "unclipped": _geo_mean(ratios), "worse": worse, "better": better}
+    for row in rows:
+        ratio = max(medians[(row[0], row[1])], FLOOR) / max(medians.get((row[0], RANDOM),
+                                                                         math.nan), FLOOR)
+        row.append(f"{ratio:.3f}")
+    return rows, scores
+
+
+def _differs(mine: list[float], theirs: list[float], alternative: str) -> bool:
+    """Whether `mine` is significantly greater / less (Mann-Whitney U, one-sided, p < 0.05)."""
+    if np.ptp(mine + theirs) == 0:
+        return False
+    return bool(mannwhitneyu(mine, theirs, alternative=alternative).pvalue < ALPHA)
+
+
+def _geo_mean(ratios: Any) -> float:
+    return float(np.exp(np.mean(np.log(ratios)))) if len(ratios) else math.nan
+
+
+def report(problems: list[str], methods: list[str], seeds: int,
+           best: dict[tuple[str, str, int], float], cpu: dict[str, list[float]],
+           optima: dict[tuple[str, int], float | None]) -> None:
+    """The table per problem and method, and the scores per method."""
+    rows, scores = summary(problems, methods, best, seeds, optima)
+    print()
+    print(table(["problem", "method", "median regret", "IQR", "/ random"], rows))
+    print()
+    print(table(["method", "no worse than TPE", "significantly worse / better than TPE",
+                 "no worse than random",
+                 f"geo-mean / random (ratios >= {CLIP})", "unclipped",
+                 "search CPU s per run (median, max)"],
+                [[m, f"{scores[m]['vs TPE']:.0f} of {len(problems)}",
+                  f"{scores[m]['worse']:.0f} / {scores[m]['better']:.0f}",
+                  f"{scores[m]['vs random']:.0f} of {len(problems)}",
+                  f"{scores[m]['geo-mean / random']:.3f}", f"{scores[m]['unclipped']:.3g}",
+                  f"{np.median(cpu[m]):.2f}, {np.max(cpu[m]):.2f}"] for m in methods]))
+    print("(regret: best value minus the optimum; for the model-tuning problems, minus the "
+          "best value any run found; significantly: Mann-Whitney U over the seeds, one-sided, "
+          f"p < {ALPHA}; CPU: the method's own, objective excluded)")
+
+
+def summarize(files: list[str], problems: list[str] | None) -> int:
+    """The tables of recorded runs: the problems and methods every seed ran, later lines first."""
+    runs: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for name in files:
+        with open(name) as lines:
+            for line in lines:
+                run = json.loads(line)
+                runs[(run["problem"], run["method"], run["seed"])] = run
+    kept = problems or list(dict.fromkeys(p for p, _, _ in runs))
+    methods = list(dict.fromkeys(m for _, m, _ in runs))
+    seeds = min(sum(1 for (p, m, _) in runs if (p, m) == (name, method))
+                for name in kept for method in methods)
+    best = {k: r["best"] for k, r in runs.items() if k[0] in kept and k[2] < seeds}
+    cpu: dict[str, list[float]] = {}
+    for (name, method, seed), run in runs.items():
+        if name in kept and seed < seeds:
+            cpu.setdefault(method, []).append(run["cpu"])
+    optima = {(r["problem"], r["seed"]): r["optimum"] for r in runs.values()}
+    print(f"{len(kept)} problems, {seeds} seeds each, from {', '.join(files)}")
+    report(kept, methods, seeds, best, cpu, optima)
+    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--evaluations", type=int, default=100)
     parser.add_argument("--workers", type=int, default=8, help="simulated concurrency")
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
-    parser.add_argument("--methods", nargs="+", default=list(METHODS),
-                        help=f"of {', '.join(METHODS)}; also 'async-local lie=mean', "
-                             "'async-local ET' (see --lies, --surrogates)")
-    parser.add_argument("--lies", nargs="*", default=[], choices=["max", "mean", "min", "none"],
-                        help="also run async-local with these pending lies (default: max only)")
-    parser.add_argument("--surrogates", nargs="*", default=[], choices=["ET", "GBRT", "GP"],
-                        help="also run async-local with these surrogates instead of RF")
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
+                        help=f"of {', '.join(METHODS)}; also variants of async-local: "
+                             "'async-local RF', 'async-local lie=mean acq_func=LCB', ...")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes running the seeds (default: the cores)")
-    quick = ["--seeds", "1", "--evaluations", "14", "--problems", "branin"] if QUICK else []
+    parser.add_argument("--record", metavar="FILE",
+                        help="append each run (a JSON line) to FILE as it ends")
+    parser.add_argument("--summarize", nargs="+", metavar="FILE",
+                        help="print the tables of runs recorded in FILEs (of --problems if "
+                             "given), run nothing")
+    quick = ["--seeds", "1", "--evaluations", "14", "--problems", "branin",
+             "svm-digits"] if QUICK else []
     args = parser.parse_args(quick + sys.argv[1:])
-    if "optuna TPE (constant liar)" in args.methods and importlib.util.find_spec("optuna") is None:
+    bbob = [name for name in args.problems if name in BBOB]
+    if bbob and not args.summarize and importlib.util.find_spec("cocoex") is None:
+        parser.error(f"COCO's cocoex is not installed; the BBOB problems need it "
+                     f"({', '.join(bbob)}): use "
+                     "benchmarks/run.sh quality in a fresh clone, or pip install "
+                     "coco-experiment==2.8.2, or choose other --problems")
+    if args.summarize:
+        return summarize(args.summarize, args.problems if "--problems" in sys.argv else None)
+    if TPE in args.methods and importlib.util.find_spec("optuna") is None:
         parser.error("Optuna is not installed: use benchmarks/run.sh quality (it installs "
                      "benchmarks/requirements.txt), or drop it with --methods")
     banner(f"quality: simple regret after {args.evaluations} evaluations, {args.workers} "
            f"simulated workers, {args.seeds} seeds")
     print("optimizer: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_OPTIMIZER.items()
                                     if k != "random_state") + ", random_state=seed; lie=max")
-    methods = list(args.methods) + [f"async-local lie={lie}" for lie in args.lies] + \
-        [f"async-local {surrogate}" for surrogate in args.surrogates]
+    methods = list(args.methods)
     jobs = [(name, method, seed, args.evaluations, args.workers) for name in args.problems
             for seed in range(args.seeds) for method in methods]
     began = time.time()
-    regrets: dict[tuple[str, str], list[float]] = {}
-    cpu: dict[str, float] = {}
-    with ProcessPoolExecutor(args.jobs) as pool:
-        for name, method, _, regret, seconds in pool.map(one_run, jobs):
-            regrets.setdefault((name, method), []).append(regret)
-            cpu[method] = cpu.get(method, 0.0) + seconds
-    rows = []
-    for name in args.problems:
-        random_median = float(np.median(regrets[(name, "random")])) \
-            if (name, "random") in regrets else math.nan
-        for method in methods:
-            values = np.asarray(regrets[(name, method)])
-            q1, median, q3 = np.percentile(values, [25, 50, 75])
-            rows.append([name, method, f"{median:.4g}", f"{q1:.4g} - {q3:.4g}",
-                         f"{median / random_median:.2f}" if random_median else "-"])
-    print()
-    print(table(["problem", "method", "median regret", "IQR", "/ random"], rows))
-    print()
-    print("CPU s per run: " + ", ".join(f"{m} {cpu[m] / (len(args.problems) * args.seeds):.1f}"
-                                         for m in methods))
+    best: dict[tuple[str, str, int], float] = {}
+    cpu: dict[str, list[float]] = {}
+    optima: dict[tuple[str, int], float | None] = {}
+    with open(args.record or os.devnull, "a") as record, \
+            ProcessPoolExecutor(args.jobs) as pool:
+        for name, method, seed, value, seconds in pool.map(one_run, jobs):
+            best[(name, method, seed)] = value
+            cpu.setdefault(method, []).append(seconds)
+            optima[(name, seed)] = PROBLEMS[name].optimum(seed)
+            record.write(json.dumps({"problem": name, "method": method, "seed": seed,
+                                     "best": value, "cpu": seconds,
+                                     "optimum": optima[(name, seed)]}) + "\n")
+            record.flush()
+    report(args.problems, methods, args.seeds, best, cpu, optima)
     print(f"wall: {time.time() - began:.0f} s")
     return 0
 

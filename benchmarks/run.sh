@@ -16,8 +16,8 @@ usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folde
   pack      GPU utilization on a Polaris-shaped allocation: 128 nodes x 4 GPUs, single-GPU
             20-40 s tasks packed vs whole-node; driver CPU per replacement at 512 and 4,096
             slots (~10 min)
-  quality   simple regret on Branin, Hartmann-6, mixed: async-local, sequential skopt,
-            random, Optuna TPE (20 seeds, ~8 min on 2 cores)
+  quality   simple regret on 18 problems (BBOB, classics, scikit-learn tuning): async-local,
+            random, Optuna TPE (10 seeds, ~15 min on 2 cores)
   report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~5 s)
   plot_folders  synthetic OUTPUT folders at 8, 50, 1,000 slots, to look at the PNGs
             (FOLDER [--slots N...] [--report])
@@ -39,6 +39,8 @@ esac
 # shellcheck source=lib/python-env.sh
 source "$THIS/lib/python-env.sh"
 if [ "$NAME" = quality ]; then
+  # cocoex (the BBOB problems) is installed with the rest but not required: without it
+  # quality.py says which problems need it (the README test runs the others)
   python_env "$THIS" "skopt sklearn numpy matplotlib optuna" \
     "$THIS/requirements.txt" "$THIS/benchmarks/requirements.txt"
 else

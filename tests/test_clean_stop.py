@@ -51,7 +51,7 @@ def test_an_error_while_proposing_points_stops_the_run_cleanly(tmp_path: Path) -
     (hook / "sitecustomize.py").write_text(FAILING_FIT)
     script = write_script(tmp_path, TASKS)
     cfg = write_cfg(tmp_path, {"script": str(script), "kill_grace": 5,
-                               "optimizer": {"n_initial_points": 2}})
+                               "optimizer": {"n_initial_points": 2, "base_estimator": "RF"}})
     out = tmp_path / "out"
     done = run_main(["-c", str(cfg), "-o", str(out), "1", "2", "8"], timeout=120,
                     env={"FAIL_MODEL_FIT": "1", "PYTHONPATH": str(hook)})

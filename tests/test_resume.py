@@ -205,3 +205,15 @@ def test_output_holds_no_code_executing_format(tmp_path: Path) -> None:
     for source in BUNDLE.glob("*.py"):
         found = loaders.findall(source.read_text())
         assert not found, f"{source.name} uses {found}: no code-executing format from OUTPUT"
+
+
+def test_resume_keeps_the_recorded_surrogate_unless_the_cfg_names_one(tmp_path: Path) -> None:
+    """A search begun under the old default (RF) goes on with RF; a cfg's own choice stands."""
+    run = {"optimizer": {"base_estimator": "RF"}}
+    plain = write_cfg(tmp_path, {"problem": {"x": {"low": 0.0, "high": 1.0}}}, "plain.json")
+    named = write_cfg(tmp_path, {"problem": {"x": {"low": 0.0, "high": 1.0}},
+                                 "optimizer": {"base_estimator": "ET"}}, "named.json")
+    assert Resume.resume_config(str(tmp_path), str(plain), run).optimizer["base_estimator"] == "RF"
+    assert Resume.resume_config(str(tmp_path), None, run).optimizer["base_estimator"] == "RF"
+    assert Resume.resume_config(str(tmp_path), str(named), run).optimizer["base_estimator"] == "ET"
+    assert Resume.resume_config(str(tmp_path), str(plain), {}).optimizer["base_estimator"] == "GP"

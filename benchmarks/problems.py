@@ -1,0 +1,189 @@
+# BENCHMARKS PROBLEMS PY
+# The problems of the quality benchmark: published BBOB functions (COCO's
+# `cocoex`, instance 1 + seed % 5, on [-5, 5]^d), three classics (Branin,
+# Hartmann-6, a mixed categorical / integer / real Branin) and three real
+# scikit-learn model-tuning problems (log-scale, integer and categorical
+# parameters; each evaluation trains in well under a second).
+# A problem is a cfg "problem" object, an objective of (point, seed) and
+# the optimum of that seed's instance (None: the best value any method found).
+
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+INSTANCES = 5  # BBOB instances the seeds cycle through
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One problem: its space (cfg "problem" object), objective and optimum."""
+
+    kind: str
+    spec: dict[str, Any]
+    objective: Callable[[list[Any], int], float]
+    optimum: Callable[[int], float | None]
+    coco: bool = False  # needs COCO's cocoex (coco-experiment)
+
+
+# -- BBOB (COCO) ----------------------------------------------------------------
+@cache
+def _bbob(function: int, dimension: int, instance: int) -> tuple[Any, float]:
+    """The COCO problem and its optimal value (from its optimal point)."""
+    import cocoex
+    suite = cocoex.Suite("bbob", f"instances:{instance}",
+                         f"function_indices:{function} dimensions:{dimension}")
+    problem = suite.get_problem_by_function_dimension_instance(function, dimension, instance)
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)  # COCO writes the optimal point to a file in the working folder
+        try:
+            problem._best_parameter("print")
+            with open("._bbob_problem_best_parameter.txt") as text:
+                x_opt = [float(v) for v in text.read().split()]
+        finally:
+            os.chdir(here)
+    return problem, float(problem(x_opt))
+
+
+def bbob(function: int, dimension: int, kind: str) -> Benchmark:
+    """BBOB function `function` in `dimension` dimensions, instance 1 + seed % 5."""
+    def objective(point: list[Any], seed: int) -> float:
+        return float(_bbob(function, dimension, 1 + seed % INSTANCES)[0](point))
+
+    def optimum(seed: int) -> float:
+        return _bbob(function, dimension, 1 + seed % INSTANCES)[1]
+    return Benchmark(kind, {f"x{i}": {"low": -5.0, "high": 5.0} for i in range(dimension)},
+                     objective, optimum, coco=True)
+
+
+# -- classics ---------------------------------------------------------------------
+HARTMANN_A = np.array([[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
+                       [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]])
+HARTMANN_P = 1e-4 * np.array([[1312, 1696, 5569, 124, 8283, 5886],
+                              [2329, 4135, 8307, 3736, 1004, 9991],
+                              [2348, 1451, 3522, 2883, 3047, 6650],
+                              [4047, 8828, 8732, 5743, 1091, 381]])
+HARTMANN_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+CATEGORY_COST = {"a": 2.0, "b": 0.0, "c": 1.0, "d": 3.0}
+BRANIN_SPEC = {"x1": {"low": -5.0, "high": 10.0}, "x2": {"low": 0.0, "high": 15.0}}
+
+
+def branin(x1: float, x2: float) -> float:
+    """Branin-Hoo; minimum 0.397887 at three points."""
+    b, c = 5.1 / (4 * math.pi ** 2), 5 / math.pi
+    return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10
+
+
+def hartmann6(x: list[float], seed: int = 0) -> float:
+    """Hartmann-6; minimum -3.32237."""
+    inner = np.sum(HARTMANN_A * (np.asarray(x, dtype=float) - HARTMANN_P) ** 2, axis=1)
+    return float(-np.sum(HARTMANN_ALPHA * np.exp(-inner)))
+
+
+def mixed(point: list[Any], seed: int = 0) -> float:
+    """Branin in (x1, x2) plus a cost per category plus (n - 7)^2 / 10; minimum 0.397887."""
+    c, x1, x2, n = point
+    return branin(x1, x2) + CATEGORY_COST[c] + (n - 7) ** 2 / 10
+
+
+# -- scikit-learn model tuning (validation loss; optimum: the best found) -----------
+@cache
+def _data(name: str) -> tuple[np.ndarray, ...]:
+    """A fixed train / validation split of a dataset bundled with scikit-learn."""
+    from sklearn.datasets import load_breast_cancer, load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+    X, y = (load_digits if name == "digits" else load_breast_cancer)(return_X_y=True)
+    if name == "digits":
+        X, y = X[:900], y[:900]
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.33, random_state=0,
+                                                        stratify=y)
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def svm(point: list[Any], seed: int = 0) -> float:
+    """Validation error of an RBF SVM on digits: C and gamma on log scales, shrinking."""
+    from sklearn.svm import SVC
+    C, gamma, shrinking = point
+    X_train, X_test, y_train, y_test = _data("digits")
+    model = SVC(C=C, gamma=gamma, shrinking=shrinking == "yes").fit(X_train, y_train)
+    return float(1.0 - model.score(X_test, y_test))
+
+
+def mlp(point: list[Any], seed: int = 0) -> float:
+    """Validation log-loss of a small MLP on digits (width, depth, rates, activation)."""
+    from sklearn.metrics import log_loss
+    from sklearn.neural_network import MLPClassifier
+    width, layers, alpha, rate, activation = point
+    X_train, X_test, y_train, y_test = _data("digits")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not converged in 30 epochs: part of the problem
+        model = MLPClassifier(hidden_layer_sizes=(int(width),) * int(layers), alpha=alpha,
+                              learning_rate_init=rate, activation=activation, max_iter=30,
+                              random_state=0).fit(X_train, y_train)
+    return float(log_loss(y_test, model.predict_proba(X_test), labels=model.classes_))
+
+
+def forest(point: list[Any], seed: int = 0) -> float:
+    """Validation log-loss of a random forest on breast cancer (integers, a fraction, a choice)."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import log_loss
+    trees, depth, features, leaf, criterion = point
+    X_train, X_test, y_train, y_test = _data("cancer")
+    model = RandomForestClassifier(n_estimators=int(trees), max_depth=int(depth),
+                                   max_features=features, min_samples_leaf=int(leaf),
+                                   criterion=criterion, random_state=0, n_jobs=1)
+    model.fit(X_train, y_train)
+    return float(log_loss(y_test, np.clip(model.predict_proba(X_test), 1e-6, 1 - 1e-6)))
+
+
+def _fixed(value: float | None) -> Callable[[int], float | None]:
+    return lambda seed: value
+
+
+PROBLEMS: dict[str, Benchmark] = {
+    "sphere-5d": bbob(1, 5, "smooth"),
+    "ellipsoid-5d": bbob(2, 5, "ill-conditioned"),
+    "step-ellipsoid-5d": bbob(7, 5, "plateaus"),
+    "rosenbrock-5d": bbob(8, 5, "ill-conditioned valley"),
+    "rotated-ellipsoid-10d": bbob(10, 10, "ill-conditioned, 10-D"),
+    "bent-cigar-2d": bbob(12, 2, "ill-conditioned"),
+    "rastrigin-2d": bbob(15, 2, "multimodal"),
+    "schaffers-5d": bbob(17, 5, "multimodal"),
+    "schwefel-2d": bbob(20, 2, "multimodal, weak structure"),
+    "gallagher101-2d": bbob(21, 2, "multimodal, many peaks"),
+    "gallagher21-5d": bbob(22, 5, "multimodal"),
+    "lunacek-5d": bbob(24, 5, "multimodal, two funnels"),
+    "branin": Benchmark("smooth, 3 optima", BRANIN_SPEC, lambda p, s: branin(*p),
+                        _fixed(0.397887)),
+    "hartmann6": Benchmark("multimodal, 6-D", {f"x{i}": {"low": 0.0, "high": 1.0}
+                                               for i in range(6)}, hartmann6, _fixed(-3.32237)),
+    "mixed": Benchmark("categorical, integer, real", {"c": ["a", "b", "c", "d"], **BRANIN_SPEC,
+                                                     "n": {"low": 0, "high": 10}},
+                       mixed, _fixed(0.397887)),
+    "svm-digits": Benchmark("model tuning: log-scale, binary choice",
+                            {"C": {"low": 1e-2, "high": 1e3, "prior": "log-uniform"},
+                             "gamma": {"low": 1e-5, "high": 1.0, "prior": "log-uniform"},
+                             "shrinking": ["yes", "no"]}, svm, _fixed(None)),
+    "mlp-digits": Benchmark("model tuning: integer, log-scale, categorical",
+                            {"width": {"low": 4, "high": 128, "prior": "log-uniform"},
+                             "layers": {"low": 1, "high": 3},
+                             "alpha": {"low": 1e-6, "high": 1.0, "prior": "log-uniform"},
+                             "rate": {"low": 1e-4, "high": 0.3, "prior": "log-uniform"},
+                             "activation": ["relu", "tanh", "logistic"]}, mlp, _fixed(None)),
+    "forest-cancer": Benchmark("model tuning: integer, real, categorical",
+                               {"trees": {"low": 5, "high": 60}, "depth": {"low": 1, "high": 16},
+                                "features": {"low": 0.05, "high": 1.0},
+                                "leaf": {"low": 1, "high": 30},
+                                "criterion": ["gini", "entropy", "log_loss"]}, forest,
+                               _fixed(None)),
+}
+BBOB = {name for name, benchmark in PROBLEMS.items() if benchmark.coco}
