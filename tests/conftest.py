@@ -51,6 +51,17 @@ def write_cfg(folder: Path, cfg: dict, name: str = "cfg.json") -> Path:
     return path
 
 
+def meet(note: str, count: int | str) -> str:
+    """Bash lines: write `note` to $MEET/$TASK_ID, then wait until `count` tasks have
+    written theirs (an event, the others' notes, never a fixed sleep): the tasks then
+    hold what they noted at the same time."""
+    return (f'echo "{note}" > "$MEET/$TASK_ID"\n'
+            'for _ in $(seq 1200); do\n'
+            f'  [ "$(ls "$MEET" | wc -l)" -ge {count} ] && break\n'
+            '  sleep 0.05\n'
+            'done')
+
+
 def write_script(folder: Path, body: str, name: str = "task-under-test.sh") -> Path:
     """Write an executable bash task script (body after `set -eu`)."""
     path = folder / name

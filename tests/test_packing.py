@@ -8,18 +8,11 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import read_results, run_main, write_cfg, write_script
+from conftest import meet, read_results, run_main, write_cfg, write_script
 
-# Each task notes its slot, hosts and devices, then waits (for an event: the
-# marker files, never a fixed sleep) until the first AT_ONCE tasks run at once.
-NOTE_AND_MEET = r'''
-echo "$TASK_ID $TASK_SLOT ${TASK_HOSTS:-none} ${CUDA_VISIBLE_DEVICES-unset}" > "$MEET/$TASK_ID"
-for _ in $(seq 1200); do
-  [ "$(ls "$MEET" | wc -l)" -ge "$AT_ONCE" ] && break
-  sleep 0.05
-done
-echo 1 > "$TASK_RESULT"
-'''
+# Each task notes its slot, hosts and devices, then waits until the first AT_ONCE run at once.
+NOTE_AND_MEET = meet("$TASK_ID $TASK_SLOT ${TASK_HOSTS:-none} ${CUDA_VISIBLE_DEVICES-unset}",
+                     '"$AT_ONCE"') + '\necho 1 > "$TASK_RESULT"\n'
 
 
 def run_packed(tmp_path: Path, concurrency: int, points: int, parallelism: int = 1,

@@ -6,23 +6,20 @@
 # ranks with the real Hydra. The four meet while running: each holds its
 # own GPU (Polaris's reversed order) and its own 8 of the node's 32 cores.
 
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import meet
 from launch_helpers import MAIN, ROOT, clean_env, require
 
-# each task notes what its rank got, then waits for all four (an event, not a sleep)
-STEP = r'''
-$LAUNCH bash -c 'echo "$PALS_STANDIN_CPU_BIND $CUDA_VISIBLE_DEVICES $PMI_RANK" > "$MEET/$TASK_ID"
-for _ in $(seq 1200); do
-  [ "$(ls "$MEET" | wc -l)" -ge 4 ] && break
-  sleep 0.05
-done'
-echo 1 > "$TASK_RESULT"
-'''
+# each task notes what its rank got, then waits for all four
+STEP = ("$LAUNCH bash -c " + shlex.quote(meet("$PALS_STANDIN_CPU_BIND $CUDA_VISIBLE_DEVICES "
+                                             "$PMI_RANK", 4))
+        + '\necho 1 > "$TASK_RESULT"\n')
 
 
 def hydra() -> None:

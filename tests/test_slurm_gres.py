@@ -3,23 +3,18 @@
 # /dev/tty[0-3]) and 8 CPUs per node: 8 single-GPU tasks at once, each a
 # job step with its own (node, CUDA_VISIBLE_DEVICES) pair and 2 CPUs.
 
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLE, write_cfg, write_script
+from conftest import BUNDLE, meet, write_cfg, write_script
 
 # the step itself waits until all 8 steps have noted their devices: they hold them at once
-STEP = r'''
-export MEET
-$LAUNCH bash -c 'echo "$SLURMD_NODENAME $CUDA_VISIBLE_DEVICES $SLURM_CPUS_PER_TASK" > "$MEET/$TASK_ID"
-for _ in $(seq 1200); do
-  [ "$(ls "$MEET" | wc -l)" -ge 8 ] && break
-  sleep 0.05
-done'
-echo 1 > "$TASK_RESULT"
-'''
+STEP = ("export MEET\n$LAUNCH bash -c "
+        + shlex.quote(meet("$SLURMD_NODENAME $CUDA_VISIBLE_DEVICES $SLURM_CPUS_PER_TASK", 8))
+        + '\necho 1 > "$TASK_RESULT"\n')
 
 
 def gres_ready() -> bool:
