@@ -31,6 +31,7 @@ from utils import UsageError, proc_stat, warn
 
 LOCK_FILE = "driver.lock"
 HEARTBEAT = 60.0  # seconds between two touches of the lock by its driver
+JOIN_LIMIT = 10.0  # seconds release() waits for the heartbeat thread (a hung file system)
 STALE_AFTER = 600.0  # a lock on another host untouched this long is a dead driver's
 
 
@@ -120,9 +121,11 @@ class OutputLock:
         """Stop the heartbeat thread and remove the lock if it is still ours."""
         self._stop.set()
         cut: BaseException | None = None
-        while self._heartbeat is not None and self._heartbeat.is_alive():
+        give_up = time.monotonic() + JOIN_LIMIT
+        while self._heartbeat is not None and self._heartbeat.is_alive() and \
+                time.monotonic() < give_up:
             try:
-                self._heartbeat.join()
+                self._heartbeat.join(max(0.0, give_up - time.monotonic()))
             except BaseException as err:  # noqa: BLE001 - a stop signal: raised below
                 cut = cut or err
         self._remove()

@@ -195,3 +195,32 @@ def test_a_journal_with_another_header_is_refused_before_anything_is_written(
     assert (output / "run.json").read_bytes() == before
     assert started.read_text() == "id,when\n0,1\n"
 
+
+
+def test_release_leaves_no_heartbeat_thread_behind(tmp_path: Path) -> None:
+    """A daemon thread woken while the interpreter finalizes can abort it (seen in CI:
+    "Fatal Python error: PyThreadState_Get"): release() joins the heartbeat, and a stop
+    signal that cuts the join short is raised once the thread is gone."""
+    import threading
+
+    import OutputLock
+    from Signals import Interrupted
+
+    lock = OutputLock.acquire(str(tmp_path))
+    beat = lock._heartbeat
+    assert beat is not None and beat.is_alive()
+    real_join = beat.join
+    calls = []
+
+    def join_cut_short(timeout: float | None = None) -> None:
+        calls.append(timeout)
+        if len(calls) == 1:  # as a signal handler's exception would, mid-join
+            raise Interrupted(15, 143)
+        real_join(timeout)
+
+    beat.join = join_cut_short  # type: ignore[method-assign]
+    with pytest.raises(Interrupted):
+        lock.release()
+    assert len(calls) == 2 and not beat.is_alive()
+    assert "lock-heartbeat" not in [t.name for t in threading.enumerate()]
+    assert not (tmp_path / OutputLock.LOCK_FILE).exists()
