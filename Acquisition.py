@@ -38,6 +38,7 @@ INCUMBENTS = 5  # the best results the local candidates are drawn around
 LOCAL_SCALES = (0.2, 0.05, 0.01)  # step sizes, in units of each (normalized) range
 MODELLED_BATCH = 64  # points of a batch picked by the model; more are random
 RANDOM_REDRAWS = 20  # draws of random points that tries to avoid known ones
+LENGTH_BOUNDS = (1e-2, 20.0)  # of each column's length scale (normalized); integers: >= a step
 NOISE_BOUNDS = (1e-6, 1e-1)  # of the noise term, in units of the warped values' variance
 JITTER = 1e-8
 # The model's matrices are small (at most MAX_MODEL_POINTS rows): more BLAS
@@ -104,8 +105,16 @@ class GPProposal:
     def kernel(self) -> Any:
         """Amplitude x Matern 5/2 with one length scale per column, plus noise."""
         n = self.space.transformed_n_dims
+        bounds = np.tile(LENGTH_BOUNDS, (n, 1))
+        for dim, start, _ in self.parts:
+            if isinstance(dim, Integer) and dim.high > dim.low:
+                # no length below one step of the grid: the objective is only defined on it,
+                # and what differs between neighbours is not a smooth wiggle between them
+                grid = dim.transform([int(dim.low), int(dim.low) + 1])
+                bounds[start, 0] = max(bounds[start, 0], float(abs(grid[1] - grid[0])))
         return ConstantKernel(1.0, (1e-2, 1e2)) \
-            * Matern(length_scale=np.full(n, 0.5), length_scale_bounds=(1e-2, 20.0), nu=2.5) \
+            * Matern(length_scale=np.maximum(0.5, bounds[:, 0]), length_scale_bounds=bounds,
+                     nu=2.5) \
             + WhiteKernel(1e-4, NOISE_BOUNDS)
 
     def fit(self, Xt: np.ndarray, u: np.ndarray, rng: np.random.RandomState) -> Any:

@@ -18,7 +18,7 @@ import Acquisition
 from Config import DEFAULT_OPTIMIZER
 from Problem import Problem
 from Search import Search
-from Surrogates import FastForest, QuantileGBRT, make_optimizer
+from Surrogates import FastForest, QuantileGBRT, gp_proposal, make_optimizer
 from utils import UsageError
 
 RF = dict(DEFAULT_OPTIMIZER, base_estimator="RF")  # the forest's own paths
@@ -566,3 +566,20 @@ def test_gp_finds_a_smooth_minimum():
             search.tell(points, [objective(p) for p in points])
         best.append(min(search.optimizer.yi))
     assert np.median(best) < 0.01
+
+
+def test_gp_length_scales_of_integers_are_at_least_one_step():
+    """An integer dimension's length scale never falls below one step of its grid (the
+    objective is only defined on the grid); real and categorical columns keep the usual
+    bounds, so a space without integers is modelled as before."""
+    problem = Problem({"x": {"low": 0.0, "high": 1.0}, "n": {"low": 0, "high": 10},
+                       "w": {"low": 4, "high": 128, "prior": "log-uniform"},
+                       "c": ["a", "b"]})
+    proposal = gp_proposal(problem, DEFAULT_OPTIMIZER)  # on skopt's normalized space
+    matern = proposal.kernel().k1.k2
+    low = np.asarray(matern.length_scale_bounds)[:, 0]
+    assert low[0] == Acquisition.LENGTH_BOUNDS[0]  # the real
+    assert low[1] == pytest.approx(0.1)  # 0..10: one step is a tenth
+    assert low[2] == pytest.approx(np.log(5 / 4) / np.log(128 / 4))  # the log grid's first step
+    assert list(low[3:]) == [Acquisition.LENGTH_BOUNDS[0]] * (len(low) - 3)
+    assert np.all(np.asarray(matern.length_scale) >= low)
