@@ -174,6 +174,7 @@ class SlotPool:
     def __init__(self, hosts: Sequence[str], source: str,
                  pack: Packing | None = None) -> None:
         self.hosts = list(dict.fromkeys(hosts))
+        self.index = {host: i for i, host in enumerate(self.hosts)}
         self.source = source
         self.pack = pack or Packing()
         self.per = self.pack.tasks_per_node
@@ -196,6 +197,10 @@ class SlotPool:
         _too_small(parallelism, concurrency, self.usable,
                    f"{self.source} lists" if self.source != "this host" else "this host has",
                    self.per)
+
+    def others(self, hosts: Collection[str]) -> int:
+        """Hosts not quarantined, `hosts` aside (room for a point tried elsewhere)."""
+        return self.usable - len({h for h in hosts if self.index[h] not in self.bad})
 
     def room(self, parallelism: int) -> int:
         """How many tasks of `parallelism` hosts (or slots) could start now."""
@@ -240,13 +245,11 @@ class SlotPool:
 
     def quarantine(self, host: str) -> None:
         """Hand out no more slots of `host` (its running tasks keep theirs)."""
-        index = self.hosts.index(host)
+        index = self.index[host]
         self.bad.add(index)
         self.heap = [u for u in self.heap if u // self.per != index]
         heapq.heapify(self.heap)
 
-
-NodePool = SlotPool
 
 
 class Launcher:

@@ -92,11 +92,15 @@ class Tally:
     finished: int = 0  # tasks that count toward POINTS_MAX
 
     def add(self, status: Status, seconds: float, objective: float | None, task_id: int,
-            params: dict[str, Any], direction: str) -> None:
-        """Count one finished task (the best is an ok task's value, by `direction`)."""
+            params: dict[str, Any], direction: str, superseded: bool = False) -> None:
+        """Count one finished task (the best is an ok task's value, by `direction`).
+
+        A superseded one (its point runs again elsewhere, BadNodes.py) is a
+        recorded row, but not a task toward POINTS_MAX: its second try is.
+        """
         self.counts[status] += 1
         self.longest = max(self.longest, seconds)
-        if status.is_done:
+        if status.is_done and not superseded:
             self.seconds += seconds
             self.finished += 1
         if status is Status.OK and objective is not None and \
@@ -507,9 +511,7 @@ class Workflow:
 
     def _elsewhere(self, hosts: Sequence[str]) -> bool:
         """Enough usable hosts of the pool, `hosts` aside, for one task."""
-        others = self.launcher.pool.usable - len(
-            [h for h in hosts if h not in self.bad_nodes.quarantined])
-        return others >= self.plan.parallelism
+        return self.launcher.pool.others(hosts) >= self.plan.parallelism
 
     def _retry(self, tasks: list[Task]) -> None:
         """Queue the points of tasks that failed at once, for other hosts."""
@@ -535,11 +537,8 @@ class Workflow:
 
     def _count(self, task: Task, outcome: Outcome) -> None:
         self.tally.add(outcome.status, task.end - task.start, outcome.objective, task.id,
-                       task.params, self.config.direction)
-        if task.retried:  # its second try counts (Resume: superseded)
-            self.tally.finished -= 1
-            self.tally.seconds -= task.end - task.start
-        elif outcome.status.is_failure:
+                       task.params, self.config.direction, superseded=task.retried)
+        if outcome.status.is_failure and not task.retried:  # its second try's may count
             self.failures += 1
 
     # -- status lines ---------------------------------------------------------

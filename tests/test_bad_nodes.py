@@ -64,6 +64,7 @@ def test_a_quarantined_host_takes_no_more_tasks() -> None:
     held = pool.acquire(1)
     pool.quarantine("n1")
     assert pool.usable == 2 and pool.room(1) == 2
+    assert pool.others(["n1", "n2"]) == 1  # n1 is out already: only n3 is elsewhere
     pool.release(held)  # its running task ends: the slot does not come back
     assert [pool.acquire(1).hosts, pool.acquire(1).hosts] == [["n2"], ["n3"]]
     assert pool.room(1) == 0
