@@ -133,3 +133,43 @@ def test_a_point_that_fails_everywhere_still_fails(tmp_path: Path) -> None:
     for first in tried:  # its second try, if it ran, failed as well, and was counted
         again = [r for r in rows if r["x"] == first["x"] and r["id"] != first["id"]]
         assert all("tried again" not in r["reason"] for r in again)
+
+
+class NoNewPoints:
+    """A search with no point to give: the loop only places second tries here."""
+
+    def take(self, k: int) -> list:
+        raise AssertionError("only the second try was to be launched")
+
+
+def test_a_second_try_takes_its_first_host_when_no_other_is_left(tmp_path: Path) -> None:
+    """A point waits to run again off h1, then h2 is quarantined: it must run on h1 (the
+    only host left) rather than wait for ever."""
+    from Config import Config
+    from Launcher import MpiexecLauncher
+    from Problem import Problem
+    from Results import open_journals
+    from Workflow import Plan, Retry, Workflow
+
+    nodefile = tmp_path / "nodefile"
+    nodefile.write_text("h1\nh2\n")
+    launcher = MpiexecLauncher(environ={"PBS_NODEFILE": str(nodefile)})
+    launcher.pool.quarantine("h2")
+    script = write_script(tmp_path, 'echo 1 > "$TASK_RESULT"')
+    config = Config(script=str(script), problem=Problem({"x": {"low": 0.0, "high": 1.0}}))
+    output = tmp_path / "out"
+    output.mkdir()
+    plan = Plan(parallelism=1, concurrency=2, points_max=2, output=str(output))
+    journals = open_journals(str(output), config.problem.names, [])
+    workflow = Workflow(config, plan, NoNewPoints(), launcher, {"PATH": "/usr/bin:/bin"},
+                        journals)
+    workflow.retries.append(Retry([0.5], ("h1",)))
+    workflow._launch()
+    try:
+        [task] = workflow.running.values()
+        assert task.placement.hosts == ["h1"] and task.first_hosts == ("h1",)
+        assert not workflow.retries
+    finally:
+        for task in workflow.running.values():
+            task.process.wait(timeout=60)
+        journals.close()
