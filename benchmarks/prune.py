@@ -1,9 +1,14 @@
 # PRUNE PY
 # Benchmark: what pruning saves on real models. The same search (the
 # product's loop, Search and Proposer, same seed, same POINTS_MAX) runs
-# without a pruner, with the median rule and with ASHA, each once telling
-# the search a pruned point's last value (the product's choice,
-# Status.PRUNED.has_value) and once telling it nothing. Two real models
+# without a pruner, with the median rule and with ASHA; each rule tells the
+# search a pruned point's last value (the product's choice,
+# Status.PRUNED.has_value), or with --variants *-nothing tells it nothing.
+# Two samplers: random (the same points with and without a rule, so the
+# best differs only if the rule stopped the best point: the rule's own
+# accuracy) and gp (the default model-based search, which the told values
+# steer: its best also moves with the search's path).
+# Run it alone: tasks' start-up slows on busy cores. Two real models
 # train in seconds here (benchmarks/prune_task.py): the digits MLP (one
 # validation loss per epoch) and gradient-boosted trees on the digits (one
 # per 5 boosting stages). Per model and variant, over the seeds: the
@@ -11,7 +16,7 @@
 # and the best final value (the best ok task's validation loss).
 # Target: the same best final value (within 1 %) for at most half the
 # task-seconds.
-#   python3 benchmarks/prune.py [--seeds 5] [--tasks 16] [--concurrency 2]
+#   python3 benchmarks/prune.py [--seeds 5] [--tasks 32] [--concurrency 2]
 
 import argparse
 import contextlib
@@ -52,7 +57,7 @@ MODELS: dict[str, dict[str, Any]] = {
                "median": {"rule": "median", "min_steps": 4, "min_tasks": 4},
                "asha": {"rule": "asha", "min_steps": 4, "reduction_factor": 3,
                         "min_tasks": 4}},
-    "boosting": {"problem": BOOSTING_PROBLEM, "steps": 12,
+    "boosting": {"problem": BOOSTING_PROBLEM, "steps": 24,
                  "median": {"rule": "median", "min_steps": 2, "min_tasks": 4},
                  "asha": {"rule": "asha", "min_steps": 2, "reduction_factor": 3,
                           "min_tasks": 4}},
@@ -60,6 +65,11 @@ MODELS: dict[str, dict[str, Any]] = {
 # variant -> (rule, the search is told a pruned point's last value)
 VARIANTS = {"none": (None, True), "median": ("median", True), "asha": ("asha", True),
             "median-nothing": ("median", False), "asha-nothing": ("asha", False)}
+# sampler -> the cfg optimizer (random: an endless initial phase of seeded random points)
+SAMPLERS: dict[str, dict[str, Any]] = {
+    "random": {"base_estimator": "DUMMY"},
+    "gp": {"base_estimator": "GP", "acq_func": "EI", "n_initial_points": 6},
+}
 PROGRESS_INTERVAL = 0.2  # s: tasks here last seconds (the default, 5 s, suits epochs of minutes)
 
 
@@ -78,16 +88,20 @@ def pruned_told_nothing(really: bool) -> Iterator[None]:
         setattr(Status, "has_value", kept)  # noqa: B010
 
 
-def run_search(root: str, model: str, variant: str, seed: int, tasks: int,
+def search_name(model: str, sampler: str, variant: str, seed: int) -> str:
+    """The name of one search's OUTPUT folder (and cfg, log) under the root."""
+    return f"{model}-{sampler}-{variant}-{seed}"
+
+
+def run_search(root: str, model: str, sampler: str, variant: str, seed: int, tasks: int,
                concurrency: int) -> dict[str, float]:
     """One search: returns task-seconds, best final value, pruned tasks, wall seconds."""
     rule, told = VARIANTS[variant]
     spec = MODELS[model]
-    name = f"{model}-{variant}-{seed}"
+    name = search_name(model, sampler, variant, seed)
     output = os.path.join(root, name)
     cfg = {"script": TASK, "problem": spec["problem"],
-           "optimizer": {"base_estimator": "GP", "acq_func": "EI", "n_initial_points": 6,
-                         "random_state": seed},
+           "optimizer": dict(SAMPLERS[sampler], random_state=seed),
            "progress_interval": PROGRESS_INTERVAL, "task_timeout": 600}
     if rule:
         cfg["pruner"] = spec[rule]
@@ -136,7 +150,8 @@ def measure(output: str) -> dict[str, float]:
             "best": min(ok), "pruned": sum(r["status"] == Status.PRUNED for r in rows)}
 
 
-def summarize(model: str, runs: dict[str, list[dict[str, float]]]) -> list[list[Any]]:
+def summarize(model: str, sampler: str,
+              runs: dict[str, list[dict[str, float]]]) -> list[list[Any]]:
     """One row per variant: means over the seeds, and against no pruning."""
     base = runs["none"]
     rows = []
@@ -147,12 +162,14 @@ def summarize(model: str, runs: dict[str, list[dict[str, float]]]) -> list[list[
         training = statistics.mean(r["training_seconds"] / b["training_seconds"]
                                    for r, b in zip(results, base))
         gap = (statistics.mean(best) / statistics.mean(r["best"] for r in base) - 1) * 100
+        same = sum(r["best"] <= b["best"] * 1.01 for r, b in zip(results, base))
         met = "" if variant == "none" else \
             ("yes" if ratio <= 0.5 and gap <= 1.0 else "no")
-        rows.append([model, variant, f"{statistics.mean(seconds):.1f}", f"{ratio:.2f}",
-                     f"{training:.2f}", f"{statistics.mean(best):.4f}", f"{statistics.median(best):.4f}",
-                     f"{gap:+.1f}", f"{statistics.mean(r['pruned'] for r in results):.1f}",
-                     met])
+        rows.append([model, sampler, variant, f"{statistics.mean(seconds):.1f}", f"{ratio:.2f}",
+                     f"{training:.2f}", f"{statistics.mean(best):.4f}",
+                     f"{statistics.median(best):.4f}", f"{gap:+.1f}",
+                     f"{same}/{len(results)}",
+                     f"{statistics.mean(r['pruned'] for r in results):.1f}", met])
     return rows
 
 
@@ -160,11 +177,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Task-seconds and best final value, "
                                      "with and without pruning, on two real models.")
     parser.add_argument("--seeds", type=int, default=1 if QUICK else 5)
-    parser.add_argument("--tasks", type=int, default=5 if QUICK else 16,
+    parser.add_argument("--tasks", type=int, default=5 if QUICK else 32,
                         help="POINTS_MAX of each search")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--models", default="digits,boosting")
-    parser.add_argument("--variants", default="none,median" if QUICK else ",".join(VARIANTS),
+    parser.add_argument("--samplers", default="random,gp",
+                        help=f"comma-separated, from: {', '.join(SAMPLERS)}")
+    parser.add_argument("--variants", default="none,median" if QUICK else "none,median,asha",
                         help=f"comma-separated, from: {', '.join(VARIANTS)}")
     parser.add_argument("--keep", action="store_true", help="keep the searches' outputs")
     parser.add_argument("--summarize", metavar="DIR",
@@ -172,16 +191,18 @@ def main() -> int:
                         "run kept in DIR (--keep)")
     args = parser.parse_args()
     models = args.models.split(",")
+    samplers = args.samplers.split(",")
     variants = [v.strip() for v in args.variants.split(",")]
     if "none" not in variants or not set(variants) <= set(VARIANTS) or \
-            not set(models) <= set(MODELS):
-        parser.error(f"--models from {', '.join(MODELS)}; --variants from "
-                     f"{', '.join(VARIANTS)}, with none")
+            not set(models) <= set(MODELS) or not set(samplers) <= set(SAMPLERS):
+        parser.error(f"--models from {', '.join(MODELS)}; --samplers from "
+                     f"{', '.join(SAMPLERS)}; --variants from {', '.join(VARIANTS)}, with none")
     banner("prune: task-seconds and best final value, with and without pruning")
     if QUICK:
         for spec in MODELS.values():
             spec["steps"] = 6
-    print(f"{args.seeds} seed(s) x {len(variants)} variant(s) per model; each search "
+    print(f"{args.seeds} seed(s) x {len(variants)} variant(s) x {len(samplers)} sampler(s) "
+          f"per model; each search "
           f"{args.tasks} tasks, {args.concurrency} at a time; progress read every "
           f"{PROGRESS_INTERVAL} s", flush=True)
     for model in models:
@@ -191,25 +212,30 @@ def main() -> int:
     root = args.summarize or tempfile.mkdtemp(prefix="prune-bench-")
     rows = []
     for model in models:
-        runs: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
-        for seed in range(args.seeds):
-            for variant in variants:
-                if args.summarize:
-                    runs[variant].append(measure(os.path.join(root, f"{model}-{variant}-{seed}")))
-                    continue
-                result = run_search(root, model, variant, seed, args.tasks, args.concurrency)
-                runs[variant].append(result)
-                print(f"  {model} seed {seed} {variant:>14}: {result['task_seconds']:6.1f} "
-                      f"task-s, best {result['best']:.4f}, pruned {result['pruned']}, "
-                      f"wall {result['wall']:.0f} s", flush=True)
-        rows += summarize(model, runs)
+        for sampler in samplers:
+            runs: dict[str, list[dict[str, float]]] = {v: [] for v in variants}
+            for seed in range(args.seeds):
+                for variant in variants:
+                    name = search_name(model, sampler, variant, seed)
+                    if args.summarize:
+                        runs[variant].append(measure(os.path.join(root, name)))
+                        continue
+                    result = run_search(root, model, sampler, variant, seed, args.tasks,
+                                        args.concurrency)
+                    runs[variant].append(result)
+                    print(f"  {name:>26}: {result['task_seconds']:6.1f} task-s, best "
+                          f"{result['best']:.4f}, pruned {result['pruned']}, "
+                          f"wall {result['wall']:.0f} s", flush=True)
+            rows += summarize(model, sampler, runs)
     print()
-    print(table(["model", "variant", "task-s", "vs none", "training-s vs none", "best (mean)",
-                 "best (median)", "best gap %", "pruned", "target met"], rows))
+    print(table(["model", "sampler", "variant", "task-s", "vs none", "training-s vs none",
+                 "best (mean)", "best (median)", "best gap %", "seeds within 1 %", "pruned",
+                 "target met"], rows))
     print("task-s: tasks' run time summed, mean over seeds; vs none: mean per-seed ratio; "
           "training-s: from each task's first intermediate value to its end (the part "
           "pruning can save); best gap: mean best final value against no pruning (+ is "
-          "worse); target: gap <= 1 % at <= 0.50 of the task-s")
+          "worse); seeds within 1 %: seeds whose best is no worse than no pruning's by "
+          "more than 1 %; target: gap <= 1 % at <= 0.50 of the task-s")
     if not args.summarize:
         clean_up(root, args.keep)
     return 0

@@ -17,6 +17,7 @@ import socket
 import sys
 import time
 import warnings
+from typing import Any
 
 DEFAULTS = {"hidden_layer_size": 64, "alpha": 1e-4, "learning_rate_init": 1e-3,
             "batch_size": 64, "epochs": 30}
@@ -59,28 +60,40 @@ def parse_params(text: str) -> dict:
     return params
 
 
-def train(params: dict) -> float:
-    """Train on 75% of the digits, return the log-loss on the other 25%."""
-    import numpy as np
+Data = tuple[Any, Any, Any, Any]  # X_train, X_val, y_train, y_val
+
+
+def load_data() -> Data:
+    """The digits, pixels scaled to 0..1, split 75 % / 25 % (stratified, fixed seed)."""
     from sklearn.datasets import load_digits
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.metrics import accuracy_score, log_loss
     from sklearn.model_selection import train_test_split
-    from sklearn.neural_network import MLPClassifier
 
     X, y = load_digits(return_X_y=True)
-    X = X / 16.0  # pixels are 0..16
-    X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.25, stratify=y,
-                                                      random_state=SEED)
+    return tuple(train_test_split(X / 16.0, y, test_size=0.25, stratify=y,  # pixels are 0..16
+                                  random_state=SEED))
+
+
+def train(params: dict, data: Data | None = None, keep_best: bool = False) -> float:
+    """Train on the training images, return the log-loss on the validation ones.
+
+    `data` defaults to load_data(); with `keep_best` the result is the best
+    epoch's validation loss (the checkpoint one would keep) instead of the last.
+    """
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import accuracy_score, log_loss
+    from sklearn.neural_network import MLPClassifier
+
+    X_train, X_val, y_train, y_val = data if data is not None else load_data()
     model = MLPClassifier(hidden_layer_sizes=(params["hidden_layer_size"],),
                           alpha=params["alpha"],
                           learning_rate_init=params["learning_rate_init"],
                           batch_size=params["batch_size"], random_state=SEED)
-    classes = np.unique(y)
+    classes = np.unique(y_train)
     print(f"data: {len(X_train)} training and {len(X_val)} validation images of 8x8 pixels",
           flush=True)
     start = time.time()
-    loss = math.inf
+    loss = best = math.inf
     for epoch in range(1, params["epochs"] + 1):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -89,13 +102,14 @@ def train(params: dict) -> float:
         loss = float(log_loss(y_val, proba, labels=classes))
         if not math.isfinite(loss):
             loss = 1e3  # diverged
+        best = min(best, loss)
         print(f"PROGRESS {epoch} {loss!r}", flush=True)
         if epoch % 5 == 0 or epoch == params["epochs"]:
             print(f"epoch {epoch:3d}: training loss {model.loss_:.4f}, validation loss "
                   f"{loss:.4f}, validation accuracy "
                   f"{accuracy_score(y_val, classes[proba.argmax(axis=1)]):.4f} "
                   f"({time.time() - start:.1f} s)", flush=True)
-    return loss
+    return best if keep_best else loss
 
 
 def main(argv: list[str]) -> int:

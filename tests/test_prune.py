@@ -289,9 +289,26 @@ def test_digits_reports_its_validation_loss_every_epoch(tmp_path: Path, bundle: 
     assert digits_cfg["pruner"]["rule"] in ("median", "asha")
 
 
-def run_main_task(script: Path, params: dict, result: Path) -> subprocess.CompletedProcess:
+@pytest.mark.parametrize("model", ["digits", "boosting"])
+def test_the_benchmark_task_keeps_its_best_step(tmp_path: Path, bundle: Path, model: str) -> None:
+    """benchmarks/prune-task.sh reports the best step's value (the kept checkpoint)."""
+    result = tmp_path / "r"
+    # a learning rate this high overshoots after its first steps: the best is not the last
+    params = {"learning_rate_init": 0.1, "batch_size": 16} if model == "digits" \
+        else {"learning_rate": 1.0, "max_depth": 5, "min_samples_leaf": 1}
+    env = dict(os.environ, PRUNE_MODEL=model, PRUNE_STEPS="6")
+    done = run_main_task(bundle / "benchmarks" / "prune-task.sh", params, result, env)
+    losses = [float(line.split()[2]) for line in done.stdout.splitlines()
+              if line.startswith("PROGRESS ")]
+    assert len(losses) == 6 and float(result.read_text()) == min(losses)
+    if model == "digits":  # the training images and their four one-pixel nudges
+        assert "data: 6735 training and 450 validation images" in done.stdout
+
+
+def run_main_task(script: Path, params: dict, result: Path,
+                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run a task script on its own, as the driver would (no launcher)."""
-    env = dict(os.environ, TASK_RESULT=str(result), LAUNCH="", PYTHON=sys.executable)
+    env = dict(env or os.environ, TASK_RESULT=str(result), LAUNCH="", PYTHON=sys.executable)
     env.pop("DRYRUN", None)
     done = subprocess.run([str(script), "1", json.dumps(params)], env=env, capture_output=True,
                           text=True, timeout=300, check=False)
