@@ -23,7 +23,7 @@ usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folde
             (FOLDER [--slots N...] [--report])
   soak      5,000 tiny tasks at concurrency 64: the driver's descriptors, RSS, zombies (~15 s)
   prune     task-seconds and best final value with no pruner, the median rule and ASHA, on
-            the digits MLP and boosted trees, 5 seeds (~40 min on 2 busy cores)
+            the digits MLP and boosted trees, random and GP searches, 5 seeds (~65 min; run it alone)
 ARGS go to benchmarks/NAME.py (see benchmarks/run.sh NAME -h).
 Environment: PYTHON selects the interpreter (else as main.sh: python3 or .venv).
 USAGE
