@@ -89,7 +89,9 @@ def test_leftovers_killed_lost_tasks_reissued_once(tmp_path: Path) -> None:
     # run 1: tasks 2 and 3 hang; the driver is SIGKILLed and leaves them running
     proc = start(["-c", cfg, "-o", str(output), "1", "2", "6"], via="main.py",
                  log=tmp_path / "log1")
-    wait_until(lambda: count_lines(output / "pids") >= 6, "tasks 2 and 3 to hang")
+    # their started rows are journaled just after the spawns: wait for them too
+    wait_until(lambda: count_lines(output / "pids") >= 6 and {2, 3} <= set(started_rows(output)),
+               "tasks 2 and 3 to hang, with their started rows")
     sigkill_driver(proc)
     leftovers = [int(line.split()[1]) for line in (output / "pids").read_text().splitlines()
                  if int(line.split()[0]) >= 2]
@@ -100,7 +102,8 @@ def test_leftovers_killed_lost_tasks_reissued_once(tmp_path: Path) -> None:
     # run 2: kills the leftovers, issues 2 and 3 again as 4 and 5 (which hang), gets SIGTERM
     proc = start(["--resume", "-c", cfg, "-o", str(output), "1", "2", "6"], via="main.py",
                  log=tmp_path / "log2")
-    wait_until(lambda: count_lines(output / "pids") >= 10, "tasks 4 and 5 to hang")
+    wait_until(lambda: count_lines(output / "pids") >= 10 and {4, 5} <= set(started_rows(output)),
+               "tasks 4 and 5 to hang, with their started rows")
     assert not any(alive(p) for p in leftovers), "resume must stop the dead driver's tasks"
     text = (tmp_path / "log2").read_text()
     assert "stopping 2 task(s) still running from the earlier run" in text
