@@ -54,24 +54,21 @@ def digits(params: dict) -> float:
 
 def boosting(params: dict) -> float:
     """Gradient-boosted trees on the digits, BOOST_STAGES more stages per step."""
+    import digits_train
     import numpy as np
-    from sklearn.datasets import load_digits
     from sklearn.ensemble import GradientBoostingClassifier
     from sklearn.metrics import log_loss
-    from sklearn.model_selection import train_test_split
 
     unknown = sorted(set(params) - set(BOOSTING_DEFAULTS))
     if unknown:
         raise ValueError(f"unknown parameter {unknown[0]!r}")
     given = dict(BOOSTING_DEFAULTS, **params)
-    X, y = load_digits(return_X_y=True)
-    X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.25, stratify=y,
-                                                      random_state=0)
+    X_train, X_val, y_train, y_val = digits_train.load_data()  # the MLP's split (trees ignore the scale)
     model = GradientBoostingClassifier(
         n_estimators=BOOST_STAGES, learning_rate=float(given["learning_rate"]),
         max_depth=int(given["max_depth"]), subsample=float(given["subsample"]),
         min_samples_leaf=int(given["min_samples_leaf"]), warm_start=True, random_state=0)
-    classes = np.unique(y)
+    classes = np.unique(y_train)
     loss = best = math.inf
     for step in range(1, BOOST_STEPS + 1):
         model.n_estimators = BOOST_STAGES * step
