@@ -13,7 +13,7 @@
 #   the point is bad, not the node. Any other ending on a host (ok, pruned,
 #   a later failure) clears its strikes.
 #   A host with `failures` strikes in a row is quarantined: the pool hands
-#   out no more of its slots. Not when many hosts have strikes at once (a
+#   out no more of its seats. Not when many hosts have strikes at once (a
 #   broken script or file system fails everywhere: the failure policy must
 #   see that), and never the hosts the tasks still need.
 #

@@ -1,8 +1,10 @@
 # LAUNCHER PY
 # How a task's ranks reach their nodes: the LAUNCH prefix for none, aprun,
-# srun and mpiexec, and the slot pool that keeps concurrent tasks apart
-# (whole nodes, or with tasks_per_node > 1 a share of a node's devices and
-# cores, from the machine's record in Machines.py).
+# srun and mpiexec, and the seat pool that keeps concurrent tasks apart.
+# A seat is what one running task holds: its hosts (whole nodes), or with
+# tasks_per_node > 1 a share of a node's devices and cores (from the
+# machine's record in Machines.py). It is not the concurrency lane a task
+# runs in (TASK_SLOT, results.csv's `slot`: the loop's, Workflow.py).
 #
 # The driver calls, once:      launcher = choose_launcher(...)
 #                              launcher.check(parallelism, concurrency)
@@ -14,7 +16,7 @@
 #                              launcher.release(placement)
 # and for a bad node:          launcher.pool.quarantine(host)  (BadNodes.py)
 # All on the search loop's thread; the pool is a heap: a launch costs the
-# same at 8 slots and at 4,096.
+# same at 8 seats and at 4,096.
 #
 # Placement per scheduler:
 #   Slurm:  the nodes of SLURM_JOB_NODELIST form a pool; each running task
@@ -52,7 +54,7 @@ class Launch:
     """What one task is launched with: the LAUNCH prefix and its own environment.
 
     argv : the launcher's words (LAUNCH, shell-joined); empty for none
-    env : variables added to the task's environment (devices, slot, hosts)
+    env : variables added to the task's environment (hosts, devices)
     """
 
     argv: list[str]
@@ -103,12 +105,12 @@ def _int_env(environ: Mapping[str, str], names: Sequence[str]
 
 @dataclass(frozen=True)
 class Packing:
-    """How tasks share a node: slots per node, and each slot's devices and cores.
+    """How tasks share a node: seats per node, and each seat's devices and cores.
 
     machine : the machine's record (device variable, launcher details)
-    tasks_per_node : slots per node (cfg tasks_per_node)
+    tasks_per_node : seats per node (cfg tasks_per_node)
     gpus_per_node : devices per node (cfg gpus_per_node, else the machine's)
-    devices, cores : slot k's devices and cores (Machines.split_*)
+    devices, cores : seat k's devices and cores (Machines.split_*)
     """
 
     machine: Machine = MACHINES["local"]
@@ -119,13 +121,13 @@ class Packing:
 
     @property
     def packs(self) -> bool:
-        """Tasks share nodes or get devices: the pool hands out slots."""
+        """Tasks share nodes or get devices: the pool hands out seats."""
         return self.tasks_per_node > 1 or self.gpus_per_node > 0
 
 
 def packing(machine: Machine, tasks_per_node: int, gpus_per_node: int | None,
             environ: Mapping[str, str], cpu_count: int | None) -> Packing:
-    """The slots of one node on `machine` (LaunchError when they cannot be made)."""
+    """The seats of one node on `machine` (LaunchError when they cannot be made)."""
     gpus = machine.gpus_per_node if gpus_per_node is None else gpus_per_node
     if tasks_per_node > 1 and not machine.shares_nodes:
         raise LaunchError(f"tasks_per_node {tasks_per_node}: {machine.name} runs one "
@@ -135,7 +137,7 @@ def packing(machine: Machine, tasks_per_node: int, gpus_per_node: int | None,
                           f"{tasks_per_node}")
     cores = node_cores(machine, environ, cpu_count)
     if not machine.cores and cores < tasks_per_node:
-        cores = 0  # fewer CPUs than slots where read at run time: the tasks share them
+        cores = 0  # fewer CPUs than seats where read at run time: the tasks share them
     split = split_cores(machine, cores, tasks_per_node)
     if cores and tasks_per_node > 1 and not split[0]:
         raise LaunchError(f"tasks_per_node {tasks_per_node}: more than the {cores} "
@@ -146,10 +148,10 @@ def packing(machine: Machine, tasks_per_node: int, gpus_per_node: int | None,
 
 
 @dataclass(frozen=True)
-class Slot:
+class Seat:
     """What one task holds: hosts, and on a shared node its devices and cores.
 
-    units : the pool's indices held (host index x tasks_per_node + slot)
+    units : the pool's indices held (host index x tasks_per_node + seat)
     """
 
     hosts: list[str]
@@ -158,14 +160,14 @@ class Slot:
     units: tuple[int, ...] = ()
 
 
-Placement = Slot | None
-"""The slot a task runs in, or None where the scheduler places it."""
+Placement = Seat | None
+"""The seat a task runs in, or None where the scheduler places it."""
 
 
-class SlotPool:
-    """Disjoint slots of an allocation's hosts for the running tasks.
+class SeatPool:
+    """Disjoint seats of an allocation's hosts for the running tasks.
 
-    Each host has tasks_per_node slots (one when tasks hold whole nodes);
+    Each host has tasks_per_node seats (one when tasks hold whole nodes);
     acquire() hands out the first free ones in allocation order (a heap:
     the cost of a launch does not grow with the pool), release() puts them
     back. quarantine() takes a host out for good.
@@ -184,7 +186,7 @@ class SlotPool:
 
     @property
     def free(self) -> list[str]:
-        """The free slots' hosts, in allocation order (one name per slot)."""
+        """The free seats' hosts, in allocation order (one name per seat)."""
         return [self.hosts[u // self.per] for u in sorted(self.heap)]
 
     @property
@@ -203,14 +205,14 @@ class SlotPool:
         return self.usable - len({h for h in hosts if self.index[h] not in self.bad})
 
     def room(self, parallelism: int) -> int:
-        """How many tasks of `parallelism` hosts (or slots) could start now."""
+        """How many tasks of `parallelism` hosts (or seats) could start now."""
         return len(self.heap) // parallelism
 
-    def acquire(self, parallelism: int, avoid: Collection[str] = ()) -> Slot | None:
-        """The first free slot (`parallelism` whole hosts when per = 1), now held.
+    def acquire(self, parallelism: int, avoid: Collection[str] = ()) -> Seat | None:
+        """The first free seat (`parallelism` whole hosts when per = 1), now held.
 
         Hosts in `avoid` are passed over (a point tried again elsewhere):
-        None when the free slots are all on them.
+        None when the free seats are all on them.
         """
         units: list[int] = []
         skipped: list[int] = []
@@ -230,21 +232,21 @@ class SlotPool:
         k = units[0] % self.per
         hosts = [self.hosts[u // self.per] for u in units]
         if not self.pack.packs:
-            return Slot(hosts, units=tuple(units))
-        return Slot(hosts, self.pack.devices[k], self.pack.cores[k], tuple(units))
+            return Seat(hosts, units=tuple(units))
+        return Seat(hosts, self.pack.devices[k], self.pack.cores[k], tuple(units))
 
-    def release(self, slot: Slot) -> None:
-        """Give back a slot that acquire() handed out."""
-        wrong = [u for u in slot.units if u not in self.held]
-        if wrong or not slot.units:
-            raise LaunchError("release of nodes not held: " + ",".join(slot.hosts))
-        for unit in slot.units:
+    def release(self, seat: Seat) -> None:
+        """Give back a seat that acquire() handed out."""
+        wrong = [u for u in seat.units if u not in self.held]
+        if wrong or not seat.units:
+            raise LaunchError("release of nodes not held: " + ",".join(seat.hosts))
+        for unit in seat.units:
             self.held.discard(unit)
             if unit // self.per not in self.bad:
                 heapq.heappush(self.heap, unit)
 
     def quarantine(self, host: str) -> None:
-        """Hand out no more slots of `host` (its running tasks keep theirs)."""
+        """Hand out no more seats of `host` (its running tasks keep theirs)."""
         index = self.index[host]
         self.bad.add(index)
         self.heap = [u for u in self.heap if u // self.per != index]
@@ -262,8 +264,8 @@ class Launcher:
     reason : why this launcher was chosen, for the log
     scheduler, size_variables : the batch system, and its variables
         holding the job's node count (checked when there is no pool)
-    pool : the slots handed to tasks, or None where the scheduler places
-    pack : how tasks share a node (slots, devices, cores)
+    pool : the seats handed to tasks, or None where the scheduler places
+    pack : how tasks share a node (seats, devices, cores)
     """
 
     name = "none"
@@ -279,9 +281,9 @@ class Launcher:
         self.environ = dict(environ or {})
         self.reason = reason
         self.pack = pack or Packing()
-        self.pool: SlotPool | None = None
-        if self.pack.packs and self.name == "none":  # a workstation's slots
-            self.pool = SlotPool([socket.gethostname()], "this host", self.pack)
+        self.pool: SeatPool | None = None
+        if self.pack.packs and self.name == "none":  # a workstation's seats
+            self.pool = SeatPool([socket.gethostname()], "this host", self.pack)
 
     def __str__(self) -> str:
         return f"launcher: {self.name}: {self.reason}"
@@ -293,7 +295,7 @@ class Launcher:
 
     @property
     def free(self) -> list[str]:
-        """The pool's free slots' hosts, in allocation order."""
+        """The pool's free seats' hosts, in allocation order."""
         return self.pool.free if self.pool else []
 
     def ranks(self, parallelism: int) -> int:
@@ -321,8 +323,8 @@ class Launcher:
         return self.pool.room(parallelism) if self.pool else None
 
     def acquire(self, parallelism: int, avoid: Collection[str] = ()) -> Placement:
-        """Reserve a slot for one task, off the hosts in `avoid` (None: the
-        scheduler places it, or no free slot is off them)."""
+        """Reserve a seat for one task, off the hosts in `avoid` (None: the
+        scheduler places it, or no free seat is off them)."""
         return self.pool.acquire(parallelism, avoid) if self.pool else None
 
     def release(self, placement: Placement) -> None:
@@ -346,9 +348,6 @@ class Launcher:
             env[machine.device_variable] = ",".join(placement.devices)
             env.update(machine.device_env)
         return Launch(self.prefix(parallelism, placement), env)
-
-
-NoLauncher = Launcher
 
 
 class AprunLauncher(Launcher):
@@ -384,7 +383,7 @@ class SrunLauncher(Launcher):
         nodelist = self.environ.get("SLURM_JOB_NODELIST",
                                     self.environ.get("SLURM_NODELIST", ""))
         if nodelist.strip():
-            self.pool = SlotPool(expand_hostlist(nodelist),
+            self.pool = SeatPool(expand_hostlist(nodelist),
                                  "SLURM_JOB_NODELIST", self.pack)
 
     def prefix(self, parallelism: int, placement: Placement) -> list[str]:
@@ -419,7 +418,7 @@ class MpiexecLauncher(Launcher):
         super().__init__(launcher_args, ppn, environ, reason, pack)
         self.nodefile = self.environ.get("PBS_NODEFILE", "")
         if self.nodefile:
-            self.pool = SlotPool(read_nodefile(self.nodefile), "PBS_NODEFILE", self.pack)
+            self.pool = SeatPool(read_nodefile(self.nodefile), "PBS_NODEFILE", self.pack)
 
     def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         words = ["mpiexec", "-n", str(self.ranks(parallelism)),
@@ -525,7 +524,7 @@ def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
     Raises
     ------
     LaunchError : unknown name, bad ppn, a requested launcher not found,
-        an unreadable node list, slots that cannot be made
+        an unreadable node list, seats that cannot be made
     """
     if name not in LAUNCHERS:
         raise LaunchError(f"launcher {name!r}: expected one of "

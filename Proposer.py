@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from Origin import Origin
 from Problem import Problem
 from Search import Search, Snapshot
 from Signals import STOP_SIGNALS
@@ -275,7 +276,7 @@ class Proposer:
         self.closing = False
         self.error: BaseException | None = None
         self.fits = 0
-        self.origins: list[str] = []  # of the points the last take returned: random or model
+        self.origins: list[Origin] = []  # of the points the last take returned: random or model
         self._thread = threading.Thread(target=self._run, name="proposer", daemon=True)
 
     def start(self) -> None:
@@ -337,11 +338,11 @@ class Proposer:
             points: list[list[Any]] = []
             while self.ready and len(points) < k:
                 points.append(self.ready.popleft()[0])
-            origins = ["model"] * len(points)
+            origins = [Origin.MODEL] * len(points)
             if len(points) < k and self.search.in_random_phase:
                 drawn = self.search.ask(k - len(points))
                 points += drawn
-                origins += ["random"] * len(drawn)
+                origins += [Origin.RANDOM] * len(drawn)
                 self.served_random = True
             while self.spare and len(points) < k:  # the ready points ran out: no wait
                 point = self.spare.pop(0)
@@ -349,7 +350,7 @@ class Proposer:
                     self.search.register([point])
                     self.spared += 1
                     points.append(point)
-                    origins.append("model")
+                    origins.append(Origin.MODEL)
             if len(points) < k and self.served_random and not self.fits:
                 # the first fit is under way: bridge with the initial design's next
                 # random points rather than leave slots idle (never on a resume)
@@ -357,7 +358,7 @@ class Proposer:
                 self.search.register(bridge)
                 self.bridged += len(bridge)
                 points += bridge
-                origins += ["random"] * len(bridge)
+                origins += [Origin.RANDOM] * len(bridge)
             self.origins = origins
             self.taken_since_fit += len(points)
             self.demand = k - len(points)

@@ -13,15 +13,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from Task import Outcome, Task
 from utils import warn
 
 FIXED_BEFORE = ["id", "status", "objective", "seconds"]
 FIXED_AFTER = ["start", "end", "slot", "pid", "exit_code", "reason"]
 STARTED_FIXED = ["id", "start", "slot", "pid"]
-# started.csv's last column: where the task's point came from (folders written
-# before it have none): drawn at random, chosen by a model, or issued again
+# started.csv's last column: where the task's point came from (Origin.py;
+# folders written before it have none)
 STARTED_AFTER = ["origin"]
-ORIGINS = ("random", "model", "again", "elsewhere")
 # progress.csv: a task's intermediate values as the driver read them (Progress.py):
 # task id, step, value, and when it was read (epoch seconds)
 PROGRESS_FILE = "progress.csv"
@@ -53,6 +53,32 @@ def split_results_header(header: Sequence[str]) -> tuple[list[str], list[str]] |
 def started_columns(names: Sequence[str]) -> list[str]:
     """Header of started.csv for parameters `names`."""
     return STARTED_FIXED + list(names) + STARTED_AFTER
+
+
+def results_row(task: Task, outcome: Outcome, metrics: Sequence[str]) -> dict[str, Any]:
+    """The results.csv row of a finished task (columns: results_columns)."""
+    row: dict[str, Any] = {
+        "id": task.id, "status": outcome.status.value,
+        "objective": "" if outcome.objective is None else repr(outcome.objective),
+        "seconds": f"{task.end - task.start:.3f}"}
+    row.update(task.params)
+    row.update({"start": f"{task.start:.3f}", "end": f"{task.end:.3f}", "slot": task.slot,
+                "pid": task.pid if task.process else "",
+                "exit_code": "" if task.returncode is None else task.returncode,
+                "reason": outcome.reason})
+    row.update({m: repr(outcome.metrics[m]) if m in outcome.metrics else "" for m in metrics})
+    return row
+
+
+def started_row(task: Task, columns: Sequence[str]) -> dict[str, Any]:
+    """The started.csv row of a task that started (`columns`: the journal's header,
+    an older folder's without `origin`)."""
+    row: dict[str, Any] = {"id": task.id, "start": f"{task.start:.3f}", "slot": task.slot,
+                           "pid": task.pid}
+    row.update(task.params)
+    if STARTED_AFTER[0] in columns:
+        row[STARTED_AFTER[0]] = task.origin.value
+    return row
 
 
 def started_names(header: Sequence[str]) -> list[str]:

@@ -23,9 +23,9 @@ from Direction import minimized
 from Results import read_journal, results_columns, superseded_failures
 from Search import Search
 from Status import Status, parse_status
+from Tally import Best, Tally, row_metrics
 from Task import find_leftovers, stop_groups
 from utils import UsageError, say, shout
-from Workflow import Tally
 
 RUN_FILE = "run.json"
 CFG_COPY = "cfg.json"
@@ -185,9 +185,10 @@ def replay(config: Config, output: str, recorded: Recorded, search: Search) -> R
         retry = [problem.point(r) for r in recorded.retry]
         for r in rows:
             status = parse_status(r["status"])
-            value = float(r["objective"]) if status is Status.OK and r["objective"] else None
-            tally.add(status, float(r["seconds"] or 0), value, int(r["id"]),
-                      problem.params(problem.point(r)), config.direction)
+            best = Best(float(r["objective"]), int(r["id"]), problem.params(problem.point(r)),
+                        row_metrics(r, config.metrics)) \
+                if status is Status.OK and r["objective"] else None
+            tally.add(status, float(r["seconds"] or 0), best, config.direction)
     except (KeyError, ValueError) as err:
         raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
                          f"problem: {err}") from None

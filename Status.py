@@ -38,6 +38,12 @@ class Status(StrEnum):
         return self is not Status.KILLED
 
     @property
+    def stopped_as(self) -> str:
+        """Why a task the driver stopped ended with this status (results.csv's reason)."""
+        return {Status.TIMEOUT: "timed out", Status.PRUNED: "pruned"}.get(
+            self, "stopped by the driver")
+
+    @property
     def is_reissued(self) -> bool:
         """A resumed search issues the point again (the task was interrupted)."""
         return self is Status.KILLED

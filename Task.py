@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import Layout
+from Launcher import Placement
+from Origin import Origin
 from Status import Status
 from utils import UsageError, decimal_number, json_dumps, read_regular, tail
 
@@ -159,16 +161,17 @@ class Task:
     params : dict
         The point as {name: plain value}: the JSON handed to the script.
     slot : int
-        The concurrency slot it runs in (for the timeline).
-    placement : object
-        What the launcher acquired for it (a node group, or None).
+        The concurrency lane it runs in (TASK_SLOT, results.csv's `slot`: the timeline).
+    placement : Seat or None
+        The seat the launcher acquired for it (Launcher.py; None where the
+        scheduler places it).
     """
 
     id: int
     point: list[Any]
     params: dict[str, Any]
     slot: int
-    placement: Any = None
+    placement: Placement = None
     process: subprocess.Popen | None = None
     pidfd: int = -1
     start: float = 0.0
@@ -177,7 +180,7 @@ class Task:
     kill_at: float = math.inf  # when SIGKILL follows SIGTERM
     returncode: int | None = None
     cannot_start: str = ""  # why the script could not be started (then no process)
-    origin: str = ""  # Results.ORIGINS (random, model, again, elsewhere): started.csv's last
+    origin: Origin = Origin.RANDOM  # where its point came from: started.csv's `origin`
     first_hosts: tuple[str, ...] = ()  # a second try: the hosts its first try failed on at once
     retried: bool = False  # failed at once: its point is tried again elsewhere (BadNodes.py)
 
@@ -259,9 +262,7 @@ class Task:
         if self.stop_reason:
             how = f"killed by {signal_name(-code)}" if code is not None and code < 0 \
                 else f"exit code {code}"
-            why = {Status.TIMEOUT: "timed out", Status.PRUNED: "pruned",
-                   Status.KILLED: "stopped by the driver"}[self.stop_reason]
-            return Outcome(self.stop_reason, None, f"{why} ({how})")
+            return Outcome(self.stop_reason, None, f"{self.stop_reason.stopped_as} ({how})")
         if code is not None and code < 0:
             return Outcome(Status.FAILED, None, f"killed by {signal_name(-code)}")
         if code:

@@ -1,22 +1,30 @@
 # WORKFLOW PY
 # The search loop: start POINTS_INIT tasks; sleep until a task exits, a
 # signal arrives or a deadline passes (never a fixed-interval poll); record
-# each outcome in results.csv first, tell the search, refill the free slots;
-# stop issuing on POINTS_MAX, on too many failures, when a task could not
-# end before the job's end (Walltime.py) or on a signal; then drain. At
-# Walltime.stop_time (kill_grace + REPORT_TIME before the job's end) it
-# stops its running tasks itself, recorded `killed`, before the scheduler
-# does. Every progress_interval seconds it reads the
-# running tasks' new output (Progress.py), journals their intermediate
-# values in progress.csv and stops those the pruner gives up on. Every
-# status_interval seconds it prints one `status:` line (done, running,
-# failed, best, elapsed, ETA). A task that fails at once on hosts of the
-# pool has its point tried once more on other hosts, and a host whose tasks
-# keep failing at once is quarantined (BadNodes.py).
+# each outcome in results.csv first, tell the search, refill the free
+# lanes; stop issuing on POINTS_MAX, on too many failures, when a task
+# could not end before the job's end (Walltime.py) or on a signal
+# (StopReason.py names why); then drain. At Walltime.stop_time (kill_grace
+# + REPORT_TIME before the job's end) it stops its running tasks itself,
+# recorded `killed`, before the scheduler does. Every progress_interval
+# seconds it reads the running tasks' new output (Progress.py), journals
+# their intermediate values in progress.csv and stops those the pruner
+# gives up on. Every status_interval seconds it prints one `status:` line
+# (Tally.py). A task that fails at once on hosts of the pool has its point
+# tried once more on other hosts, and a host whose tasks keep failing at
+# once is quarantined (BadNodes.py).
+#
+# Call order: run() -> _open -> points.start -> _loop, each turn:
+#   _check_stop -> _launch (_want, _choose: which points; _start: one task
+#   each, in a free lane (TASK_SLOT) on a seat of the launcher's pool) ->
+#   running.wait (select) -> _handle_signal, deadlines, walltime ->
+#   _record (results.csv, then the search, then the log) -> _look
+# then _close -> _finish (summary, best, the resume line, the exit code).
+# Threading: everything here runs on the caller's thread; the points'
+# thread (Proposer) only calls wake(), and signal handlers only take note
+# (_on_signal) and wake select() through the wakeup fd.
 
-import heapq
 import math
-import selectors
 import shlex
 import signal
 import socket
@@ -25,17 +33,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import Eta
+import Layout
 import Signals
 import Walltime
 from BadNodes import BadNodes
 from Config import Config
-from Direction import better, minimized
+from Direction import minimized
+from Launcher import Launcher, Placement
 from Leftovers import Leftovers
+from Origin import Origin
 from Progress import ProgressReader
 from Pruner import Pruner
-from Results import Journal, Journals
+from Results import Journal, Journals, results_row, started_row
+from RunningTasks import RunningTasks
 from Status import Status
+from StopReason import Stopping, StopReason
+from Tally import Best, Standing, Tally, status_line
 from Task import Outcome, Task
 from utils import debug, format_params, json_dumps, say, shout
 
@@ -45,6 +58,8 @@ SIGNAL_ECHO = 0.5
 
 class Points(Protocol):
     """Where new points come from (Proposer, or a benchmark's baseline)."""
+
+    origins: list[Origin]  # where each point the last take() returned came from
 
     def start(self) -> None: ...
     def take(self, k: int) -> list[list[Any]]: ...
@@ -69,7 +84,7 @@ class Plan:
     end_time: float | None = None  # the batch job's end (walltime), epoch seconds
     # intermediate values (id, step, value) of tasks an earlier run finished (resume)
     progress: list[tuple[int, int, float]] = field(default_factory=list)
-    earlier: "Tally | None" = None  # what earlier runs of this search recorded (resume)
+    earlier: Tally | None = None  # what earlier runs of this search recorded (resume)
     resume_command: str = ""  # the exact command that continues this search (Resume.py)
 
 
@@ -82,36 +97,20 @@ class Retry:
 
 
 @dataclass
-class Tally:
-    """Counts, task times and the best result, for the summary and status lines."""
+class Issue:
+    """One task about to start: its point, where it came from, its seat and, for a
+    second try, the hosts its first try failed on."""
 
-    counts: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(Status, 0))
-    best: tuple[float, int, dict[str, Any]] | None = None
-    longest: float = 0.0
-    seconds: float = 0.0  # the durations of the finished tasks, summed
-    finished: int = 0  # tasks that count toward POINTS_MAX
-
-    def add(self, status: Status, seconds: float, objective: float | None, task_id: int,
-            params: dict[str, Any], direction: str, superseded: bool = False) -> None:
-        """Count one finished task (the best is an ok task's value, by `direction`).
-
-        A superseded one (its point runs again elsewhere, BadNodes.py) is a
-        recorded row, but not a task toward POINTS_MAX: its second try is.
-        """
-        self.counts[status] += 1
-        self.longest = max(self.longest, seconds)
-        if status.is_done and not superseded:
-            self.seconds += seconds
-            self.finished += 1
-        if status is Status.OK and objective is not None and \
-                (self.best is None or better(objective, self.best[0], direction)):
-            self.best = (objective, task_id, params)
+    point: list[Any]
+    origin: Origin
+    seat: Placement = None
+    first_hosts: tuple[str, ...] = ()
 
 
 class Workflow:
     """Runs one search to its end and returns the exit code."""
 
-    def __init__(self, config: Config, plan: Plan, points: Points, launcher: Any,
+    def __init__(self, config: Config, plan: Plan, points: Points, launcher: Launcher,
                  environ: dict[str, str], journals: Journals) -> None:
         self.config = config
         self.plan = plan
@@ -119,15 +118,17 @@ class Workflow:
         self.launcher = launcher
         self.environ = environ
         self.names = config.problem.names
-        self.running: dict[int, Task] = {}  # by pidfd
-        self.free_slots = list(range(plan.concurrency - 1, -1, -1))
+        self.wake_read, self.wake_write = socket.socketpair()
+        self.running = RunningTasks(self.wake_read, config.kill_grace,
+                                    config.task_timeout or 0.0)
+        self.free_slots = list(range(plan.concurrency - 1, -1, -1))  # lanes: TASK_SLOT
         self.next_id = plan.first_id
         self.issued = 0
         self.tally = Tally()
         self.failures = 0
         self.began = time.time()
         self.next_status = math.inf  # when to print the next status line
-        self.stopping = ""  # why no more tasks are issued
+        self.stopping: Stopping | None = None  # why no more tasks are issued
         self.stop_at = Walltime.stop_time(plan.end_time, config.kill_grace)
         self.walltime_passed = False  # stop_at came: the running tasks were stopped
         self.signal_number = 0
@@ -137,11 +138,8 @@ class Workflow:
         self.old_handlers: dict[int, Any] = {}
         self.io_error: OSError | None = None
         self.points_error = ""  # the search could not propose points: why
-        self.deadlines: list[tuple[float, int, int]] = []  # (when, task id, pidfd)
         self.next_launch = 0.0
-        self.selector = selectors.DefaultSelector()
         self.leftovers: Leftovers | None = None
-        self.wake_read, self.wake_write = socket.socketpair()
         self.journals = journals  # opened by the caller, closed by the run
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
@@ -160,7 +158,6 @@ class Workflow:
         self.leftovers = Leftovers(self.plan.output)
         for end in (self.wake_read, self.wake_write):
             end.setblocking(False)
-        self.selector.register(self.wake_read, selectors.EVENT_READ, None)
         signal.set_wakeup_fd(self.wake_write.fileno(), warn_on_full_buffer=False)
         for number in Signals.STOP_SIGNALS:
             self.old_handlers[number] = signal.getsignal(number)
@@ -172,15 +169,14 @@ class Workflow:
     def _close(self) -> None:
         """Stop the points' thread and process, close the files; signals are still only noted."""
         signal.set_wakeup_fd(-1)
-        for task in self.running.values():  # never leave a task behind (the loop failed)
-            task.signal_group(signal.SIGKILL)
+        self.running.kill_all()  # never leave a task behind (the loop failed)
         if self.leftovers is not None:
             stopped = self.leftovers.finish(set(range(self.plan.first_id, self.next_id)))
             if stopped:
                 say(f"stopped {stopped} process(es) the tasks left behind")
         self.points.close()  # joins its thread and ends its fitting process
         self.progress.close()
-        self.selector.close()
+        self.running.close()
         self.wake_read.close()
         self.wake_write.close()
         self.journals.close()
@@ -227,33 +223,22 @@ class Workflow:
     def _loop(self) -> None:
         while True:
             self._check_stop()
-            if not self.stopping:
+            if self.stopping is None:
                 unstarted = self._launch()
                 if unstarted:  # recorded as failed at once; the failure policy decides
                     self._record(unstarted)
                     self._handle_signal()
                     continue
                 self._check_stop()  # launching may have met a full disk
-            if not self.running and (self.stopping or self._issued_all()):
+            if not self.running and (self.stopping is not None or self._issued_all()):
                 self._look()  # the last lines of the tasks that ended last
                 return
-            if time.time() >= self.next_status:  # after the launches: slots refilled
+            if time.time() >= self.next_status:  # after the launches: lanes refilled
                 self._status()
-            timeout = self._timeout()
-            events = self.selector.select(timeout)
-            finished: list[Task] = []
-            for key, _ in events:
-                if key.data is None:
-                    self._drain_wake()
-                else:
-                    task = key.data
-                    if task.reap():
-                        self.selector.unregister(key.fileobj)
-                        del self.running[key.fd]
-                        finished.append(task)
+            finished = self.running.wait(self._timeout())
             self._check_points()
             self._handle_signal()
-            self._fire_deadlines()
+            self.running.fire_deadlines()
             self._check_walltime()
             if finished:
                 self._sweep()
@@ -264,69 +249,71 @@ class Workflow:
     def _sweep(self) -> None:
         """Kill what ended tasks left outside their process group; reap such orphans."""
         if self.leftovers is not None:
-            tasks = self.running.values()
+            tasks = list(self.running)
             self.leftovers.sweep({t.id for t in tasks}, {t.pid for t in tasks})
 
     def _issued_all(self) -> bool:
         return self.plan.done_before + self.issued >= self.plan.points_max
 
     def _check_stop(self) -> None:
-        if self.stopping:
-            return
+        if self.stopping is None:
+            self.stopping = self._why_stop()
+            if self.stopping is not None and self.stopping.reason is not StopReason.POINTS_MAX:
+                shout("stop issuing tasks:", self.stopping)
+
+    def _why_stop(self) -> Stopping | None:
+        """Why no more tasks should be issued now (None: they should)."""
         if self.io_error is not None:
-            self.stopping = f"cannot write to {self.plan.output}: {self.io_error}"
-        elif self.points_error:
-            self.stopping = self.points_error
-        elif self._issued_all():
-            self.stopping = "POINTS_MAX reached"
-        elif self.failures > self.config.max_failures:
-            self.stopping = (f"{self.failures} failed task(s), more than max_failures="
-                             f"{self.config.max_failures}")
-        elif self.stop_at is not None and time.time() >= self.stop_at:
-            self.stopping = self._walltime_left()
-        elif self.stop_at is not None and self._longest() and \
-                time.time() + self._longest() > self.stop_at:
-            self.stopping = (f"{self._walltime_left()}, less than the longest task so far "
-                             f"({self._longest():.0f} s) + kill_grace + "
-                             f"{Walltime.REPORT_TIME:g} s")
-        else:
-            return
-        if self.stopping != "POINTS_MAX reached":
-            shout("stop issuing tasks:", self.stopping)
+            return StopReason.DISK.says(output=self.plan.output, error=self.io_error)
+        if self.points_error:
+            return StopReason.POINTS.says(error=self.points_error)
+        if self._issued_all():
+            return StopReason.POINTS_MAX.says()
+        if self.failures > self.config.max_failures:
+            return StopReason.FAILURES.says(failures=self.failures,
+                                            max_failures=self.config.max_failures)
+        if self.stop_at is None:
+            return None
+        if time.time() >= self.stop_at:
+            return self._walltime_left()
+        if self._longest() and time.time() + self._longest() > self.stop_at:
+            return StopReason.WALLTIME_SHORT.says(left=self._seconds_left(),
+                                                  longest=self._longest(),
+                                                  report=Walltime.REPORT_TIME)
+        return None
 
     def _longest(self) -> float:
         """The longest task so far, earlier runs of this search too (resume)."""
         earlier = self.plan.earlier
         return max(self.tally.longest, earlier.longest if earlier is not None else 0.0)
 
-    def _walltime_left(self) -> str:
-        """`walltime: the job ends in N s` (why the run stops)."""
+    def _seconds_left(self) -> float:
         assert self.plan.end_time is not None
-        return f"walltime: the job ends in {self.plan.end_time - time.time():.0f} s"
+        return self.plan.end_time - time.time()
+
+    def _walltime_left(self) -> Stopping:
+        """`walltime: the job ends in N s` (why the run stops)."""
+        return StopReason.WALLTIME.says(left=self._seconds_left())
 
     def _check_walltime(self) -> None:
         """At stop_at, stop the running tasks: `killed`, issued again on resume."""
         if self.stop_at is None or self.walltime_passed or time.time() < self.stop_at:
             return
         self._check_stop()
-        stopping = [task for task in self.running.values() if not task.stop_reason]
+        stopping = [task for task in self.running if not task.stop_reason]
         self.walltime_passed = True
         if stopping:
             shout(f"{self._walltime_left()}: stopping {len(stopping)} running task(s) "
                   f"(grace {self.config.kill_grace:g} s); recorded killed, a resume issues "
                   "them again")
-            self._stop_all(Status.KILLED)
+            self.running.stop_all(Status.KILLED)
 
     def _timeout(self) -> float | None:
         """Seconds until the next deadline (None: sleep until an event)."""
-        soonest = math.inf
+        soonest = self.running.next_deadline()
         if self.stop_at is not None and not self.walltime_passed:
-            soonest = self.stop_at
-        while self.deadlines and self.deadlines[0][2] not in self.running:
-            heapq.heappop(self.deadlines)
-        if self.deadlines:
-            soonest = self.deadlines[0][0]
-        if not self.stopping and self.free_slots and self.next_launch > time.time():
+            soonest = min(soonest, self.stop_at)
+        if self.stopping is None and self.free_slots and self.next_launch > time.time():
             soonest = min(soonest, self.next_launch)
         if self.running:
             soonest = min(soonest, self.next_look)
@@ -335,118 +322,118 @@ class Workflow:
             return None
         return max(0.0, soonest - time.time())
 
-    def _drain_wake(self) -> None:
-        try:
-            while self.wake_read.recv(4096):
-                pass
-        except (BlockingIOError, InterruptedError):
-            pass
-
     # -- launching ----------------------------------------------------------
     def _launch(self) -> list[Task]:
-        """Start tasks in the free slots; return those whose script could not start."""
-        want = min(len(self.free_slots),
-                   self.plan.points_max - self.plan.done_before - self.issued)
-        room = self.launcher.room(self.plan.parallelism)
-        if room is not None:  # fewer than the slots once a host is quarantined
-            want = min(want, room)
-        if want <= 0:
-            return []
-        if self.config.launch_delay:
-            if time.time() < self.next_launch:
-                return []
-            want = 1
-        points: list[list[Any]] = []
-        placements: list[Any] = []  # of the second tries, placed off their first hosts
-        firsts: list[tuple[str, ...]] = []
-        for retry in list(self.retries):
-            if len(points) == want:
-                break
-            # elsewhere, while enough other hosts are left (a later quarantine may leave none)
-            avoid = retry.hosts if self._elsewhere(retry.hosts) else ()
-            placement = self.launcher.acquire(self.plan.parallelism, avoid)
-            if placement is not None:
-                self.retries.remove(retry)
-                points.append(retry.point)
-                placements.append(placement)
-                firsts.append(retry.hosts)
-        origins = ["elsewhere"] * len(points)
-        while self.plan.reissue and len(points) < want:
-            points.append(self.plan.reissue.pop(0))
-            origins.append("again")
-        if len(points) < want:
-            try:
-                taken = self.points.take(want - len(points))
-            except Exception as err:  # noqa: BLE001 - any error of the search stops the run
-                for placement in placements:
-                    self.launcher.release(placement)
-                self.retries[:0] = [Retry(p, h) for p, h in zip(points, firsts)]
-                self.plan.reissue[:0] = points[len(firsts):]
-                self._points_failed(err)
-                return []
-            points += taken
-            # where each point came from, when the points say (the Proposer does)
-            said = getattr(self.points, "origins", [])
-            origins += said if len(said) == len(taken) else [""] * len(taken)
-        if not points:
-            return []
+        """Start tasks in the free lanes; return those whose script could not start."""
+        want = self._want()
+        issues = self._choose(want) if want > 0 else []
         launched: list[Task] = []
         unstarted: list[Task] = []
-        for number, point in enumerate(points):
-            task = Task(id=self.next_id, point=point,
-                        params=self.config.problem.params(point), slot=self.free_slots.pop())
-            task.origin = origins[number]
-            if number < len(placements):
-                task.placement, task.first_hosts = placements[number], firsts[number]
-            else:
-                task.placement = self.launcher.acquire(self.plan.parallelism)
-            launch = self.launcher.launch(self.plan.parallelism, task.placement)
-            env = dict(self.environ)
-            env.update(launch.env)
-            env["LAUNCH"] = shlex.join(launch.argv)
+        for number, issue in enumerate(issues):
             try:
-                task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
+                task = self._start(issue)
             except OSError as err:  # OUTPUT's fault, not the task's: stop the run
-                self.launcher.release(task.placement)
-                for placement in placements[number + 1:]:
-                    self.launcher.release(placement)
-                self.free_slots.append(task.slot)
-                self.points.drop(points[number:])
+                self._unissue(issues[number:])
                 self.io_error = err
-                shout(f"cannot write task {task.name}'s files in {self.plan.output}: "
-                      f"{err.strerror or err}; stopping")
+                shout(f"cannot write task {Layout.task_name(self.next_id)}'s files in "
+                      f"{self.plan.output}: {err.strerror or err}; stopping")
                 break
-            self.next_id += 1
-            self.issued += 1
-            if task.cannot_start:
-                unstarted.append(task)
-                continue
-            self.running[task.pidfd] = task
-            self.selector.register(task.pidfd, selectors.EVENT_READ, task)
-            self.progress.watch(task.id, task.output_file(self.plan.output))
-            if self.next_look == math.inf:
-                self.next_look = time.time() + self.config.progress_interval
-            if self.config.task_timeout:
-                heapq.heappush(self.deadlines,
-                               (task.start + self.config.task_timeout, task.id, task.pidfd))
-            launched.append(task)
-            say("started: ", task.name, "pid", task.pid, format_params(self.names, point))
-            debug(f"  {task.name}: LAUNCH={env['LAUNCH']!r} cwd={task.task_dir(self.plan.output)} argv:",
-                  shlex.join([self.config.script, str(self.plan.parallelism),
-                              json_dumps(task.params)]))
+            (unstarted if task.cannot_start else launched).append(task)
         if launched:
-            self._journal(self.journals.started, [self._started_row(t) for t in launched])
+            columns = self.journals.started.columns
+            self._journal(self.journals.started, [started_row(t, columns) for t in launched])
             say("tasks_running: ", len(self.running))
-        if self.config.launch_delay:
+        if issues and self.config.launch_delay:
             self.next_launch = time.time() + self.config.launch_delay
         return unstarted
 
-    def _started_row(self, task: Task) -> dict[str, Any]:
-        row = {"id": task.id, "start": f"{task.start:.3f}", "slot": task.slot, "pid": task.pid}
-        row.update(task.params)
-        if "origin" in self.journals.started.columns:
-            row["origin"] = task.origin
-        return row
+    def _want(self) -> int:
+        """How many tasks to start now: free lanes and seats, POINTS_MAX, launch_delay."""
+        want = min(len(self.free_slots),
+                   self.plan.points_max - self.plan.done_before - self.issued)
+        room = self.launcher.room(self.plan.parallelism)
+        if room is not None:  # fewer than the lanes once a host is quarantined
+            want = min(want, room)
+        if want > 0 and self.config.launch_delay:
+            return 1 if time.time() >= self.next_launch else 0
+        return want
+
+    def _choose(self, want: int) -> list[Issue]:
+        """Up to `want` points with a seat each: second tries (off the hosts they failed
+        on), then points an earlier run lost, then new points of the search."""
+        issues = self._second_tries(want)
+        while self.plan.reissue and len(issues) < want:
+            issues.append(Issue(self.plan.reissue.pop(0), Origin.AGAIN))
+        if len(issues) < want:
+            try:
+                taken = self.points.take(want - len(issues))
+            except Exception as err:  # noqa: BLE001 - any error of the search stops the run
+                self._put_back(issues)
+                self._points_failed(err)
+                return []
+            issues += [Issue(p, o) for p, o in zip(taken, self.points.origins, strict=True)]
+        for issue in issues:
+            if issue.origin is not Origin.ELSEWHERE:
+                issue.seat = self.launcher.acquire(self.plan.parallelism)
+        return issues
+
+    def _second_tries(self, want: int) -> list[Issue]:
+        """Points that failed at once, each with a seat off its first hosts while enough
+        other hosts are left (a later quarantine may leave none)."""
+        issues: list[Issue] = []
+        for retry in list(self.retries):
+            if len(issues) == want:
+                break
+            avoid = retry.hosts if self._elsewhere(retry.hosts) else ()
+            seat = self.launcher.acquire(self.plan.parallelism, avoid)
+            if seat is not None:
+                self.retries.remove(retry)
+                issues.append(Issue(retry.point, Origin.ELSEWHERE, seat, retry.hosts))
+        return issues
+
+    def _put_back(self, issues: list[Issue]) -> None:
+        """Issues that will not start now: seats back, points back in their queues."""
+        for issue in issues:
+            self.launcher.release(issue.seat)
+        self.retries[:0] = [Retry(i.point, i.first_hosts) for i in issues
+                            if i.origin is Origin.ELSEWHERE]
+        self.plan.reissue[:0] = [i.point for i in issues if i.origin is Origin.AGAIN]
+
+    def _unissue(self, issues: list[Issue]) -> None:
+        """Issues that will never start (OUTPUT cannot take their files)."""
+        for issue in issues:
+            self.launcher.release(issue.seat)
+        self.points.drop([i.point for i in issues])
+
+    def _start(self, issue: Issue) -> Task:
+        """Start one task for `issue` in a free lane (OSError: OUTPUT cannot take its files)."""
+        task = Task(id=self.next_id, point=issue.point,
+                    params=self.config.problem.params(issue.point), slot=self.free_slots.pop(),
+                    placement=issue.seat, origin=issue.origin, first_hosts=issue.first_hosts)
+        launch = self.launcher.launch(self.plan.parallelism, task.placement)
+        env = self.environ | launch.env
+        env["LAUNCH"] = shlex.join(launch.argv)
+        try:
+            task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
+        except OSError:
+            self.free_slots.append(task.slot)
+            raise
+        self.next_id += 1
+        self.issued += 1
+        if not task.cannot_start:
+            self._watch(task, env["LAUNCH"])
+        return task
+
+    def _watch(self, task: Task, launch: str) -> None:
+        """Watch a task that started: its exit, its deadlines, its output."""
+        self.running.add(task)
+        self.progress.watch(task.id, task.output_file(self.plan.output))
+        if self.next_look == math.inf:
+            self.next_look = time.time() + self.config.progress_interval
+        say("started: ", task.name, "pid", task.pid, format_params(self.names, task.point))
+        debug(f"  {task.name}: LAUNCH={launch!r} cwd={task.task_dir(self.plan.output)} argv:",
+              shlex.join([self.config.script, str(self.plan.parallelism),
+                          json_dumps(task.params)]))
 
     # -- finishing tasks ----------------------------------------------------
     def _record(self, finished: list[Task]) -> None:
@@ -462,10 +449,20 @@ class Workflow:
             if outcome.status is Status.PRUNED and self.pruner is not None:
                 outcome.objective = self.pruner.last_value(task.id)
             self._judge_hosts(task, outcome)
-        if not self._journal(self.journals.results, [self._result_row(t, o) for t, o in outcomes]):
+        rows = [results_row(t, o, self.config.metrics) for t, o in outcomes]
+        if not self._journal(self.journals.results, rows):
             self._lose(outcomes)
             return
         self._retry([t for t, _ in outcomes if t.retried])
+        self._tell(outcomes)
+        for task, outcome in outcomes:
+            self._free(task)
+            self._count(task, outcome)
+            self._report(task, outcome)
+        say("tasks_running: ", len(self.running))
+
+    def _tell(self, outcomes: list[tuple[Task, Outcome]]) -> None:
+        """Tell the search the values, the failures and the points dropped."""
         told = [(t.point, minimized(o.objective, self.config.direction)) for t, o in outcomes
                 if o.status.has_value and o.objective is not None]
         failed = [t.point for t, o in outcomes if o.status.is_failure and not t.retried]
@@ -480,16 +477,15 @@ class Workflow:
                 self.points.drop(dropped)
         except Exception as err:  # noqa: BLE001 - any error of the search stops the run
             self._points_failed(err)
-        for task, outcome in outcomes:
-            self.launcher.release(task.placement)
-            self.free_slots.append(task.slot)
-            self._count(task, outcome)
-            self._report(task, outcome)
-        say("tasks_running: ", len(self.running))
+
+    def _free(self, task: Task) -> None:
+        """A task is over: its seat and its lane are free again."""
+        self.launcher.release(task.placement)
+        self.free_slots.append(task.slot)
 
     def _judge_hosts(self, task: Task, outcome: Outcome) -> None:
         """Strikes and quarantine of the task's hosts; mark a point to try elsewhere."""
-        pool = getattr(self.launcher, "pool", None)
+        pool = self.launcher.pool
         if pool is None or not task.placement or not self.bad_nodes.on or task.process is None:
             return
         hosts = list(task.placement.hosts)
@@ -505,22 +501,26 @@ class Workflow:
             shout(f"node {host} quarantined: {self.bad_nodes.quarantined[host]} task(s) in a "
                   f"row failed on it within {self.bad_nodes.seconds:g} s of their start; "
                   f"{pool.usable} host(s) left")
-        if self._elsewhere(hosts) and self.stopping in ("", "POINTS_MAX reached"):
+        if self._elsewhere(hosts) and (self.stopping is None or
+                                       self.stopping.reason is StopReason.POINTS_MAX):
             task.retried = True
             outcome.reason += f"; failed at once on {','.join(hosts)}: tried again elsewhere"
 
     def _elsewhere(self, hosts: Sequence[str]) -> bool:
         """Enough usable hosts of the pool, `hosts` aside, for one task."""
-        return self.launcher.pool.others(hosts) >= self.plan.parallelism
+        pool = self.launcher.pool
+        return pool is not None and pool.others(hosts) >= self.plan.parallelism
 
     def _retry(self, tasks: list[Task]) -> None:
         """Queue the points of tasks that failed at once, for other hosts."""
         for task in tasks:
+            assert task.placement is not None  # only a task of the pool is retried
             self.retries.append(Retry(task.point, tuple(task.placement.hosts)))
             self.issued -= 1  # the second try is issued in its place
             self.retried += 1
-        if tasks and self.stopping == "POINTS_MAX reached":
-            self.stopping = ""
+        if tasks and self.stopping is not None and \
+                self.stopping.reason is StopReason.POINTS_MAX:
+            self.stopping = None
 
     def _lose(self, outcomes: list[tuple[Task, Outcome]]) -> None:
         """Tasks whose rows could not be written: not counted, issued again on resume."""
@@ -529,54 +529,32 @@ class Workflow:
         except Exception as err:  # noqa: BLE001 - any error of the search stops the run
             self._points_failed(err)
         for task, outcome in outcomes:
-            self.launcher.release(task.placement)
-            self.free_slots.append(task.slot)
+            self._free(task)
             shout(f"TASK {task.name} ended ({outcome.status}) but its row could not be "
                   "recorded: a resumed run issues it again")
         say("tasks_running: ", len(self.running))
 
     def _count(self, task: Task, outcome: Outcome) -> None:
-        self.tally.add(outcome.status, task.end - task.start, outcome.objective, task.id,
-                       task.params, self.config.direction, superseded=task.retried)
+        best = Best(outcome.objective, task.id, task.params, outcome.metrics) \
+            if outcome.objective is not None else None
+        self.tally.add(outcome.status, task.end - task.start, best, self.config.direction,
+                       superseded=task.retried)
         if outcome.status.is_failure and not task.retried:  # its second try's may count
             self.failures += 1
 
     # -- status lines ---------------------------------------------------------
     def _whole(self) -> Tally:
         """This run's tally joined with the earlier runs' (after a resume)."""
-        earlier = self.plan.earlier
-        if earlier is None:
-            return self.tally
-        whole = Tally(counts={s: n + earlier.counts[s] for s, n in self.tally.counts.items()},
-                      longest=max(self.tally.longest, earlier.longest),
-                      seconds=self.tally.seconds + earlier.seconds,
-                      finished=self.tally.finished + earlier.finished, best=earlier.best)
-        mine = self.tally.best
-        if mine is not None and (whole.best is None or
-                                 better(mine[0], whole.best[0], self.config.direction)):
-            whole.best = mine
-        return whole
+        return self.tally.joined(self.plan.earlier, self.config.direction)
 
     def status_line(self) -> str:
         """`status: done N/POINTS_MAX, running, failed, [pruned,] best, elapsed, ETA`."""
         now = time.time()
-        whole = self._whole()
-        done = self.plan.done_before + self.tally.finished
-        unstarted = self.plan.points_max - done - len(self.running)
-        if self.stopping:
-            unstarted = 0
-        eta = Eta.estimate(unstarted, self.plan.concurrency, Eta.mean(whole.seconds, whole.finished),
-                           [now - t.start for t in self.running.values()])
-        words = [f"done {done}/{self.plan.points_max}", f"running {len(self.running)}",
-                 f"failed {sum(n for s, n in whole.counts.items() if s.is_failure)}"]
-        if self.config.pruner is not None or whole.counts[Status.PRUNED]:
-            words.append(f"pruned {whole.counts[Status.PRUNED]}")
-        if whole.best is not None:
-            words.append(f"best {whole.best[0]:.6g} (task {whole.best[1]:04d})")
-        else:
-            words.append("best none yet")
-        words += [f"elapsed {Eta.duration(now - self.began)}", f"ETA {Eta.duration(eta)}"]
-        return "status: " + ", ".join(words)
+        return status_line(self._whole(), Standing(
+            done=self.plan.done_before + self.tally.finished, points_max=self.plan.points_max,
+            concurrency=self.plan.concurrency, ages=[now - t.start for t in self.running],
+            issuing=self.stopping is None, pruning=self.config.pruner is not None,
+            elapsed=now - self.began))
 
     def _status(self) -> None:
         """Print a status line (at every log level: a batch log at WARNING keeps them)."""
@@ -603,20 +581,6 @@ class Workflow:
             for line in lines:
                 shout("  | " + line)
 
-    def _result_row(self, task: Task, outcome: Outcome) -> dict[str, Any]:
-        row: dict[str, Any] = {
-            "id": task.id, "status": outcome.status.value,
-            "objective": "" if outcome.objective is None else repr(outcome.objective),
-            "seconds": f"{task.end - task.start:.3f}"}
-        row.update(task.params)
-        row.update({"start": f"{task.start:.3f}", "end": f"{task.end:.3f}", "slot": task.slot,
-                    "pid": task.pid if task.process else "",
-                    "exit_code": "" if task.returncode is None
-                    else task.returncode, "reason": outcome.reason})
-        row.update({m: repr(outcome.metrics[m]) if m in outcome.metrics else ""
-                    for m in self.config.metrics})
-        return row
-
     def _journal(self, journal: Journal, rows: list[dict[str, Any]]) -> bool:
         """Append rows durably (all or none); a full disk stops the run cleanly.
 
@@ -628,7 +592,7 @@ class Workflow:
             if self.io_error is None:
                 self.io_error = err
                 shout(f"cannot write {journal.path}: {err.strerror}; stopping")
-            self._stop_all(Status.KILLED)
+            self.running.stop_all(Status.KILLED)
             return False
         return True
 
@@ -642,11 +606,11 @@ class Workflow:
         self.ended.clear()
         stop = self._progress(found + self.progress.read_grown())
         if stop and self.pruner is not None:
-            running = {task.id: task for task in self.running.values()}
+            running = {task.id: task for task in self.running}
             for task_id, step in stop:
                 task = running[task_id]
                 say("pruning: ", task.name, f"at step {step}:", self.pruner.explain(task_id))
-                self._stop(task, Status.PRUNED)
+                self.running.stop(task, Status.PRUNED)
 
     def _progress(self, found: list[tuple[int, int, float]]) -> list[tuple[int, int]]:
         """Journal intermediate values, then show them to the pruner.
@@ -661,7 +625,7 @@ class Workflow:
                       [{"id": i, "step": s, "value": repr(v), "time": now} for i, s, v in found])
         if self.pruner is None or self.io_error is not None:
             return []
-        deciding = {task.id for task in self.running.values() if not task.stop_reason}
+        deciding = {task.id for task in self.running if not task.stop_reason}
         stop = []
         for task_id, step, value in found:
             if self.pruner.observe(task_id, step, value, decide=task_id in deciding):
@@ -681,73 +645,43 @@ class Workflow:
         if self.points_error:
             return
         text = " ".join(str(err).split())
-        text = f"{type(err).__name__}: {text[:300]}" if text else type(err).__name__
-        self.points_error = f"cannot propose points: {text}"
-        self._stop_all(Status.KILLED)
+        self.points_error = f"{type(err).__name__}: {text[:300]}" if text else type(err).__name__
+        self.running.stop_all(Status.KILLED)
 
-    # -- stopping: signals, timeouts ----------------------------------------
+    # -- stopping: signals ----------------------------------------------------
     def _handle_signal(self) -> None:
         if not self.signal_count:
             return
-        if not self.stopping or not self.stopping.startswith("signal"):
+        if self.stopping is None or self.stopping.reason is not StopReason.SIGNAL:
             name = signal.Signals(self.signal_number).name
-            self.stopping = f"signal {name}"
+            self.stopping = StopReason.SIGNAL.says(name=name)
             shout(f"received {name}: issuing no more tasks; stopping {len(self.running)} "
-                f"running task(s) (grace {self.config.kill_grace:g} s)")
-            self._stop_all(Status.KILLED)
+                  f"running task(s) (grace {self.config.kill_grace:g} s)")
+            self.running.stop_all(Status.KILLED)
         if self.signal_count > 1 and self.running and not self.grace_skipped:
             self.grace_skipped = True
             shout(f"received a second signal: skipping the grace period, SIGKILL to "
-                f"{len(self.running)} task(s)")
+                  f"{len(self.running)} task(s)")
         if self.signal_count > 1:
-            for task in self.running.values():
-                task.signal_group(signal.SIGKILL)
-
-    def _stop_all(self, reason: Status) -> None:
-        for task in self.running.values():
-            self._stop(task, reason)
-
-    def _stop(self, task: Task, reason: Status) -> None:
-        """SIGTERM the task's group now, SIGKILL it after the grace period."""
-        if task.stop_reason:
-            return
-        task.stop_reason = reason
-        task.signal_group(signal.SIGTERM)
-        task.kill_at = time.time() + self.config.kill_grace
-        heapq.heappush(self.deadlines, (task.kill_at, task.id, task.pidfd))
-
-    def _fire_deadlines(self) -> None:
-        now = time.time()
-        while self.deadlines and self.deadlines[0][0] <= now:
-            _, task_id, fd = heapq.heappop(self.deadlines)
-            task = self.running.get(fd)
-            if task is None or task.id != task_id:
-                continue
-            if not task.stop_reason:
-                shout(f"TASK {task.name} ran past task_timeout={self.config.task_timeout:g} s;"
-                    " stopping it")
-                self._stop(task, Status.TIMEOUT)
-            elif now >= task.kill_at:
-                task.signal_group(signal.SIGKILL)
+            self.running.kill_all()
 
     # -- the end --------------------------------------------------------------
     def _finish(self) -> int:
-        counts = self.tally.counts
-        shout("summary:", " ".join(f"{k.value}={v}" for k, v in counts.items()))
+        """The summary, the best result and how the run ended; return the exit code."""
+        shout(self.tally.summary_line())
         if self.retried or self.bad_nodes.quarantined:
             shout(f"bad nodes: {self.retried} point(s) that failed at once were tried again "
                   f"elsewhere; {self.bad_nodes.summary() or 'no node quarantined'}")
         best = self._whole().best  # of the whole search, earlier runs too
         if best is not None:
-            value, task_id, params = best
-            shout(f"best: task {task_id:04d} objective={value:.6g}",
-                format_params(params, params.values()))
+            shout(best.line())
         resume = f"to resume: {self.plan.resume_command}"
         if self.signal_number:
             shout("Workflow stopped!")
             shout(resume)
             return 128 + self.signal_number
-        if self.stopping.startswith("walltime") or self.walltime_passed:
+        if self.walltime_passed or (self.stopping is not None and
+                                    self.stopping.reason.is_walltime):
             shout(f"stopped before the end of walltime; {resume}")
         if self.io_error is not None or self.points_error or \
                 self.failures > self.config.max_failures:
@@ -763,4 +697,3 @@ class Workflow:
         else:
             shout("Workflow success!")
         return 0
-

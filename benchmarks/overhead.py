@@ -32,6 +32,7 @@ from common import (
     table,
 )
 
+from Origin import Origin
 from Search import Search
 
 QUICK_ARGS = ["--history", "20", "--concurrency", "4", "--tasks", "8", "--inline-tasks", "2"]
@@ -52,6 +53,7 @@ class InlinePoints:
         self.optimizer = search.optimizer
         self.fits_left = budget
         self.first = True
+        self.origins: list[Origin] = []  # of the points the last take returned
         x, y = self.optimizer.Xi.pop(), self.optimizer.yi.pop()
         self.optimizer._n_initial_points += 1
         with warnings.catch_warnings():
@@ -64,7 +66,9 @@ class InlinePoints:
     def take(self, k: int) -> list[list[Any]]:
         if self.first:  # the first wave is not a replacement: drawn at random, not measured
             self.first = False
+            self.origins = [Origin.RANDOM] * k
             return [list(p) for p in self.optimizer.space.rvs(k, random_state=0)]
+        self.origins = [Origin.MODEL] * k
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return [list(self.optimizer.ask(n_points=1)[0]) for _ in range(k)]

@@ -12,7 +12,7 @@ import pytest
 from conftest import BUNDLE, read_results, write_cfg, write_script
 
 from BadNodes import BadNodes
-from Launcher import Packing, SlotPool
+from Launcher import Packing, SeatPool
 
 
 def test_two_failures_at_once_in_a_row_quarantine_a_host() -> None:
@@ -50,7 +50,7 @@ def test_off_with_zero_failures() -> None:
 
 
 def test_the_pool_places_a_second_try_off_its_first_hosts() -> None:
-    pool = SlotPool(["n1", "n2", "n3"], "test", Packing())
+    pool = SeatPool(["n1", "n2", "n3"], "test", Packing())
     assert pool.acquire(1, avoid={"n1"}).hosts == ["n2"]
     assert pool.room(1) == 2
     first = pool.acquire(1)
@@ -60,12 +60,12 @@ def test_the_pool_places_a_second_try_off_its_first_hosts() -> None:
 
 
 def test_a_quarantined_host_takes_no_more_tasks() -> None:
-    pool = SlotPool(["n1", "n2", "n3"], "test", Packing())
+    pool = SeatPool(["n1", "n2", "n3"], "test", Packing())
     held = pool.acquire(1)
     pool.quarantine("n1")
     assert pool.usable == 2 and pool.room(1) == 2
     assert pool.others(["n1", "n2"]) == 1  # n1 is out already: only n3 is elsewhere
-    pool.release(held)  # its running task ends: the slot does not come back
+    pool.release(held)  # its running task ends: the seat does not come back
     assert [pool.acquire(1).hosts, pool.acquire(1).hosts] == [["n2"], ["n3"]]
     assert pool.room(1) == 0
 

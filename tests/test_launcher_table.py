@@ -12,10 +12,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from Launcher import (
     AprunLauncher,
+    Launcher,
     LaunchError,
     MpiexecLauncher,
-    NoLauncher,
-    Slot,
+    Seat,
     SrunLauncher,
     choose_launcher,
     expand_hostlist,
@@ -81,7 +81,7 @@ COMMANDS = [
 def test_command_line(name, args, ppn, parallelism, hosts, expected):
     launcher = choose_launcher(name, args, ppn, {}, which_all)
     assert launcher.name == name
-    launch = launcher.launch(parallelism, Slot(hosts) if hosts else None)
+    launch = launcher.launch(parallelism, Seat(hosts) if hosts else None)
     assert all(isinstance(w, str) for w in launch.argv)
     assert shlex.join(launch.argv) == expected
     # whole nodes: no device variable; the hosts ("" where the scheduler places)
@@ -143,7 +143,7 @@ def test_auto(environ, which, name, reason):
     assert str(launcher) == f"launcher: {name}: {reason}"
 
 
-@pytest.mark.parametrize("name,cls", [("none", NoLauncher),
+@pytest.mark.parametrize("name,cls", [("none", Launcher),
                                       ("aprun", AprunLauncher),
                                       ("srun", SrunLauncher),
                                       ("mpiexec", MpiexecLauncher)])
@@ -212,7 +212,7 @@ def test_pbs_pool(tmp_path):
     with pytest.raises(LaunchError):
         launcher.release(c)
     with pytest.raises(LaunchError):
-        launcher.release(Slot(["elsewhere"]))
+        launcher.release(Seat(["elsewhere"]))
     launcher.release(None)
 
 

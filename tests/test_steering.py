@@ -109,7 +109,7 @@ def test_replay_tells_the_negated_values_of_a_max_search(tmp_path: Path) -> None
     done_before, earlier = replayed.done_before, replayed.earlier
     values = [float(r["objective"]) for r in read_results(output)]
     assert sorted(search.optimizer.yi) == sorted(-v for v in values)
-    assert done_before == 4 and earlier.best is not None and earlier.best[0] == max(values)
+    assert done_before == 4 and earlier.best is not None and earlier.best.objective == max(values)
 
 
 def test_a_different_direction_is_not_resumed(tmp_path: Path) -> None:

@@ -1,0 +1,50 @@
+# STOP REASON PY
+# The one vocabulary of why a search stops issuing tasks, and the text each
+# prints (`stop issuing tasks: ...`, `Workflow failed!`). The loop
+# (Workflow.py) keeps one Stopping, the first reason that came; only a
+# signal replaces it (it also stops the running tasks), and a point to try
+# again elsewhere reopens POINTS_MAX.
+#
+#   reason          printed as                                  exit code
+#   POINTS_MAX      (not printed)                               0
+#   FAILURES        N failed task(s), more than max_failures=M  1
+#   WALLTIME(_SHORT) walltime: the job ends in N s[, less ...]  0 (resume line)
+#   SIGNAL          signal SIGTERM (received SIGTERM: ...)      128+N
+#   DISK            cannot write to OUTPUT: error               1
+#   POINTS          cannot propose points: error                1
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class StopReason(Enum):
+    """Why no more tasks are issued; the value formats the text it prints."""
+
+    POINTS_MAX = "POINTS_MAX reached"
+    FAILURES = "{failures} failed task(s), more than max_failures={max_failures}"
+    WALLTIME = "walltime: the job ends in {left:.0f} s"
+    WALLTIME_SHORT = ("walltime: the job ends in {left:.0f} s, less than the longest task so "
+                      "far ({longest:.0f} s) + kill_grace + {report:g} s")
+    SIGNAL = "signal {name}"
+    DISK = "cannot write to {output}: {error}"
+    POINTS = "cannot propose points: {error}"
+
+    def says(self, **details: object) -> "Stopping":
+        """This reason with the text it prints, `details` filled in."""
+        return Stopping(self, self.value.format(**details))
+
+    @property
+    def is_walltime(self) -> bool:
+        """The batch job is about to end: the resume line says so."""
+        return self in (StopReason.WALLTIME, StopReason.WALLTIME_SHORT)
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """Why the search stopped issuing tasks, and the text printed for it."""
+
+    reason: StopReason
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
