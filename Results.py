@@ -15,6 +15,11 @@ from typing import Any
 
 from utils import warn
 
+# The longest field a journal row may hold when read back: the writer sets no
+# limit (a categorical value of any length), csv's reader stops at 131072
+# characters by default. Raised here, the one place journals are parsed.
+FIELD_LIMIT = 2**31 - 1
+
 FIXED_BEFORE = ["id", "status", "objective", "seconds"]
 FIXED_AFTER = ["start", "end", "slot", "pid", "exit_code", "reason"]
 STARTED_FIXED = ["id", "start", "slot", "pid"]
@@ -86,7 +91,7 @@ def journal_header(path: str) -> list[str] | None:
         return None
     if not line.endswith("\n"):
         return None
-    return next(csv.reader([line]))
+    return _fields(line.encode("utf-8"))
 
 
 class JournalError(ValueError):
@@ -105,6 +110,8 @@ class Parsed:
 
 
 def _fields(record: bytes) -> list[str]:
+    """The fields of one journal record (the one csv parse of a journal)."""
+    csv.field_size_limit(FIELD_LIMIT)
     return next(csv.reader([record.decode("utf-8", errors="replace")]), [])
 
 
