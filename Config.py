@@ -19,7 +19,7 @@ import Direction
 import Progress
 from Launcher import LAUNCHERS
 from Machines import MACHINE_NAMES
-from Problem import RESERVED_NAMES, Problem
+from Problem import RESERVED_NAMES, Problem, is_number
 from Pruner import RULES, PrunerSettings
 from Surrogates import make_optimizer
 from utils import UsageError
@@ -110,17 +110,13 @@ def has_control_character(text: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def check_number(key: str, value: Any, low: float = 0.0, high: float = MAX_SECONDS,
                  above: bool = False) -> float:
     """A finite JSON number (not a boolean) in [low, high]; (low, high] when `above`.
 
     Defaults fit a duration in seconds: 0 to MAX_SECONDS.
     """
-    if not _is_number(value):
+    if not is_number(value):
         raise UsageError(f"cfg key {key!r}: expected a number, got {shown(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise UsageError(f"cfg key {key!r}: expected a finite number, got {shown(value)}")
