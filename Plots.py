@@ -39,6 +39,7 @@ from matplotlib.ticker import (
 from threadpoolctl import threadpool_limits
 
 import Direction
+import Layout
 from Problem import Problem
 from Progress import finite, read_curves
 from utils import UsageError, int_or_none
@@ -46,7 +47,7 @@ from utils import UsageError, int_or_none
 if TYPE_CHECKING:  # Report imports this module; only the types come back
     from Report import ReportSummary, Row
 
-PROG = "report.sh"
+PROG = "report.sh"  # the command these plots are drawn by (Report.py asks here)
 PLOTS = {
     "convergence": "best objective so far against task number",
     "objective": "partial dependence of the objective on each parameter",
@@ -616,7 +617,7 @@ def write_plots(summary: "ReportSummary", run: dict[str, Any], err: TextIO = sys
             print(f"{PROG}: warning: {name}.png: {note}", file=err)
         if note is not None:
             fig = _message_figure(f"{name}.png: {PLOTS[name]}", note)
-        path = os.path.join(summary.output, f"{name}.png")
+        path = Layout.plot_file(summary.output, name)
         _save(fig, path)
         plt.close(fig)
         summary.plots[name] = path

@@ -7,8 +7,6 @@
 # CLI:     ./report.sh [--top N] [--no-plots] OUTPUT
 
 import argparse
-import json
-import math
 import os
 import sys
 import time
@@ -23,7 +21,8 @@ import Direction
 import Eta
 import Layout
 import Plots
-from Plots import PLOTS
+from History import History, RunFileError, read_run_file, told_value
+from Plots import PLOTS, PROG
 from Results import (
     FIXED_AFTER,
     FIXED_BEFORE,
@@ -31,13 +30,9 @@ from Results import (
     read_journal,
     split_results_header,
     started_names,
-    superseded_failures,
 )
 from Status import Status
 from utils import UsageError, int_or_none
-
-PROG = "report.sh"
-STATUSES_DONE = {s.value for s in Status if s.is_done}  # count toward POINTS_MAX
 
 
 class ReportError(UsageError):
@@ -111,7 +106,7 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
     """
     if not os.path.isdir(output):
         raise ReportError(f"OUTPUT {output}: no such folder; expected a search output folder")
-    path = os.path.join(output, "results.csv")
+    path = Layout.results_csv(output)
     if not os.path.isfile(path):
         raise ReportError(f"{path}: no such file; expected the results.csv of a search")
     header, records = read_journal(path)
@@ -139,9 +134,7 @@ def _row(record: dict[str, str], names: list[str], metrics: list[str]) -> Row | 
     seconds = _float(record["seconds"])
     if number is None or start is None or end is None:
         return None
-    objective = _float(record["objective"]) if record["status"] == Status.OK else None
-    if objective is not None and not math.isfinite(objective):
-        objective = None
+    objective = told_value(record) if record["status"] == Status.OK else None  # best: ok rows
     return Row(id=number, status=record["status"], objective=objective,
                seconds=end - start if seconds is None else seconds,
                params={n: record[n] for n in names}, start=start, end=end,
@@ -157,7 +150,7 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
     and whether started.csv records origins at all (folders written before
     the `origin` column do not).
     """
-    path = os.path.join(output, "started.csv")
+    path = Layout.started_csv(output)
     if not os.path.isfile(path):
         return [], None, False
     header, records = read_journal(path)
@@ -183,11 +176,9 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
 def read_run(output: str) -> dict[str, Any]:
     """OUTPUT/run.json (the run's settings), or {} when missing or unreadable."""
     try:
-        with open(os.path.join(output, "run.json")) as stream:
-            run = json.load(stream)
-    except (OSError, ValueError):
+        return read_run_file(output)
+    except RunFileError:
         return {}
-    return run if isinstance(run, dict) else {}
 
 
 # ---- numbers ---------------------------------------------------------------
@@ -218,14 +209,8 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
     slots = {r.slot for r in rows if r.slot is not None}
     concurrency = max(1, len(slots))
     utilization = total / (concurrency * wall) if wall else None
-    failures = [s.value for s in Status if s.is_failure]
-    records = [dict(r.params, id=str(r.id), status=r.status) for r in rows]
-    started = [dict(r.params, id=str(r.id)) for r in running]
-    try:
-        superseded = superseded_failures(records, started, names, failures)
-    except KeyError:  # started.csv of other parameters: nothing is superseded
-        superseded = set()
-    counted = [r for r in rows if r.status in STATUSES_DONE and r.id not in superseded]
+    done = {int(r["id"]) for r in _history(names, rows, running).done()}
+    counted = [r for r in rows if r.id in done]
     points_max = run.get("points_max")
     points_max = points_max if isinstance(points_max, int) and points_max > 0 else None
     eta = None
@@ -242,6 +227,19 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
                          utilization=utilization, direction=direction,
                          points_max=points_max, done=len(counted), eta=eta,
                          eta_time=now)
+
+
+def _history(names: list[str], rows: list[Row], running: list[Row]) -> History:
+    """What the rows tell the search (History.py), for the count of done tasks;
+    rows of a status that is none are left out, as a running task's of other parameters."""
+    known = {s.value for s in Status}
+    results = [dict(r.params, id=str(r.id), status=r.status, objective="")
+               for r in rows if r.status in known]
+    started = [dict(r.params, id=str(r.id)) for r in running]
+    try:
+        return History(results, started, names)
+    except KeyError:  # started.csv of other parameters: nothing is superseded
+        return History(results, [], names)
 
 
 def _cell(text: str) -> str:

@@ -1,10 +1,11 @@
 # RESULTS PY
 # results.csv (and started.csv, progress.csv) as append-only journals: each
 # batch of rows is written, flushed and fsynced before anything else
-# happens. The one reader of them (parse_journal): a record ends at a
-# newline outside quotes, a torn last record left by a crash is set apart
-# (and cut off before appending), and a line that does not parse is named
-# and skipped alone, never hiding the rows after it.
+# happens. The one parser of them (parse_journal; History.py reads rows
+# for the search through it): a record ends at a newline outside quotes, a
+# torn last record left by a crash is set apart (and cut off before
+# appending), and a line that does not parse is named and skipped alone,
+# never hiding the rows after it.
 
 import csv
 import io
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import Layout
 from utils import warn
 
 # The longest field a journal row may hold when read back: the writer sets no
@@ -29,7 +31,6 @@ STARTED_AFTER = ["origin"]
 ORIGINS = ("random", "model", "again", "elsewhere")
 # progress.csv: a task's intermediate values as the driver read them (Progress.py):
 # task id, step, value, and when it was read (epoch seconds)
-PROGRESS_FILE = "progress.csv"
 PROGRESS_COLUMNS = ["id", "step", "value", "time"]
 
 
@@ -64,22 +65,6 @@ def started_names(header: Sequence[str]) -> list[str]:
     """The parameter names of a started.csv header (with or without `origin`)."""
     end = len(header) - len(STARTED_AFTER) if list(header[-1:]) == STARTED_AFTER else len(header)
     return list(header[len(STARTED_FIXED):end])
-
-
-def superseded_failures(rows: Sequence[dict[str, str]], issued: Sequence[dict[str, str]],
-                        names: Sequence[str], failures: Sequence[str]) -> set[int]:
-    """Ids of failed rows (status in `failures`) whose point a later task ran again.
-
-    `rows` are results.csv's, `issued` started.csv's (a task that could not
-    start has a results row only). Such a failure says nothing any more: it
-    is neither told to the search nor counted toward POINTS_MAX.
-    """
-    latest: dict[tuple[str, ...], int] = {}
-    for row in [*issued, *rows]:
-        key = tuple(row[n] for n in names)
-        latest[key] = max(latest.get(key, -1), int(row["id"]))
-    return {int(r["id"]) for r in rows if r["status"] in failures
-            and latest[tuple(r[n] for n in names)] != int(r["id"])}
 
 
 def journal_header(path: str) -> list[str] | None:
@@ -282,14 +267,13 @@ def open_journals(output: str, names: Sequence[str], metrics: Sequence[str]) -> 
     """
     opened: list[Journal] = []
     try:
-        opened.append(Journal(os.path.join(output, "results.csv"),
-                              results_columns(names, metrics)))
-        started = os.path.join(output, "started.csv")
+        opened.append(Journal(Layout.results_csv(output), results_columns(names, metrics)))
+        started = Layout.started_csv(output)
         columns = started_columns(names)
         if journal_header(started) == columns[:-len(STARTED_AFTER)]:  # an older folder's
             columns = columns[:-len(STARTED_AFTER)]
         opened.append(Journal(started, columns))
-        opened.append(Journal(os.path.join(output, PROGRESS_FILE), PROGRESS_COLUMNS))
+        opened.append(Journal(Layout.progress_csv(output), PROGRESS_COLUMNS))
     except (OSError, JournalError):
         for journal in opened:
             journal.close()
