@@ -16,6 +16,7 @@ from typing import Any
 from skopt import Optimizer
 
 import Direction
+import Layout
 import Progress
 from Launcher import LAUNCHERS
 from Machines import MACHINE_NAMES
@@ -455,7 +456,7 @@ def check_warm_start(value: Any, base: str) -> list[str]:
         check_string("warm_start", text, "a path")
         path = os.path.normpath(os.path.join(base, text))
         if os.path.isdir(path):
-            path = os.path.join(path, "results.csv")
+            path = Layout.results_csv(path)
         if not os.path.isfile(path):
             raise UsageError(f"cfg key 'warm_start': {path} does not exist; expected an "
                              "earlier OUTPUT folder or its results.csv")

@@ -65,9 +65,14 @@ def lock_file(output: str) -> str:
     return os.path.join(output, LOCK)
 
 
+def plot_name(name: str) -> str:
+    """NAME.png, the file of the report's plot NAME."""
+    return name + ".png"
+
+
 def plot_file(output: str, name: str) -> str:
     """OUTPUT/NAME.png, one of the report's plots."""
-    return os.path.join(output, name + ".png")
+    return os.path.join(output, plot_name(name))
 
 
 def task_name(task_id: int) -> str:

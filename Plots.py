@@ -187,8 +187,8 @@ def problem_space(names: list[str], rows: list["Row"], run: dict[str, Any]) -> P
         try:
             return Problem(spec)
         except UsageError as err:
-            print(f"{PROG}: warning: run.json problem: {err}; inferring the space from "
-                  "results.csv", file=sys.stderr)
+            print(f"{PROG}: warning: {Layout.RUN} problem: {err}; inferring the space from "
+                  f"{Layout.RESULTS}", file=sys.stderr)
     inferred: dict[str, Any] = {}
     for name in names:
         texts = [r.params[name] for r in rows]
@@ -614,9 +614,9 @@ def write_plots(summary: "ReportSummary", run: dict[str, Any], err: TextIO = sys
             note = str(why)
         except Exception as bug:  # noqa: BLE001 -- a plot must never take the run down
             note = f"could not draw it: {type(bug).__name__}: {bug}"
-            print(f"{PROG}: warning: {name}.png: {note}", file=err)
+            print(f"{PROG}: warning: {Layout.plot_name(name)}: {note}", file=err)
         if note is not None:
-            fig = _message_figure(f"{name}.png: {PLOTS[name]}", note)
+            fig = _message_figure(f"{Layout.plot_name(name)}: {PLOTS[name]}", note)
         path = Layout.plot_file(summary.output, name)
         _save(fig, path)
         plt.close(fig)

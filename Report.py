@@ -354,6 +354,12 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
     return summary
 
 
+def _plot_names() -> str:
+    """The PNG files the report writes, as a sentence lists them."""
+    names = [Layout.plot_name(name) for name in PLOTS]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         print(f"{PROG}: error: {message} (see {PROG} -h)", file=sys.stderr)
@@ -364,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI: report on an OUTPUT folder. Exit 0, or 2 on bad input."""
     parser = _Parser(prog=PROG, description="Report on a search's OUTPUT folder (finished or "
                      "still being written): counts by status, best points, utilization; "
-                     "writes convergence.png, objective.png, timeline.png and intermediate.png into it.")
+                     f"writes {_plot_names()} into it.")
     parser.add_argument("output", metavar="OUTPUT", help="the search's output folder")
     parser.add_argument("--top", type=int, default=10, metavar="N",
                         help="how many of the best points to list (default 10)")
