@@ -456,7 +456,7 @@ def check_warm_start(value: Any, base: str) -> list[str]:
         check_string("warm_start", text, "a path")
         path = os.path.normpath(os.path.join(base, text))
         if os.path.isdir(path):
-            path = Layout.results_csv(path)
+            path = Layout.path(path, Layout.RESULTS)
         if not os.path.isfile(path):
             raise UsageError(f"cfg key 'warm_start': {path} does not exist; expected an "
                              "earlier OUTPUT folder or its results.csv")

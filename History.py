@@ -46,7 +46,7 @@ def read_run_file(output: str) -> dict[str, Any]:
         message says which; Resume refuses, Report goes on without it).
     """
     try:
-        with open(Layout.run_json(output)) as stream:
+        with open(Layout.path(output, Layout.RUN)) as stream:
             recorded = json.load(stream)
     except (OSError, ValueError) as err:
         raise RunFileError(f"cannot read {Layout.RUN}: {err}") from None
@@ -161,6 +161,6 @@ class History:
 
 def output_history(output: str, names: Sequence[str]) -> tuple[list[str], History]:
     """OUTPUT's results.csv header and its History for parameters `names`."""
-    header, results = read_journals([Layout.results_csv(output)])
-    _, started = read_journals([Layout.started_csv(output)])
+    header, results = read_journals([Layout.path(output, Layout.RESULTS)])
+    _, started = read_journals([Layout.path(output, Layout.STARTED)])
     return header, History(results, started, names)

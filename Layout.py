@@ -35,34 +35,9 @@ LOCK = "driver.lock"
 SEARCH_FILES = (RUN, RESULTS, STARTED)
 
 
-def results_csv(output: str) -> str:
-    """OUTPUT/results.csv, the journal of finished tasks."""
-    return os.path.join(output, RESULTS)
-
-
-def started_csv(output: str) -> str:
-    """OUTPUT/started.csv, the journal of launched tasks."""
-    return os.path.join(output, STARTED)
-
-
-def progress_csv(output: str) -> str:
-    """OUTPUT/progress.csv, the journal of intermediate values."""
-    return os.path.join(output, PROGRESS)
-
-
-def run_json(output: str) -> str:
-    """OUTPUT/run.json, the settings a resumed run shares."""
-    return os.path.join(output, RUN)
-
-
-def cfg_copy(output: str) -> str:
-    """OUTPUT/cfg.json, the copy of the search's cfg file."""
-    return os.path.join(output, CFG_COPY)
-
-
-def lock_file(output: str) -> str:
-    """OUTPUT/driver.lock, held by the driver writing OUTPUT."""
-    return os.path.join(output, LOCK)
+def path(output: str, name: str) -> str:
+    """OUTPUT/NAME, NAME one of the search's files above (RESULTS, RUN, LOCK...)."""
+    return os.path.join(output, name)
 
 
 def plot_name(name: str) -> str:

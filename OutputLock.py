@@ -143,7 +143,7 @@ class OutputLock:
 
 def acquire(output: str) -> OutputLock:
     """Take OUTPUT's lock (OUTPUT exists), or raise UsageError naming its holder."""
-    path = Layout.lock_file(output)
+    path = Layout.path(output, Layout.LOCK)
     host, pid = socket.gethostname(), os.getpid()
     content = json.dumps({"host": host, "pid": pid, "started": process_start(pid),
                           "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}) + "\n"

@@ -1,6 +1,7 @@
 # REPORT PY
 # How did the search go? Reads OUTPUT's journals (finished or still being
-# written) through Results.py's reader, prints counts, progress, the best
+# written) through History.py, which also says which tasks are done (of
+# POINTS_MAX) as a resume counts them; prints counts, progress, the best ok
 # points and the utilization, then has Plots.py draw the PNGs into OUTPUT.
 #
 # Library: write_report(output) is called by the driver at the end of a run.
@@ -21,13 +22,12 @@ import Direction
 import Eta
 import Layout
 import Plots
-from History import History, RunFileError, read_run_file, told_value
+from History import History, RunFileError, read_journals, read_run_file, told_value
 from Plots import PLOTS, PROG
 from Results import (
     FIXED_AFTER,
     FIXED_BEFORE,
     STARTED_FIXED,
-    read_journal,
     split_results_header,
     started_names,
 )
@@ -106,10 +106,10 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
     """
     if not os.path.isdir(output):
         raise ReportError(f"OUTPUT {output}: no such folder; expected a search output folder")
-    path = Layout.results_csv(output)
+    path = Layout.path(output, Layout.RESULTS)
     if not os.path.isfile(path):
         raise ReportError(f"{path}: no such file; expected the results.csv of a search")
-    header, records = read_journal(path)
+    header, records = read_journals([path])
     if not header and not records:  # created, header not written yet
         return [], []
     expected = ",".join(FIXED_BEFORE + ["<parameters>"] + FIXED_AFTER + ["<metrics>"])
@@ -150,10 +150,10 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
     and whether started.csv records origins at all (folders written before
     the `origin` column do not).
     """
-    path = Layout.started_csv(output)
+    path = Layout.path(output, Layout.STARTED)
     if not os.path.isfile(path):
         return [], None, False
-    header, records = read_journal(path)
+    header, records = read_journals([path])
     if header[:len(STARTED_FIXED)] != STARTED_FIXED:
         return [], None, False
     running = []

@@ -267,13 +267,13 @@ def open_journals(output: str, names: Sequence[str], metrics: Sequence[str]) -> 
     """
     opened: list[Journal] = []
     try:
-        opened.append(Journal(Layout.results_csv(output), results_columns(names, metrics)))
-        started = Layout.started_csv(output)
+        opened.append(Journal(Layout.path(output, Layout.RESULTS), results_columns(names, metrics)))
+        started = Layout.path(output, Layout.STARTED)
         columns = started_columns(names)
         if journal_header(started) == columns[:-len(STARTED_AFTER)]:  # an older folder's
             columns = columns[:-len(STARTED_AFTER)]
         opened.append(Journal(started, columns))
-        opened.append(Journal(Layout.progress_csv(output), PROGRESS_COLUMNS))
+        opened.append(Journal(Layout.path(output, Layout.PROGRESS), PROGRESS_COLUMNS))
     except (OSError, JournalError):
         for journal in opened:
             journal.close()

@@ -57,7 +57,7 @@ def resume_config(output: str, given: str | None, run: dict[str, Any]) -> Config
     """
     if given is not None:
         return _recorded_surrogate(load_config(given), run)
-    copy = Layout.cfg_copy(output)
+    copy = Layout.path(output, Layout.CFG_COPY)
     if os.path.exists(copy):
         base = run.get("cfg_dir")
         return _recorded_surrogate(load_config(copy, base if isinstance(base, str) else None),
@@ -190,16 +190,17 @@ def stop_leftovers(output: str, recorded: Recorded, grace: float) -> None:
 
 def keep_cfg_copy(output: str, config: Config) -> None:
     """Copy the cfg file into OUTPUT (whole or not at all); none for the built-in defaults."""
-    if config.path is None or os.path.abspath(config.path) == Layout.cfg_copy(output):
+    copy = Layout.path(output, Layout.CFG_COPY)
+    if config.path is None or os.path.abspath(config.path) == copy:
         return
     with open(config.path, "rb") as stream:
         data = stream.read()
-    write_whole(Layout.cfg_copy(output), data)
+    write_whole(copy, data)
 
 
 def record_run(config: Config, output: str, args: argparse.Namespace, dryrun: bool) -> None:
     """Write run.json (the settings a resumed run must share) and the cfg copy."""
-    path = Layout.run_json(output)
+    path = Layout.path(output, Layout.RUN)
     if os.path.exists(path):
         raise UsageError(f"OUTPUT {output}: already holds {Layout.RUN}")
     keep_cfg_copy(output, config)
@@ -216,10 +217,11 @@ def record_resume(config: Config, output: str, args: argparse.Namespace,
     record = dict(run)
     record.update({name: getattr(args, name) for name in NUMBERS})
     record["resumed"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    if config.path is not None and os.path.abspath(config.path) != Layout.cfg_copy(output):
+    copy = Layout.path(output, Layout.CFG_COPY)
+    if config.path is not None and os.path.abspath(config.path) != copy:
         keep_cfg_copy(output, config)
         record.update(cfg=config.path, cfg_dir=os.path.dirname(config.path))
-    write_whole(Layout.run_json(output), (json.dumps(record, indent=2) + "\n").encode())
+    write_whole(Layout.path(output, Layout.RUN), (json.dumps(record, indent=2) + "\n").encode())
 
 
 def write_whole(path: str, data: bytes) -> None:

@@ -362,7 +362,7 @@ def test_a_categorical_value_over_the_csv_field_limit(tmp_path: Path) -> None:
 
     output = tmp_path / "out"
     output.mkdir()
-    journal = Journal(Layout.results_csv(str(output)), results_columns(["c"]))
+    journal = Journal(Layout.path(str(output), Layout.RESULTS), results_columns(["c"]))
     big = "v" * 200_000
     journal.append([{"id": i, "status": "ok", "objective": 0.1 * i, "seconds": 1, "c": c,
                      "start": T0 + i, "end": T0 + i + 1, "slot": 0, "pid": 1, "exit_code": 0,

@@ -224,4 +224,4 @@ def test_release_leaves_no_heartbeat_thread_behind(tmp_path: Path) -> None:
         lock.release()
     assert len(calls) == 2 and not beat.is_alive()
     assert "lock-heartbeat" not in [t.name for t in threading.enumerate()]
-    assert not os.path.exists(Layout.lock_file(str(tmp_path)))
+    assert not os.path.exists(Layout.path(str(tmp_path), Layout.LOCK))
