@@ -37,7 +37,7 @@ LOCAL_CANDIDATES = 700
 INCUMBENTS = 5  # the best results the local candidates are drawn around
 LOCAL_SCALES = (0.2, 0.05, 0.01)  # step sizes, in units of each (normalized) range
 MODELLED_BATCH = 64  # points of a batch picked by the model; more are random
-RANDOM_REDRAWS = 20  # draws of random points that tries to avoid known ones
+RANDOM_REDRAWS = 20  # redraws of a random point already taken (Search.py asks too)
 LENGTH_BOUNDS = (1e-2, 20.0)  # of each column's length scale (normalized); integers: >= a step
 NOISE_BOUNDS = (1e-6, 1e-1)  # of the noise term, in units of the warped values' variance
 JITTER = 1e-8

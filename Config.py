@@ -16,10 +16,11 @@ from typing import Any
 from skopt import Optimizer
 
 import Direction
+import Layout
 import Progress
 from Launcher import LAUNCHERS
 from Machines import MACHINE_NAMES
-from Problem import RESERVED_NAMES, Problem
+from Problem import RESERVED_NAMES, Problem, is_number
 from Pruner import RULES, PrunerSettings
 from Surrogates import make_optimizer
 from utils import UsageError
@@ -110,17 +111,13 @@ def has_control_character(text: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def check_number(key: str, value: Any, low: float = 0.0, high: float = MAX_SECONDS,
                  above: bool = False) -> float:
     """A finite JSON number (not a boolean) in [low, high]; (low, high] when `above`.
 
     Defaults fit a duration in seconds: 0 to MAX_SECONDS.
     """
-    if not _is_number(value):
+    if not is_number(value):
         raise UsageError(f"cfg key {key!r}: expected a number, got {shown(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise UsageError(f"cfg key {key!r}: expected a finite number, got {shown(value)}")
@@ -459,7 +456,7 @@ def check_warm_start(value: Any, base: str) -> list[str]:
         check_string("warm_start", text, "a path")
         path = os.path.normpath(os.path.join(base, text))
         if os.path.isdir(path):
-            path = os.path.join(path, "results.csv")
+            path = Layout.path(path, Layout.RESULTS)
         if not os.path.isfile(path):
             raise UsageError(f"cfg key 'warm_start': {path} does not exist; expected an "
                              "earlier OUTPUT folder or its results.csv")

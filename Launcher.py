@@ -45,6 +45,7 @@ from Machines import (
     split_cores,
     split_devices,
 )
+from Schedulers import COBALT, PBS, SCHEDULERS, SLURM, job_variables
 
 Which = Callable[[str], str | None]
 
@@ -355,8 +356,8 @@ class AprunLauncher(Launcher):
 
     name = "aprun"
     program = "aprun"
-    scheduler = "Cobalt"
-    size_variables = ("COBALT_JOBSIZE", "COBALT_PARTSIZE")
+    scheduler = COBALT.name
+    size_variables = COBALT.size_variables
 
     def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         return ["aprun", "-n", str(self.ranks(parallelism)),
@@ -373,18 +374,16 @@ class SrunLauncher(Launcher):
 
     name = "srun"
     program = "srun"
-    scheduler = "Slurm"
-    size_variables = ("SLURM_JOB_NUM_NODES", "SLURM_NNODES")
+    scheduler = SLURM.name
+    size_variables = SLURM.size_variables
 
     def __init__(self, launcher_args: Sequence[str] = (), ppn: int = 1,
                  environ: Mapping[str, str] | None = None,
                  reason: str = "", pack: Packing | None = None) -> None:
         super().__init__(launcher_args, ppn, environ, reason, pack)
-        nodelist = self.environ.get("SLURM_JOB_NODELIST",
-                                    self.environ.get("SLURM_NODELIST", ""))
-        if nodelist.strip():
-            self.pool = SeatPool(expand_hostlist(nodelist),
-                                 "SLURM_JOB_NODELIST", self.pack)
+        nodelist, variable = SLURM.nodes(self.environ)
+        if nodelist:
+            self.pool = SeatPool(expand_hostlist(nodelist), variable, self.pack)
 
     def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         words = ["srun", "--nodes", str(parallelism),
@@ -416,9 +415,9 @@ class MpiexecLauncher(Launcher):
                  environ: Mapping[str, str] | None = None,
                  reason: str = "", pack: Packing | None = None) -> None:
         super().__init__(launcher_args, ppn, environ, reason, pack)
-        self.nodefile = self.environ.get("PBS_NODEFILE", "")
+        self.nodefile, variable = PBS.nodes(self.environ)
         if self.nodefile:
-            self.pool = SeatPool(read_nodefile(self.nodefile), "PBS_NODEFILE", self.pack)
+            self.pool = SeatPool(read_nodefile(self.nodefile), variable, self.pack)
 
     def prefix(self, parallelism: int, placement: Placement) -> list[str]:
         words = ["mpiexec", "-n", str(self.ranks(parallelism)),
@@ -440,10 +439,6 @@ CLASSES: dict[str, type[Launcher]] = {
 # The one list of launcher names (Config.py asks for it).
 LAUNCHERS = ("auto", *CLASSES)
 
-# auto: (job id variable, scheduler, launcher), first match wins
-AUTO = (("COBALT_JOBID", "Cobalt", "aprun"),
-        ("SLURM_JOB_ID", "Slurm", "srun"),
-        ("PBS_JOBID", "PBS", "mpiexec"))
 
 
 def read_nodefile(path: str) -> list[str]:
@@ -560,18 +555,17 @@ def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
                              f"requested (launcher: {name}), "
                              f"{program} found at {path}", pack)
     notes = []
-    for variable, scheduler, chosen in AUTO:
-        job = environ.get(variable, "")
+    for scheduler in SCHEDULERS:  # auto: the launcher of the first job's scheduler
+        job, chosen = scheduler.job(environ), scheduler.launcher
         if not job:
             continue
         path = which(chosen)
-        job = f"{scheduler} job {job} ({variable})"
+        job = f"{scheduler.name} job {job} ({scheduler.job_variable})"
         if path is None:
             notes.append(f"{job} but {chosen} is not on PATH")
             continue
         return CLASSES[chosen](launcher_args, ppn, environ,
                                f"{job} and {chosen} found at {path}", pack)
     if not notes:
-        unset = ", ".join(variable for variable, _, _ in AUTO)
-        notes.append(f"no batch job ({unset} unset)")
+        notes.append(f"no batch job ({job_variables()} unset)")
     return Launcher(launcher_args, ppn, environ, "; ".join(notes), pack)

@@ -1,5 +1,14 @@
 # LAYOUT PY
-# Where a task's files live in OUTPUT: the one home of these paths.
+# Where a search's files live in OUTPUT: the one home of these names and
+# paths. Every other module asks here for a file of OUTPUT.
+#
+#   OUTPUT/results.csv    how each task ended (Results.py writes, History.py reads)
+#   OUTPUT/started.csv    each task as it was launched, its point and origin
+#   OUTPUT/progress.csv   the intermediate values read from the tasks (Progress.py)
+#   OUTPUT/run.json       the settings and arguments a resumed run shares (Resume.py)
+#   OUTPUT/cfg.json       a copy of the cfg, so that --resume alone carries on
+#   OUTPUT/driver.lock    held by the driver writing OUTPUT (OutputLock.py)
+#   OUTPUT/NAME.png       the report's plots (Plots.py names them)
 #
 #   OUTPUT/tasks/SSS/NNNN/           the task's own working directory
 #   OUTPUT/tasks/SSS/NNNN/NNNN.txt   its output (stdout and stderr)
@@ -16,6 +25,29 @@ import os
 
 SHARD = 1000
 TASKS = "tasks"
+RESULTS = "results.csv"
+STARTED = "started.csv"
+PROGRESS = "progress.csv"
+RUN = "run.json"
+CFG_COPY = "cfg.json"
+LOCK = "driver.lock"
+# what makes a folder a search's OUTPUT (main.py refuses a new search there)
+SEARCH_FILES = (RUN, RESULTS, STARTED)
+
+
+def path(output: str, name: str) -> str:
+    """OUTPUT/NAME, NAME one of the search's files above (RESULTS, RUN, LOCK...)."""
+    return os.path.join(output, name)
+
+
+def plot_name(name: str) -> str:
+    """NAME.png, the file of the report's plot NAME."""
+    return name + ".png"
+
+
+def plot_file(output: str, name: str) -> str:
+    """OUTPUT/NAME.png, one of the report's plots."""
+    return os.path.join(output, plot_name(name))
 
 
 def task_name(task_id: int) -> str:
@@ -50,12 +82,6 @@ def find_output_file(output: str, task_id: int) -> str:
         return path
     legacy = legacy_output_file(output, task_id)
     return legacy if os.path.exists(legacy) else path
-
-
-def task_exists(output: str, task_id: int) -> bool:
-    """True when a task of this number has left files (either layout)."""
-    return os.path.exists(task_dir(output, task_id)) or \
-        os.path.exists(legacy_output_file(output, task_id))
 
 
 def highest_task_id(output: str) -> int:

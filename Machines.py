@@ -1,18 +1,20 @@
 # MACHINES PY
 # One small record per machine: its launcher, GPUs per node, the variable
 # and order that pin a task to its devices, its cores (NUMA domains and
-# the cores the system keeps), its launch limits and submit defaults.
+# the cores the system keeps) and its launch limits.
 # Each record cites the facility documentation it was read from. Adding a
 # machine is adding a record here and a row in tests/test_machines.py.
 #
 # cfg `machine: auto` picks a record with detect(): a named machine only
 # where its own variable says so, else the generic record of the batch
-# system the job runs under, else `local`.
+# system the job runs under (Schedulers.py tells which), else `local`.
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+import Schedulers
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,6 @@ class Machine:
     simultaneous : launches that may run at once, 0 no limit
     simultaneous_hard : True: more is refused; False: a warning
     launch_delay : the default of cfg `launch_delay` (pacing)
-    submit : the submit script's defaults (queue, account variable)
     detected_by : (variable, text it contains) pairs that name it for auto
     """
 
@@ -54,7 +55,6 @@ class Machine:
     simultaneous: int = 0
     simultaneous_hard: bool = False
     launch_delay: float = 0.0
-    submit: Mapping[str, str] = field(default_factory=dict)
     detected_by: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -72,8 +72,6 @@ MACHINES: dict[str, Machine] = {m.name: m for m in (
     # gives local rank 0 GPU 3), so the device order is reversed. PBS Pro, mpiexec is PALS.
     Machine("polaris", "mpiexec", gpus_per_node=4, device_order=("3", "2", "1", "0"),
             cores=32, domains=4,
-            submit={"queue": "debug", "account": "PBS_ACCOUNT",
-                    "filesystems": "home:eagle"},
             detected_by=(("PBS_O_HOST", "polaris"),)),
     # https://docs.alcf.anl.gov/aurora/running-jobs-aurora/ (GPU tile binding with
     # ZE_AFFINITY_MASK=gpu.tile, gpu_tile_compact.sh): 6 PVC x 2 tiles = 12, 2 sockets of
@@ -83,8 +81,6 @@ MACHINES: dict[str, Machine] = {m.name: m for m in (
             device_order=tuple(f"{g}.{t}" for g in range(6) for t in range(2)),
             device_env={"ZE_ENABLE_PCI_ID_DEVICE_ORDER": "1"},
             cores=104, domains=2, reserved=(0, 52),
-            submit={"queue": "debug", "account": "PBS_ACCOUNT",
-                    "filesystems": "home:flare"},
             detected_by=(("PBS_O_HOST", "aurora"),)),
     # https://docs.olcf.ornl.gov/systems/frontier_user_guide.html: 4 MI250X = 8 GCDs,
     # 64 cores in 8 L3 regions; low-noise mode reserves core 0 of each region (56 usable,
@@ -94,7 +90,6 @@ MACHINES: dict[str, Machine] = {m.name: m for m in (
             device_order=("4", "5", "2", "3", "6", "7", "0", "1"),
             cores=64, domains=8, reserved=tuple(range(0, 64, 8)),
             max_steps=SLURM_MAX_STEPS, simultaneous=100, launch_delay=0.1,
-            submit={"queue": "batch", "account": "SLURM_ACCOUNT"},
             detected_by=(("LMOD_SYSTEM_NAME", "frontier"),)),
     # https://docs.nersc.gov/jobs/affinity/ and https://docs.nersc.gov/systems/perlmutter/
     # running-jobs/: GPU nodes have 4 A100 and 64 cores x 2 threads (srun -c counts the
@@ -102,32 +97,25 @@ MACHINES: dict[str, Machine] = {m.name: m for m in (
     Machine("perlmutter", "srun", gpus_per_node=4, device_variable="",
             device_order=("0", "1", "2", "3"), cores=128, domains=4,
             max_steps=SLURM_MAX_STEPS,
-            submit={"queue": "regular", "account": "SLURM_ACCOUNT", "constraint": "gpu"},
             detected_by=(("NERSC_HOST", "perlmutter"),)),
     # https://docs.alcf.anl.gov/theta/queueing-and-running-jobs/job-and-queue-scheduling/
     # (retired 2023): Cobalt + ALPS, 64-core KNL, no GPUs; one aprun per node, at most
     # 1,000 simultaneous apruns per job.
     Machine("theta", "aprun", cores=64, shares_nodes=False,
             simultaneous=ALPS_SIMULTANEOUS, simultaneous_hard=True,
-            submit={"queue": "debug-cache-quad", "account": "COBALT_PROJ"},
             detected_by=(("HOSTNAME", "theta"),)),
-    # generic batch systems: GPUs only as cfg gpus_per_node says; cores read at run time
-    # (SLURM_CPUS_ON_NODE, NCPUS); Slurm pins GPUs itself (https://slurm.schedmd.com/
-    # srun.html#OPT_gpus-per-task with --exact).
-    Machine("slurm", "srun", device_variable="", max_steps=SLURM_MAX_STEPS),
-    Machine("pbs", "mpiexec"),
-    Machine("cobalt", "aprun", shares_nodes=False, simultaneous=ALPS_SIMULTANEOUS,
-            simultaneous_hard=True),
+    # generic batch systems (Schedulers.py): GPUs only as cfg gpus_per_node says; cores
+    # read at run time (the scheduler's core_variables); Slurm pins GPUs itself
+    # (https://slurm.schedmd.com/srun.html#OPT_gpus-per-task with --exact).
+    Machine(Schedulers.SLURM.machine, Schedulers.SLURM.launcher, device_variable="",
+            max_steps=SLURM_MAX_STEPS),
+    Machine(Schedulers.PBS.machine, Schedulers.PBS.launcher),
+    Machine(Schedulers.COBALT.machine, Schedulers.COBALT.launcher, shares_nodes=False,
+            simultaneous=ALPS_SIMULTANEOUS, simultaneous_hard=True),
     Machine("local", "none"),
 )}
 
 MACHINE_NAMES = ("auto", *MACHINES)
-
-# auto, after the named machines: (job variable, generic record), first match wins
-SCHEDULERS = (("COBALT_JOBID", "cobalt"), ("SLURM_JOB_ID", "slurm"), ("PBS_JOBID", "pbs"))
-
-# where a generic record reads the CPUs of a node
-CORE_VARIABLES = {"slurm": ("SLURM_CPUS_ON_NODE", "SLURM_JOB_CPUS_PER_NODE"), "pbs": ("NCPUS",)}
 
 
 def detect(environ: Mapping[str, str]) -> tuple[Machine, str]:
@@ -137,10 +125,11 @@ def detect(environ: Mapping[str, str]) -> tuple[Machine, str]:
             value = environ.get(variable, "")
             if text in value.lower():
                 return machine, f"{variable}={value}"
-    for variable, name in SCHEDULERS:
-        if environ.get(variable, ""):
-            return MACHINES[name], f"{variable} set, no named machine recognised"
-    return MACHINES["local"], "no batch job (" + ", ".join(v for v, _ in SCHEDULERS) + " unset)"
+    scheduler = Schedulers.detect(environ)
+    if scheduler is not None:
+        return (MACHINES[scheduler.machine],
+                f"{scheduler.job_variable} set, no named machine recognised")
+    return MACHINES["local"], f"no batch job ({Schedulers.job_variables()} unset)"
 
 
 def choose(name: str, environ: Mapping[str, str]) -> tuple[Machine, str]:
@@ -155,7 +144,8 @@ def node_cores(machine: Machine, environ: Mapping[str, str], cpu_count: int | No
     """CPUs of one node: the record's, else the batch system's variable, else this host's."""
     if machine.cores:
         return machine.cores
-    for variable in CORE_VARIABLES.get(machine.name, ()):
+    scheduler = Schedulers.for_machine(machine.name)
+    for variable in scheduler.core_variables if scheduler else ():
         text = environ.get(variable, "").strip().split("(")[0].split(",")[0]  # "8(x2)"
         if text.isdigit() and int(text) > 0:
             return int(text)

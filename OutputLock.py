@@ -27,9 +27,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import Layout
 from utils import UsageError, proc_stat, warn
 
-LOCK_FILE = "driver.lock"
 HEARTBEAT = 60.0  # seconds between two touches of the lock by its driver
 JOIN_LIMIT = 10.0  # seconds release() waits for the heartbeat thread (a hung file system)
 STALE_AFTER = 600.0  # a lock on another host untouched this long is a dead driver's
@@ -143,7 +143,7 @@ class OutputLock:
 
 def acquire(output: str) -> OutputLock:
     """Take OUTPUT's lock (OUTPUT exists), or raise UsageError naming its holder."""
-    path = os.path.join(output, LOCK_FILE)
+    path = Layout.path(output, Layout.LOCK)
     host, pid = socket.gethostname(), os.getpid()
     content = json.dumps({"host": host, "pid": pid, "started": process_start(pid),
                           "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}) + "\n"

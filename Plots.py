@@ -39,6 +39,7 @@ from matplotlib.ticker import (
 from threadpoolctl import threadpool_limits
 
 import Direction
+import Layout
 from Problem import Problem
 from Progress import finite, read_curves
 from utils import UsageError, int_or_none
@@ -46,7 +47,7 @@ from utils import UsageError, int_or_none
 if TYPE_CHECKING:  # Report imports this module; only the types come back
     from Report import ReportSummary, Row
 
-PROG = "report.sh"
+PROG = "report.sh"  # the command these plots are drawn by (Report.py asks here)
 PLOTS = {
     "convergence": "best objective so far against task number",
     "objective": "partial dependence of the objective on each parameter",
@@ -186,8 +187,8 @@ def problem_space(names: list[str], rows: list["Row"], run: dict[str, Any]) -> P
         try:
             return Problem(spec)
         except UsageError as err:
-            print(f"{PROG}: warning: run.json problem: {err}; inferring the space from "
-                  "results.csv", file=sys.stderr)
+            print(f"{PROG}: warning: {Layout.RUN} problem: {err}; inferring the space from "
+                  f"{Layout.RESULTS}", file=sys.stderr)
     inferred: dict[str, Any] = {}
     for name in names:
         texts = [r.params[name] for r in rows]
@@ -613,10 +614,10 @@ def write_plots(summary: "ReportSummary", run: dict[str, Any], err: TextIO = sys
             note = str(why)
         except Exception as bug:  # noqa: BLE001 -- a plot must never take the run down
             note = f"could not draw it: {type(bug).__name__}: {bug}"
-            print(f"{PROG}: warning: {name}.png: {note}", file=err)
+            print(f"{PROG}: warning: {Layout.plot_name(name)}: {note}", file=err)
         if note is not None:
-            fig = _message_figure(f"{name}.png: {PLOTS[name]}", note)
-        path = os.path.join(summary.output, f"{name}.png")
+            fig = _message_figure(f"{Layout.plot_name(name)}: {PLOTS[name]}", note)
+        path = Layout.plot_file(summary.output, name)
         _save(fig, path)
         plt.close(fig)
         summary.plots[name] = path

@@ -27,7 +27,8 @@ MAX_INTEGER = 2**53
 MAX_REAL = 1e100
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A JSON number: an int or a float, not a boolean (Config.py asks too)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -58,7 +59,7 @@ def _choices(name: str, spec: list[Any]) -> Categorical:
 
 def _bound(where: str, value: Any, kind: str) -> int | float:
     """A range bound checked for its type: whole for int, finite and moderate."""
-    if not _is_number(value):
+    if not is_number(value):
         raise UsageError(f"{where}: expected a number, got {value!r}")
     if not math.isfinite(value) or abs(value) > MAX_REAL:
         raise UsageError(f"{where}: expected a number within ±{MAX_REAL:g}, got {value!r}")
@@ -81,7 +82,7 @@ def _range(name: str, spec: dict[str, Any]) -> Dimension:
     for bound in ("low", "high"):
         if bound not in spec:
             raise UsageError(f"{where}: missing {bound!r}")
-        if not _is_number(spec[bound]):
+        if not is_number(spec[bound]):
             raise UsageError(f"{where}.{bound}: expected a number, got {spec[bound]!r}")
     kind = spec.get("type")
     if kind is None:

@@ -20,7 +20,8 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from Results import PROGRESS_FILE, read_journal
+import Layout
+from Results import read_journal
 from Status import parse_status
 from utils import debug, warn
 
@@ -53,7 +54,7 @@ def read_history(output: str, results: list[dict[str, str]]) -> list[tuple[int, 
     that was interrupted is issued again under a new number: its partial
     curve would count twice, so it is left out.
     """
-    path = os.path.join(output, PROGRESS_FILE)
+    path = Layout.path(output, Layout.PROGRESS)
     if not os.path.exists(path):
         return []
     done = {int(r["id"]) for r in results if parse_status(r["status"]).is_done}
@@ -75,7 +76,7 @@ def read_curves(output: str) -> dict[int, list[tuple[int, float]]]:
     From OUTPUT/progress.csv in journal order ({} when there is none); for
     the report and its plot, which show interrupted tasks too.
     """
-    path = os.path.join(output, PROGRESS_FILE)
+    path = Layout.path(output, Layout.PROGRESS)
     if not os.path.exists(path):
         return {}
     curves: dict[int, list[tuple[int, float]]] = {}

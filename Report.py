@@ -1,14 +1,13 @@
 # REPORT PY
 # How did the search go? Reads OUTPUT's journals (finished or still being
-# written) through Results.py's reader, prints counts, progress, the best
+# written) through History.py, which also says which tasks are done (of
+# POINTS_MAX) as a resume counts them; prints counts, progress, the best ok
 # points and the utilization, then has Plots.py draw the PNGs into OUTPUT.
 #
 # Library: write_report(output) is called by the driver at the end of a run.
 # CLI:     ./report.sh [--top N] [--no-plots] OUTPUT
 
 import argparse
-import json
-import math
 import os
 import sys
 import time
@@ -23,21 +22,17 @@ import Direction
 import Eta
 import Layout
 import Plots
-from Plots import PLOTS
+from History import History, RunFileError, read_journals, read_run_file, told_value
+from Plots import PLOTS, PROG
 from Results import (
     FIXED_AFTER,
     FIXED_BEFORE,
     STARTED_FIXED,
-    read_journal,
     split_results_header,
     started_names,
-    superseded_failures,
 )
 from Status import Status
 from utils import UsageError, int_or_none
-
-PROG = "report.sh"
-STATUSES_DONE = {s.value for s in Status if s.is_done}  # count toward POINTS_MAX
 
 
 class ReportError(UsageError):
@@ -111,10 +106,10 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
     """
     if not os.path.isdir(output):
         raise ReportError(f"OUTPUT {output}: no such folder; expected a search output folder")
-    path = os.path.join(output, "results.csv")
+    path = Layout.path(output, Layout.RESULTS)
     if not os.path.isfile(path):
         raise ReportError(f"{path}: no such file; expected the results.csv of a search")
-    header, records = read_journal(path)
+    header, records = read_journals([path])
     if not header and not records:  # created, header not written yet
         return [], []
     expected = ",".join(FIXED_BEFORE + ["<parameters>"] + FIXED_AFTER + ["<metrics>"])
@@ -139,9 +134,7 @@ def _row(record: dict[str, str], names: list[str], metrics: list[str]) -> Row | 
     seconds = _float(record["seconds"])
     if number is None or start is None or end is None:
         return None
-    objective = _float(record["objective"]) if record["status"] == Status.OK else None
-    if objective is not None and not math.isfinite(objective):
-        objective = None
+    objective = told_value(record) if record["status"] == Status.OK else None  # best: ok rows
     return Row(id=number, status=record["status"], objective=objective,
                seconds=end - start if seconds is None else seconds,
                params={n: record[n] for n in names}, start=start, end=end,
@@ -157,10 +150,10 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
     and whether started.csv records origins at all (folders written before
     the `origin` column do not).
     """
-    path = os.path.join(output, "started.csv")
+    path = Layout.path(output, Layout.STARTED)
     if not os.path.isfile(path):
         return [], None, False
-    header, records = read_journal(path)
+    header, records = read_journals([path])
     if header[:len(STARTED_FIXED)] != STARTED_FIXED:
         return [], None, False
     running = []
@@ -183,11 +176,9 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
 def read_run(output: str) -> dict[str, Any]:
     """OUTPUT/run.json (the run's settings), or {} when missing or unreadable."""
     try:
-        with open(os.path.join(output, "run.json")) as stream:
-            run = json.load(stream)
-    except (OSError, ValueError):
+        return read_run_file(output)
+    except RunFileError:
         return {}
-    return run if isinstance(run, dict) else {}
 
 
 # ---- numbers ---------------------------------------------------------------
@@ -218,14 +209,8 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
     slots = {r.slot for r in rows if r.slot is not None}
     concurrency = max(1, len(slots))
     utilization = total / (concurrency * wall) if wall else None
-    failures = [s.value for s in Status if s.is_failure]
-    records = [dict(r.params, id=str(r.id), status=r.status) for r in rows]
-    started = [dict(r.params, id=str(r.id)) for r in running]
-    try:
-        superseded = superseded_failures(records, started, names, failures)
-    except KeyError:  # started.csv of other parameters: nothing is superseded
-        superseded = set()
-    counted = [r for r in rows if r.status in STATUSES_DONE and r.id not in superseded]
+    done = {int(r["id"]) for r in _history(names, rows, running).done()}
+    counted = [r for r in rows if r.id in done]
     points_max = run.get("points_max")
     points_max = points_max if isinstance(points_max, int) and points_max > 0 else None
     eta = None
@@ -242,6 +227,19 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
                          utilization=utilization, direction=direction,
                          points_max=points_max, done=len(counted), eta=eta,
                          eta_time=now)
+
+
+def _history(names: list[str], rows: list[Row], running: list[Row]) -> History:
+    """What the rows tell the search (History.py), for the count of done tasks;
+    rows of a status that is none are left out, as a running task's of other parameters."""
+    known = {s.value for s in Status}
+    results = [dict(r.params, id=str(r.id), status=r.status, objective="")
+               for r in rows if r.status in known]
+    started = [dict(r.params, id=str(r.id)) for r in running]
+    try:
+        return History(results, started, names)
+    except KeyError:  # started.csv of other parameters: nothing is superseded
+        return History(results, [], names)
 
 
 def _cell(text: str) -> str:
@@ -356,6 +354,12 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
     return summary
 
 
+def _plot_names() -> str:
+    """The PNG files the report writes, as a sentence lists them."""
+    names = [Layout.plot_name(name) for name in PLOTS]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         print(f"{PROG}: error: {message} (see {PROG} -h)", file=sys.stderr)
@@ -366,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI: report on an OUTPUT folder. Exit 0, or 2 on bad input."""
     parser = _Parser(prog=PROG, description="Report on a search's OUTPUT folder (finished or "
                      "still being written): counts by status, best points, utilization; "
-                     "writes convergence.png, objective.png, timeline.png and intermediate.png into it.")
+                     f"writes {_plot_names()} into it.")
     parser.add_argument("output", metavar="OUTPUT", help="the search's output folder")
     parser.add_argument("--top", type=int, default=10, metavar="N",
                         help="how many of the best points to list (default 10)")

@@ -1,10 +1,11 @@
 # RESULTS PY
 # results.csv (and started.csv, progress.csv) as append-only journals: each
 # batch of rows is written, flushed and fsynced before anything else
-# happens. The one reader of them (parse_journal): a record ends at a
-# newline outside quotes, a torn last record left by a crash is set apart
-# (and cut off before appending), and a line that does not parse is named
-# and skipped alone, never hiding the rows after it.
+# happens. The one parser of them (parse_journal; History.py reads rows
+# for the search through it): a record ends at a newline outside quotes, a
+# torn last record left by a crash is set apart (and cut off before
+# appending), and a line that does not parse is named and skipped alone,
+# never hiding the rows after it.
 
 import csv
 import io
@@ -13,8 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import Layout
 from Task import Outcome, Task
 from utils import warn
+
+# The longest field a journal row may hold when read back: the writer sets no
+# limit (a categorical value of any length), csv's reader stops at 131072
+# characters by default. Raised here, the one place journals are parsed.
+FIELD_LIMIT = 2**31 - 1
 
 FIXED_BEFORE = ["id", "status", "objective", "seconds"]
 FIXED_AFTER = ["start", "end", "slot", "pid", "exit_code", "reason"]
@@ -24,7 +31,6 @@ STARTED_FIXED = ["id", "start", "slot", "pid"]
 STARTED_AFTER = ["origin"]
 # progress.csv: a task's intermediate values as the driver read them (Progress.py):
 # task id, step, value, and when it was read (epoch seconds)
-PROGRESS_FILE = "progress.csv"
 PROGRESS_COLUMNS = ["id", "step", "value", "time"]
 
 
@@ -87,22 +93,6 @@ def started_names(header: Sequence[str]) -> list[str]:
     return list(header[len(STARTED_FIXED):end])
 
 
-def superseded_failures(rows: Sequence[dict[str, str]], issued: Sequence[dict[str, str]],
-                        names: Sequence[str], failures: Sequence[str]) -> set[int]:
-    """Ids of failed rows (status in `failures`) whose point a later task ran again.
-
-    `rows` are results.csv's, `issued` started.csv's (a task that could not
-    start has a results row only). Such a failure says nothing any more: it
-    is neither told to the search nor counted toward POINTS_MAX.
-    """
-    latest: dict[tuple[str, ...], int] = {}
-    for row in [*issued, *rows]:
-        key = tuple(row[n] for n in names)
-        latest[key] = max(latest.get(key, -1), int(row["id"]))
-    return {int(r["id"]) for r in rows if r["status"] in failures
-            and latest[tuple(r[n] for n in names)] != int(r["id"])}
-
-
 def journal_header(path: str) -> list[str] | None:
     """The header of an existing journal (its first line), None when it has none yet."""
     try:
@@ -112,7 +102,7 @@ def journal_header(path: str) -> list[str] | None:
         return None
     if not line.endswith("\n"):
         return None
-    return next(csv.reader([line]))
+    return _fields(line.encode("utf-8"))
 
 
 class JournalError(ValueError):
@@ -131,6 +121,8 @@ class Parsed:
 
 
 def _fields(record: bytes) -> list[str]:
+    """The fields of one journal record (the one csv parse of a journal)."""
+    csv.field_size_limit(FIELD_LIMIT)
     return next(csv.reader([record.decode("utf-8", errors="replace")]), [])
 
 
@@ -301,14 +293,13 @@ def open_journals(output: str, names: Sequence[str], metrics: Sequence[str]) -> 
     """
     opened: list[Journal] = []
     try:
-        opened.append(Journal(os.path.join(output, "results.csv"),
-                              results_columns(names, metrics)))
-        started = os.path.join(output, "started.csv")
+        opened.append(Journal(Layout.path(output, Layout.RESULTS), results_columns(names, metrics)))
+        started = Layout.path(output, Layout.STARTED)
         columns = started_columns(names)
         if journal_header(started) == columns[:-len(STARTED_AFTER)]:  # an older folder's
             columns = columns[:-len(STARTED_AFTER)]
         opened.append(Journal(started, columns))
-        opened.append(Journal(os.path.join(output, PROGRESS_FILE), PROGRESS_COLUMNS))
+        opened.append(Journal(Layout.path(output, Layout.PROGRESS), PROGRESS_COLUMNS))
     except (OSError, JournalError):
         for journal in opened:
             journal.close()

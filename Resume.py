@@ -20,15 +20,14 @@ from typing import Any
 import Layout
 from Config import Config, load_config, read_cfg_text
 from Direction import minimized
-from Results import read_journal, results_columns, superseded_failures
+from History import History, RunFileError, output_history, read_run_file, told_value
+from Results import results_columns
 from Search import Search
 from Status import Status, parse_status
 from Tally import Best, Tally, row_metrics
 from Task import find_leftovers, stop_groups
 from utils import UsageError, say, shout
 
-RUN_FILE = "run.json"
-CFG_COPY = "cfg.json"
 NUMBERS = ("parallelism", "points_init", "points_max")  # the positional arguments
 DEFAULT_NUMBERS = {"parallelism": 1, "points_init": 4, "points_max": 8}
 MAIN_SH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "main.sh")
@@ -43,13 +42,9 @@ def resume_line(output: str, dryrun: bool) -> str:
 def read_run(output: str) -> dict[str, Any]:
     """OUTPUT's run.json, or a one-line UsageError."""
     try:
-        with open(os.path.join(output, RUN_FILE)) as stream:
-            recorded = json.load(stream)
-    except (OSError, ValueError) as err:
-        raise UsageError(f"OUTPUT {output}: cannot resume: cannot read run.json: {err}") from None
-    if not isinstance(recorded, dict):
-        raise UsageError(f"OUTPUT {output}: cannot resume: run.json is not a JSON object")
-    return recorded
+        return read_run_file(output)
+    except RunFileError as err:
+        raise UsageError(f"OUTPUT {output}: cannot resume: {err}") from None
 
 
 def resume_config(output: str, given: str | None, run: dict[str, Any]) -> Config:
@@ -62,7 +57,7 @@ def resume_config(output: str, given: str | None, run: dict[str, Any]) -> Config
     """
     if given is not None:
         return _recorded_surrogate(load_config(given), run)
-    copy = os.path.join(output, CFG_COPY)
+    copy = Layout.path(output, Layout.CFG_COPY)
     if os.path.exists(copy):
         base = run.get("cfg_dir")
         return _recorded_surrogate(load_config(copy, base if isinstance(base, str) else None),
@@ -101,12 +96,9 @@ def fill_numbers(args: argparse.Namespace, run: dict[str, Any] | None) -> None:
 class Recorded:
     """What an earlier run left in OUTPUT, checked against this run's settings."""
 
-    rows: list[dict[str, str]]  # results.csv
-    issued: list[dict[str, str]]  # started.csv
-    lost: list[dict[str, str]]  # started rows to issue again
+    history: History  # results.csv and started.csv, and what they tell the search
     next_id: int  # the first free task number
     retry: list[dict[str, str]] = field(default_factory=list)  # failed rows to issue again
-    superseded: set[int] = field(default_factory=set)  # failed tasks a later task retried
 
 
 def check_settings(config: Config, output: str, run: dict[str, Any], dryrun: bool) -> None:
@@ -125,40 +117,24 @@ def check_settings(config: Config, output: str, run: dict[str, Any], dryrun: boo
 def read_recorded(config: Config, output: str, retry_failed: bool = False) -> Recorded:
     """Read the journals of the search recorded in OUTPUT (writes nothing there).
 
-    A task is lost (issued again) when it has no row in results.csv, or a
-    `killed` one, and its point was not issued again by a later task. A
-    failed (or timed-out) task whose point a later task ran again is
-    superseded: neither told to the search nor counted. With
-    `retry_failed`, each failed point not superseded is issued again, once.
+    What they tell the search is History's rule; with `retry_failed`, each
+    failed point not superseded is issued again, once.
     """
-    results = os.path.join(output, "results.csv")
-    started = os.path.join(output, "started.csv")
-    header, rows = read_journal(results) if os.path.exists(results) else ([], [])
-    expected = results_columns(config.problem.names, config.metrics)
-    if header and header != expected:
-        raise UsageError(f"OUTPUT {output}: cannot resume: results.csv has the columns "
-                         f"{','.join(header)!r}, this run's cfg makes {','.join(expected)!r} "
-                         "(a run keeps its parameters and metrics)")
-    issued = read_journal(started)[1] if os.path.exists(started) else []
     names = config.problem.names
     try:
-        ids = [int(r["id"]) for r in rows + issued]
-        finished = {int(r["id"]) for r in rows if parse_status(r["status"]).is_done}
-        latest: dict[tuple[str, ...], int] = {}
-        for row in issued:
-            key = tuple(row[n] for n in names)
-            latest[key] = max(latest.get(key, -1), int(row["id"]))
-        lost = [r for r in issued if int(r["id"]) not in finished
-                and latest[tuple(r[n] for n in names)] == int(r["id"])]
-        failures = [s.value for s in Status if s.is_failure]
-        superseded = superseded_failures(rows, issued, names, failures)
-        retry = [r for r in rows if r["status"] in failures
-                 and int(r["id"]) not in superseded] if retry_failed else []
+        header, history = output_history(output, names)
+        expected = results_columns(names, config.metrics)
+        if header and header != expected:
+            raise UsageError(f"OUTPUT {output}: cannot resume: results.csv has the columns "
+                             f"{','.join(header)!r}, this run's cfg makes "
+                             f"{','.join(expected)!r} (a run keeps its parameters and metrics)")
+        ids = [int(r["id"]) for r in history.results + history.started]
+        retry = history.failures() if retry_failed else []
     except (KeyError, ValueError) as err:
         raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
                          f"problem: {err!r}") from None
     ids.append(Layout.highest_task_id(output))
-    return Recorded(rows, issued, lost, max(ids, default=-1) + 1, retry, superseded)
+    return Recorded(history, max(ids, default=-1) + 1, retry)
 
 
 @dataclass
@@ -174,36 +150,37 @@ def replay(config: Config, output: str, recorded: Recorded, search: Search) -> R
     """Tell the search what an earlier run recorded (one tell for all results), and
     tally the earlier runs (counts, task times, best) for the status lines and summary."""
     problem = config.problem
+    history = recorded.history
     tally = Tally()
-    skipped = recorded.superseded | {int(r["id"]) for r in recorded.retry}
-    rows = [r for r in recorded.rows if int(r["id"]) not in skipped]
+    retried = {int(r["id"]) for r in recorded.retry}
     try:
-        ok = [(problem.point(r), float(r["objective"])) for r in rows
-              if parse_status(r["status"]).has_value and r["objective"]]
-        failed = [problem.point(r) for r in rows if parse_status(r["status"]).is_failure]
-        lost = [problem.point(r) for r in recorded.lost]
+        told = [(problem.point(r), v) for r, v in history.told()]
+        failed = [problem.point(r) for r in history.failures() if int(r["id"]) not in retried]
+        lost = [problem.point(r) for r in history.lost()]
         retry = [problem.point(r) for r in recorded.retry]
-        for r in rows:
+        for r in history.kept():
+            if int(r["id"]) in retried:
+                continue
             status = parse_status(r["status"])
-            best = Best(float(r["objective"]), int(r["id"]), problem.params(problem.point(r)),
-                        row_metrics(r, config.metrics)) \
-                if status is Status.OK and r["objective"] else None
+            value = told_value(r) if status is Status.OK else None
+            best = Best(value, int(r["id"]), problem.params(problem.point(r)),
+                        row_metrics(r, config.metrics)) if value is not None else None
             tally.add(status, float(r["seconds"] or 0), best, config.direction)
     except (KeyError, ValueError) as err:
         raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
                          f"problem: {err}") from None
-    search.tell([p for p, _ in ok], [minimized(v, config.direction) for _, v in ok])
+    search.tell([p for p, _ in told], [minimized(v, config.direction) for _, v in told])
     search.fail(failed)
-    retried = f" ({len(retry)} failed one(s) retried)" if retry else ""
-    say(f"resume: {len(ok)} result(s) told to the search, {len(failed)} failed, "
-        f"{len(lost) + len(retry)} task(s) to issue again{retried}, numbering from "
+    again = f" ({len(retry)} failed one(s) retried)" if retry else ""
+    say(f"resume: {len(told)} result(s) told to the search, {len(failed)} failed, "
+        f"{len(lost) + len(retry)} task(s) to issue again{again}, numbering from "
         f"{recorded.next_id:04d}")
     return Replayed(tally.finished, lost + retry, tally)
 
 
 def stop_leftovers(output: str, recorded: Recorded, grace: float) -> None:
     """Stop the tasks of an earlier driver that died without stopping them."""
-    ended = {int(r["id"]) for r in recorded.rows}
+    ended = {int(r["id"]) for r in recorded.history.results}
     groups = find_leftovers(output, set(range(recorded.next_id)) - ended)
     if not groups:
         return
@@ -214,18 +191,19 @@ def stop_leftovers(output: str, recorded: Recorded, grace: float) -> None:
 
 def keep_cfg_copy(output: str, config: Config) -> None:
     """Copy the cfg file into OUTPUT (whole or not at all); none for the built-in defaults."""
-    if config.path is None or os.path.abspath(config.path) == os.path.join(output, CFG_COPY):
+    copy = Layout.path(output, Layout.CFG_COPY)
+    if config.path is None or os.path.abspath(config.path) == copy:
         return
     with open(config.path, "rb") as stream:
         data = stream.read()
-    write_whole(os.path.join(output, CFG_COPY), data)
+    write_whole(copy, data)
 
 
 def record_run(config: Config, output: str, args: argparse.Namespace, dryrun: bool) -> None:
     """Write run.json (the settings a resumed run must share) and the cfg copy."""
-    path = os.path.join(output, RUN_FILE)
+    path = Layout.path(output, Layout.RUN)
     if os.path.exists(path):
-        raise UsageError(f"OUTPUT {output}: already holds run.json")
+        raise UsageError(f"OUTPUT {output}: already holds {Layout.RUN}")
     keep_cfg_copy(output, config)
     record = dict(config.settings())
     record.update({name: getattr(args, name) for name in NUMBERS})
@@ -240,11 +218,11 @@ def record_resume(config: Config, output: str, args: argparse.Namespace,
     record = dict(run)
     record.update({name: getattr(args, name) for name in NUMBERS})
     record["resumed"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    if config.path is not None and os.path.abspath(config.path) != \
-            os.path.join(output, CFG_COPY):
+    copy = Layout.path(output, Layout.CFG_COPY)
+    if config.path is not None and os.path.abspath(config.path) != copy:
         keep_cfg_copy(output, config)
         record.update(cfg=config.path, cfg_dir=os.path.dirname(config.path))
-    write_whole(os.path.join(output, RUN_FILE), (json.dumps(record, indent=2) + "\n").encode())
+    write_whole(Layout.path(output, Layout.RUN), (json.dumps(record, indent=2) + "\n").encode())
 
 
 def write_whole(path: str, data: bytes) -> None:

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
 
-from Acquisition import key
+from Acquisition import RANDOM_REDRAWS, key
 from Problem import Problem
 from Surrogates import (
     INT32_MAX,
@@ -23,8 +23,6 @@ from Surrogates import (
     make_optimizer,
     make_state_optimizer,
 )
-
-RANDOM_REDRAWS = 20  # per point: redraws of a random point already used
 
 
 @dataclass

@@ -1,12 +1,13 @@
 # WALLTIME PY
 # When the batch job ends, asked once before the search starts, and when
-# the driver must therefore stop its tasks. The sources, in this order:
+# the driver must therefore stop its tasks. The sources:
 #   cfg `walltime`     seconds from now (the earliest end wins over the scheduler's)
-#   Slurm              SLURM_JOB_END_TIME (Slurm 23.02 on), else
+#   the job's scheduler (Schedulers.py says which, and where each keeps the end):
+#     Slurm            SLURM_JOB_END_TIME (Slurm 23.02 on), else
 #                      `squeue -h -j $SLURM_JOB_ID -o %e` (22.05 and older)
-#   PBS Pro            no end time in the environment: `qstat -f -F json $PBS_JOBID`,
+#     PBS Pro          no end time in the environment: `qstat -f -F json $PBS_JOBID`,
 #                      the job's "stime" + "Resource_List": {"walltime": "HH:MM:SS"}
-#   Cobalt             COBALT_ENDTIME (epoch seconds)
+#     Cobalt           COBALT_ENDTIME (epoch seconds)
 # A scheduler command that fails, hangs or prints what does not parse is one
 # warning line and no end from that source, never a traceback. The driver
 # stops issuing when a task could not finish before stop_time(), and at
@@ -19,6 +20,8 @@ import subprocess
 import time
 from collections.abc import Callable
 
+import Schedulers
+from Schedulers import Scheduler
 from utils import say, warn
 
 # Seconds kept after the tasks are stopped (kill_grace after SIGTERM) for the
@@ -75,61 +78,62 @@ def epoch(text: str, key: str) -> float:
     return value
 
 
-def slurm_end(environ: dict[str, str], runner: Runner) -> tuple[float | None, str]:
-    """Slurm: SLURM_JOB_END_TIME (23.02+), else squeue's %e (local time)."""
-    if environ.get("SLURM_JOB_END_TIME"):
-        return epoch(environ["SLURM_JOB_END_TIME"], "SLURM_JOB_END_TIME"), "SLURM_JOB_END_TIME"
-    job = environ["SLURM_JOB_ID"]
-    argv = ["squeue", "-h", "-j", job, "-o", "%e"]
-    source = " ".join(argv)
-    text = runner(argv, environ).strip()
+def squeue_end(text: str, source: str, job: str) -> float | None:
+    """squeue's %e: the end in local time, or a word for no time limit."""
+    text = text.strip()
     if text in ("NONE", "Unknown", "N/A", "UNLIMITED"):  # no time limit
-        return None, source
+        return None
     try:
-        return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%S")), source
+        return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%S"))
     except ValueError:
         raise SourceError(f"{source}: {text[:80]!r}: expected YYYY-MM-DDTHH:MM:SS") from None
 
 
-def pbs_end(environ: dict[str, str], runner: Runner) -> tuple[float | None, str]:
-    """PBS Pro: the job's start time ("stime") + Resource_List.walltime, from qstat."""
-    job = environ["PBS_JOBID"]
-    argv = ["qstat", "-f", "-F", "json", job]
-    source = " ".join(argv)
-    text = runner(argv, environ)
+def qstat_end(text: str, source: str, job: str) -> float | None:
+    """PBS Pro's qstat JSON: the job's start time ("stime") + Resource_List.walltime."""
     try:
         jobs = json.loads(text)["Jobs"]
         record = jobs.get(job) or next(iter(jobs.values()))
         limit = record.get("Resource_List", {}).get("walltime")
         if limit is None:
-            return None, source  # no walltime: no end
+            return None  # no walltime: no end
         stime = time.mktime(time.strptime(" ".join(record["stime"].split()),
                                           "%a %b %d %H:%M:%S %Y"))
-        return stime + seconds(limit), source
+        return stime + seconds(limit)
     except (ValueError, KeyError, TypeError, AttributeError, StopIteration) as err:
         raise SourceError(f"{source}: cannot read stime + Resource_List.walltime "
                           f"({type(err).__name__}: {str(err)[:120]})") from None
 
 
-def cobalt_end(environ: dict[str, str], runner: Runner) -> tuple[float | None, str]:
-    """Cobalt: COBALT_ENDTIME."""
-    return epoch(environ["COBALT_ENDTIME"], "COBALT_ENDTIME"), "COBALT_ENDTIME"
+# How each scheduler's end command answers (by the command's name).
+END_READERS: dict[str, Callable[[str, str, str], float | None]] = {
+    "squeue": squeue_end, "qstat": qstat_end}
+
+
+def ask_end(scheduler: Scheduler, environ: dict[str, str], runner: Runner
+            ) -> tuple[float | None, str]:
+    """The job's end from `scheduler`: its end variable, else its end command."""
+    variable = scheduler.end_variable
+    if variable and environ.get(variable):
+        return epoch(environ[variable], variable), variable
+    job = scheduler.job(environ)
+    argv = [word.replace("{job}", job) for word in scheduler.end_command]
+    if not argv or not job:
+        raise SourceError(f"{variable or scheduler.job_variable} is not set")
+    source = " ".join(argv)
+    return END_READERS[argv[0]](runner(argv, environ), source, job), source
 
 
 def scheduler_end(environ: dict[str, str], runner: Runner = run_command
                   ) -> tuple[float | None, str]:
     """(the job's end or None, which source said so); "" when not in a batch job."""
-    if environ.get("SLURM_JOB_ID") or environ.get("SLURM_JOB_END_TIME"):
-        ask, name = slurm_end, "Slurm"
-    elif environ.get("PBS_JOBID"):
-        ask, name = pbs_end, "PBS"
-    elif environ.get("COBALT_ENDTIME"):
-        ask, name = cobalt_end, "Cobalt"
-    else:
+    scheduler = Schedulers.ending(environ)
+    if scheduler is None:
         return None, ""
     try:
-        return ask(environ, runner)
+        return ask_end(scheduler, environ, runner)
     except SourceError as err:
+        name = scheduler.name
         warn(f"walltime: cannot tell when the {name} job ends: {err}; no deadline from {name}")
         return None, ""
 

@@ -1,18 +1,20 @@
 # WARM START PY
-# cfg `warm_start`: the `ok` results of earlier searches (their OUTPUT
-# folders or results.csv files) told to a new search before its first
-# point. A result is used when its file has a column for every parameter
-# of this problem and its point lies inside this space; the rest are
-# dropped and counted in the log. With at least n_initial_points of them,
-# the model picks the very first point: no random phase.
+# cfg `warm_start`: the results of earlier searches (their OUTPUT folders
+# or results.csv files) told to a new search before its first point, as a
+# resumed search is told them (History.py's rule: ok and pruned tasks their
+# value, failed ones as failed points). A result is used when its file has
+# a column for every parameter of this problem and its point lies inside
+# this space; the rest are dropped and counted in the log. With at least
+# n_initial_points values, the model picks the very first point: no random
+# phase.
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from skopt.space import Integer
 
 from Direction import minimized
+from History import History
 from Problem import Problem
 from Results import read_journal
 from Search import Search
@@ -26,11 +28,12 @@ class Earlier:
 
     points: list[list[Any]] = field(default_factory=list)
     values: list[float] = field(default_factory=list)  # minimized (Direction)
+    failed: list[list[Any]] = field(default_factory=list)  # told as failed points
     lines: list[str] = field(default_factory=list)  # one per file, for the log
 
 
 def read(paths: list[str], problem: Problem, direction: str) -> Earlier:
-    """Read the `ok` rows of each results.csv in `paths` that fit `problem`.
+    """Read what each results.csv in `paths` tells a search of `problem`.
 
     Raises
     ------
@@ -44,48 +47,65 @@ def read(paths: list[str], problem: Problem, direction: str) -> Earlier:
         except OSError as err:
             raise UsageError(f"cfg key 'warm_start': cannot read {path}: "
                              f"{err.strerror}") from None
-        if "status" not in header or "objective" not in header:
-            raise UsageError(f"cfg key 'warm_start': {path} is not a results.csv (no status "
-                             "and objective columns)")
-        ok = [r for r in rows if r["status"] == Status.OK.value]
+        if "status" not in header or "objective" not in header or "id" not in header:
+            raise UsageError(f"cfg key 'warm_start': {path} is not a results.csv (no id, "
+                             "status and objective columns)")
         missing = [n for n in problem.names if n not in header]
         if missing:
-            earlier.lines.append(f"warm start: {path}: none of its {len(ok)} ok result(s) "
+            ok = sum(1 for r in rows if r["status"] == Status.OK)
+            earlier.lines.append(f"warm start: {path}: none of its {ok} ok result(s) "
                                  f"used: it has no column {', '.join(missing)}")
             continue
-        used = outside = 0
-        for row in ok:
-            point, value = _point(problem, row)
-            if point is None or value is None:
-                outside += 1
-                continue
-            earlier.points.append(point)
-            earlier.values.append(minimized(value, direction))
-            used += 1
-        earlier.lines.append(f"warm start: {path}: {used} ok result(s) used, {outside} "
-                             "dropped (outside this search's space)")
+        try:
+            history = History(rows, [], problem.names)
+            told, failures = history.told(), history.failures()
+        except ValueError as err:
+            raise UsageError(f"cfg key 'warm_start': {path}: {err}") from None
+        earlier.lines.append(_take(earlier, path, problem, direction, told, failures))
     return earlier
 
 
-def _point(problem: Problem, row: dict[str, str]) -> tuple[list[Any] | None, float | None]:
-    """The row's point and value, or None where it does not fit this search."""
+def _take(earlier: Earlier, path: str, problem: Problem, direction: str,
+          told: list[tuple[dict[str, str], float]], failures: list[dict[str, str]]) -> str:
+    """Add one file's results that fit `problem` to `earlier`; its log line."""
+    used = {Status.OK.value: 0, Status.PRUNED.value: 0}
+    outside = 0
+    for row, value in told:
+        point = _point(problem, row)
+        if point is None:
+            outside += 1
+            continue
+        earlier.points.append(point)
+        earlier.values.append(minimized(value, direction))
+        used[row["status"]] += 1
+    failed = [p for p in (_point(problem, r) for r in failures) if p is not None]
+    earlier.failed += failed
+    outside += len(failures) - len(failed)
+    line = f"warm start: {path}: {used[Status.OK]} ok result(s) used"
+    if used[Status.PRUNED]:
+        line += f", {used[Status.PRUNED]} pruned one(s) at their last value"
+    if failed:
+        line += f", {len(failed)} failed point(s)"
+    return line + f", {outside} dropped (outside this search's space)"
+
+
+def _point(problem: Problem, row: dict[str, str]) -> list[Any] | None:
+    """The row's point, or None where it does not fit this search."""
     try:
         point = problem.point(row)
-        value = float(row["objective"])
         if any(isinstance(d, Integer) and float(row[d.name]) != p
                for d, p in zip(problem.space.dimensions, point)):
-            return None, None  # 4.63 is no value of an integer parameter
+            return None  # 4.63 is no value of an integer parameter
     except ValueError:
-        return None, None
-    if not math.isfinite(value) or not problem.contains(point):
-        return None, None
-    return point, value
+        return None
+    return point if problem.contains(point) else None
 
 
 def tell(earlier: Earlier, search: Search) -> None:
     """Tell the search the earlier results (one tell), and log what was used."""
     for line in earlier.lines:
         (say if " used," in line else shout)(line)
+    search.fail(earlier.failed)
     if earlier.points:
         search.tell(earlier.points, earlier.values)
         phase = "no random phase" if not search.in_random_phase else \

@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any, NoReturn
 
+import Layout
 import Machines
 import OutputLock
 import Resume
@@ -34,7 +35,6 @@ from utils import UsageError, say, set_log_level, shout, warn
 from Workflow import Plan, Workflow
 
 PROG = "main.sh"
-SEARCH_FILES = ("run.json", "results.csv", "started.csv")
 MAX_ARGUMENT = 10**6  # PARALLELISM, POINTS_INIT, POINTS_MAX
 
 
@@ -115,13 +115,14 @@ def choose_output(args: argparse.Namespace) -> str:
 
 def check_output(output: str, resume: bool) -> None:
     """Refuse an OUTPUT that cannot be written, or that holds a search without --resume."""
-    holds = [f for f in SEARCH_FILES if os.path.exists(os.path.join(output, f))]
+    holds = [f for f in Layout.SEARCH_FILES if os.path.exists(os.path.join(output, f))]
     if os.path.exists(output) and not os.path.isdir(output):
         raise UsageError(f"OUTPUT {output}: exists and is not a folder")
     if resume and not holds:
-        raise UsageError(f"OUTPUT {output}: --resume given, but it holds no search (no run.json)")
-    if resume and "run.json" not in holds:
-        raise UsageError(f"OUTPUT {output}: --resume needs run.json, which is missing")
+        raise UsageError(f"OUTPUT {output}: --resume given, but it holds no search "
+                         f"(no {Layout.RUN})")
+    if resume and Layout.RUN not in holds:
+        raise UsageError(f"OUTPUT {output}: --resume needs {Layout.RUN}, which is missing")
     if holds and not resume:
         raise UsageError(f"OUTPUT {output}: already holds a search ({', '.join(holds)}); "
                          "use --resume to continue it, or choose another folder")
@@ -203,12 +204,12 @@ def search(args: argparse.Namespace, config: Config, output: str,
         journals = open_output_journals(config, output)
         recorded = Resume.read_recorded(config, output, args.retry_failed)
         search = Search(config.problem, config.optimizer, config.pending_lie,
-                        len(recorded.issued))
+                        len(recorded.history.started))
         replayed = Resume.replay(config, output, recorded, search)
         plan.done_before, plan.reissue, plan.earlier = \
             replayed.done_before, replayed.reissue, replayed.earlier
         plan.first_id = recorded.next_id
-        plan.progress = read_history(output, recorded.rows)
+        plan.progress = read_history(output, recorded.history.results)
         Resume.stop_leftovers(output, recorded, config.kill_grace)
         Resume.record_resume(config, output, args, run_record)
     else:

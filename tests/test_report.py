@@ -353,3 +353,20 @@ def test_surrogate_sample_is_bounded_and_keeps_the_best() -> None:
     assert all(p in sample for p in best)
     assert [p[0][0] for p in sample] == sorted(p[0][0] for p in sample)  # order kept
     assert surrogate_sample(pairs[:50]) == pairs[:50]
+
+
+def test_a_categorical_value_over_the_csv_field_limit(tmp_path: Path) -> None:
+    """A value of 200 KB (csv's reader stops at 131072 characters by default) is
+    reported like any other: the report reads every row the journal wrote."""
+    from Results import Journal, results_columns
+
+    output = tmp_path / "out"
+    output.mkdir()
+    journal = Journal(Layout.path(str(output), Layout.RESULTS), results_columns(["c"]))
+    big = "v" * 200_000
+    journal.append([{"id": i, "status": "ok", "objective": 0.1 * i, "seconds": 1, "c": c,
+                     "start": T0 + i, "end": T0 + i + 1, "slot": 0, "pid": 1, "exit_code": 0,
+                     "reason": ""} for i, c in enumerate(["small", big])])
+    journal.close()
+    summary = Report.write_report(str(output), out=io.StringIO(), plots=False)
+    assert [r.params["c"] for r in summary.best] == ["small", big]

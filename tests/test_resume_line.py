@@ -203,6 +203,7 @@ def test_release_leaves_no_heartbeat_thread_behind(tmp_path: Path) -> None:
     signal that cuts the join short is raised once the thread is gone."""
     import threading
 
+    import Layout
     import OutputLock
     from Signals import Interrupted
 
@@ -223,4 +224,4 @@ def test_release_leaves_no_heartbeat_thread_behind(tmp_path: Path) -> None:
         lock.release()
     assert len(calls) == 2 and not beat.is_alive()
     assert "lock-heartbeat" not in [t.name for t in threading.enumerate()]
-    assert not (tmp_path / OutputLock.LOCK_FILE).exists()
+    assert not os.path.exists(Layout.path(str(tmp_path), Layout.LOCK))

@@ -1,0 +1,166 @@
+# HISTORY PY
+# The one reader of what a search recorded, for whoever takes it up:
+# Resume (the search goes on), WarmStart (a new search learns from an
+# earlier one) and Report (how it went). What each recorded task tells a
+# search, and whether it counts toward POINTS_MAX, is written here once,
+# following Status.py's table:
+#
+#   ok, pruned        told its value (a pruned task: its last progress value)
+#   failed, timeout   told as a failed point (the model puts it at the worst value seen)
+#   killed            not told, not counted; a resumed search issues its point again
+#
+# A failure whose point a later task ran again (superseded: --retry-failed,
+# or a point moved off a bad node) is neither told nor counted. The report's
+# "best" is the best ok task: a pruned value is a partial one.
+#
+# The rows may come from several journals at once (one journal per driver
+# when several jobs feed one search): read_journals takes them together,
+# task numbers being unique across them. run.json is read here too
+# (read_run_file), strictly by Resume, leniently by Report.
+
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import Layout
+from Results import read_journal
+from Status import Status, parse_status
+
+Row = dict[str, str]
+
+
+class RunFileError(ValueError):
+    """OUTPUT's run.json cannot be read, or is no JSON object."""
+
+
+def read_run_file(output: str) -> dict[str, Any]:
+    """OUTPUT's run.json (the run's settings and arguments).
+
+    Raises
+    ------
+    RunFileError
+        It is missing, unreadable, not JSON or not a JSON object (the
+        message says which; Resume refuses, Report goes on without it).
+    """
+    try:
+        with open(Layout.path(output, Layout.RUN)) as stream:
+            recorded = json.load(stream)
+    except (OSError, ValueError) as err:
+        raise RunFileError(f"cannot read {Layout.RUN}: {err}") from None
+    if not isinstance(recorded, dict):
+        raise RunFileError(f"{Layout.RUN} is not a JSON object")
+    return recorded
+
+
+def read_journals(paths: Iterable[str]) -> tuple[list[str], list[Row]]:
+    """The header and the rows of one or several journals of the same columns.
+
+    Paths that do not exist are skipped (a journal not written yet).
+
+    Raises
+    ------
+    ValueError
+        Two journals have different headers (naming the second).
+    """
+    header: list[str] = []
+    rows: list[Row] = []
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        columns, found = read_journal(path)
+        if header and columns and columns != header:
+            raise ValueError(f"{path} has the columns {','.join(columns)!r}, "
+                             f"not {','.join(header)!r}")
+        header = header or columns
+        rows += found
+    return header, rows
+
+
+def told_value(row: Row) -> float | None:
+    """The value a row tells the search: a finite objective of an ok or pruned task."""
+    if not parse_status(row["status"]).has_value:
+        return None
+    try:
+        number = float(row["objective"])
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _key(row: Row, names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(row[n] for n in names)
+
+
+def latest_ids(rows: Iterable[Row], names: Sequence[str]) -> dict[tuple[str, ...], int]:
+    """The highest task number that ran each point (keyed by its parameter values)."""
+    latest: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        key = _key(row, names)
+        latest[key] = max(latest.get(key, -1), int(row["id"]))
+    return latest
+
+
+@dataclass
+class History:
+    """The recorded tasks of a search and what each tells it.
+
+    results : results.csv rows (how each task ended)
+    started : started.csv rows (each launch; a task that could not start
+        has a results row only). Empty where only a results.csv is known
+        (a warm start's file, a report's folder without one).
+    names : the parameter columns that make a point
+
+    Raises ValueError (a status or id that is none) or KeyError (a row
+    without a parameter column) when built from rows of another problem.
+    """
+
+    results: list[Row]
+    started: list[Row]
+    names: Sequence[str]
+    superseded: set[int] = field(init=False)
+    latest_started: dict[tuple[str, ...], int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        latest = latest_ids([*self.started, *self.results], self.names)
+        self.superseded = {int(r["id"]) for r in self.results
+                           if parse_status(r["status"]).is_failure
+                           and latest[_key(r, self.names)] != int(r["id"])}
+        self.latest_started = latest_ids(self.started, self.names)
+
+    def kept(self) -> list[Row]:
+        """The results rows that still say something (superseded failures left out)."""
+        return [r for r in self.results if int(r["id"]) not in self.superseded]
+
+    def told(self) -> list[tuple[Row, float]]:
+        """The rows whose value the search is told (ok and pruned), with the value."""
+        pairs = [(r, told_value(r)) for r in self.kept()]
+        return [(r, v) for r, v in pairs if v is not None]
+
+    def failures(self) -> list[Row]:
+        """The failed and timed-out rows the search is told as failed points."""
+        return [r for r in self.kept() if parse_status(r["status"]).is_failure]
+
+    def done(self) -> list[Row]:
+        """The rows that count toward POINTS_MAX ("done N of POINTS_MAX")."""
+        return [r for r in self.kept() if parse_status(r["status"]).is_done]
+
+    def best_candidates(self) -> list[tuple[Row, float]]:
+        """The ok rows with their values: what "best" is chosen from."""
+        return [(r, v) for r, v in self.told() if r["status"] == Status.OK]
+
+    def lost(self) -> list[Row]:
+        """The started rows to issue again: no row that counts, and no later
+        task ran the point (a task killed or cut off by the driver's end)."""
+        ended = {int(r["id"]) for r in self.results if parse_status(r["status"]).is_done}
+        return [r for r in self.started if int(r["id"]) not in ended
+                and self.latest_started[_key(r, self.names)] == int(r["id"])]
+
+
+def output_history(output: str, names: Sequence[str]) -> tuple[list[str], History]:
+    """OUTPUT's results.csv header and its History for parameters `names`."""
+    header, results = read_journals([Layout.path(output, Layout.RESULTS)])
+    _, started = read_journals([Layout.path(output, Layout.STARTED)])
+    return header, History(results, started, names)
