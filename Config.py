@@ -20,7 +20,8 @@ import Progress
 from Launcher import LAUNCHERS
 from Machines import MACHINE_NAMES
 from Problem import RESERVED_NAMES, Problem
-from Pruner import RULES, PrunerSettings
+from Pruner import RULES
+from PruneRule import PrunerSettings
 from Surrogates import make_optimizer
 from utils import UsageError
 
@@ -407,7 +408,7 @@ def check_script(value: Any, base: str) -> str:
 # -- intermediate values and pruning (Progress.py, Pruner.py)
 
 PRUNER_KEYS: dict[str, Callable[[str, Any], Any]] = {
-    "rule": lambda k, v: check_choice(k, v, RULES),
+    "rule": lambda k, v: check_choice(k, v, tuple(RULES)),
     "min_steps": lambda k, v: check_integer(k, v, 1, MAX_COUNT),
     "reduction_factor": lambda k, v: check_number(k, v, 1.0, 1e3, above=True),
     "min_tasks": lambda k, v: check_integer(k, v, 1, MAX_COUNT),
