@@ -8,6 +8,7 @@ import inspect
 import json
 import math
 import os
+import stat
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from Problem import RESERVED_NAMES, Problem
 from Pruner import RULES
 from PruneRule import PrunerSettings
 from Surrogates import make_optimizer
-from utils import UsageError
+from utils import UsageError, open_regular
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -267,13 +268,18 @@ def plain(value: Any) -> Any:
     return value
 
 
-def read_cfg_text(path: str) -> dict[str, Any]:
-    """The cfg file's JSON object, every number in it finite and no key repeated."""
+def read_cfg_bytes(path: str) -> bytes:
+    """The cfg file's bytes; only a regular file is read (a FIFO nobody writes never blocks)."""
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
+        with os.fdopen(open_regular(path), "rb") as stream:
+            return stream.read()
     except OSError as err:
         raise UsageError(f"cfg file {path}: cannot read it: {err.strerror}") from None
+
+
+def read_cfg_text(path: str) -> dict[str, Any]:
+    """The cfg file's JSON object, every number in it finite and no key repeated."""
+    data = read_cfg_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -394,12 +400,23 @@ def check_optimizer(value: Any, problem: Problem) -> dict[str, Any]:
     return merged
 
 
+def file_kind(path: str) -> str:
+    """What is wrong with `path` as a file to read: "" (a regular file), "does not exist",
+    or "is not a regular file" (a FIFO, a folder: reading it could block or fail)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "does not exist"
+    return "" if stat.S_ISREG(mode) else "is not a regular file"
+
+
 def check_script(value: Any, base: str) -> str:
     """The task script: an executable file, relative to the cfg file's folder."""
     check_string("script", value, "a path")
     path = os.path.normpath(os.path.join(base, value))
-    if not os.path.isfile(path):
-        raise UsageError(f"cfg key 'script': task script {path} does not exist")
+    kind = file_kind(path)
+    if kind:
+        raise UsageError(f"cfg key 'script': task script {path} {kind}")
     if not os.access(path, os.X_OK):
         raise UsageError(f"cfg key 'script': task script {path} is not executable (chmod +x)")
     return path
@@ -461,8 +478,9 @@ def check_warm_start(value: Any, base: str) -> list[str]:
         path = os.path.normpath(os.path.join(base, text))
         if os.path.isdir(path):
             path = os.path.join(path, "results.csv")
-        if not os.path.isfile(path):
-            raise UsageError(f"cfg key 'warm_start': {path} does not exist; expected an "
+        kind = file_kind(path)
+        if kind:
+            raise UsageError(f"cfg key 'warm_start': {path} {kind}; expected an "
                              "earlier OUTPUT folder or its results.csv")
         paths.append(path)
     return paths

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import Layout
-from Config import Config, load_config, read_cfg_text
+from Config import Config, load_config, read_cfg_bytes, read_cfg_text
 from Direction import minimized
 from Results import read_journal, results_columns, superseded_failures
 from Search import Search
@@ -215,9 +215,7 @@ def keep_cfg_copy(output: str, config: Config) -> None:
     """Copy the cfg file into OUTPUT (whole or not at all); none for the built-in defaults."""
     if config.path is None or os.path.abspath(config.path) == os.path.join(output, CFG_COPY):
         return
-    with open(config.path, "rb") as stream:
-        data = stream.read()
-    write_whole(os.path.join(output, CFG_COPY), data)
+    write_whole(os.path.join(output, CFG_COPY), read_cfg_bytes(config.path))
 
 
 def record_run(config: Config, output: str, args: argparse.Namespace, dryrun: bool) -> None:
