@@ -8,6 +8,7 @@ import inspect
 import json
 import math
 import os
+import stat
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +22,10 @@ import Progress
 from Launcher import LAUNCHERS
 from Machines import MACHINE_NAMES
 from Problem import RESERVED_NAMES, Problem, is_number
-from Pruner import RULES, PrunerSettings
+from Pruner import RULES
+from PruneRule import PrunerSettings
 from Surrogates import make_optimizer
-from utils import UsageError
+from utils import UsageError, open_regular
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -263,13 +265,18 @@ def plain(value: Any) -> Any:
     return value
 
 
-def read_cfg_text(path: str) -> dict[str, Any]:
-    """The cfg file's JSON object, every number in it finite and no key repeated."""
+def read_cfg_bytes(path: str) -> bytes:
+    """The cfg file's bytes; only a regular file is read (a FIFO nobody writes never blocks)."""
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
+        with os.fdopen(open_regular(path), "rb") as stream:
+            return stream.read()
     except OSError as err:
         raise UsageError(f"cfg file {path}: cannot read it: {err.strerror}") from None
+
+
+def read_cfg_text(path: str) -> dict[str, Any]:
+    """The cfg file's JSON object, every number in it finite and no key repeated."""
+    data = read_cfg_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -390,12 +397,23 @@ def check_optimizer(value: Any, problem: Problem) -> dict[str, Any]:
     return merged
 
 
+def file_kind(path: str) -> str:
+    """What is wrong with `path` as a file to read: "" (a regular file), "does not exist",
+    or "is not a regular file" (a FIFO, a folder: reading it could block or fail)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "does not exist"
+    return "" if stat.S_ISREG(mode) else "is not a regular file"
+
+
 def check_script(value: Any, base: str) -> str:
     """The task script: an executable file, relative to the cfg file's folder."""
     check_string("script", value, "a path")
     path = os.path.normpath(os.path.join(base, value))
-    if not os.path.isfile(path):
-        raise UsageError(f"cfg key 'script': task script {path} does not exist")
+    kind = file_kind(path)
+    if kind:
+        raise UsageError(f"cfg key 'script': task script {path} {kind}")
     if not os.access(path, os.X_OK):
         raise UsageError(f"cfg key 'script': task script {path} is not executable (chmod +x)")
     return path
@@ -404,7 +422,7 @@ def check_script(value: Any, base: str) -> str:
 # -- intermediate values and pruning (Progress.py, Pruner.py)
 
 PRUNER_KEYS: dict[str, Callable[[str, Any], Any]] = {
-    "rule": lambda k, v: check_choice(k, v, RULES),
+    "rule": lambda k, v: check_choice(k, v, tuple(RULES)),
     "min_steps": lambda k, v: check_integer(k, v, 1, MAX_COUNT),
     "reduction_factor": lambda k, v: check_number(k, v, 1.0, 1e3, above=True),
     "min_tasks": lambda k, v: check_integer(k, v, 1, MAX_COUNT),
@@ -457,8 +475,9 @@ def check_warm_start(value: Any, base: str) -> list[str]:
         path = os.path.normpath(os.path.join(base, text))
         if os.path.isdir(path):
             path = Layout.path(path, Layout.RESULTS)
-        if not os.path.isfile(path):
-            raise UsageError(f"cfg key 'warm_start': {path} does not exist; expected an "
+        kind = file_kind(path)
+        if kind:
+            raise UsageError(f"cfg key 'warm_start': {path} {kind}; expected an "
                              "earlier OUTPUT folder or its results.csv")
         paths.append(path)
     return paths

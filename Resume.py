@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import Layout
-from Config import Config, load_config, read_cfg_text
+from Config import Config, load_config, read_cfg_bytes, read_cfg_text
 from Direction import minimized
 from History import History, RunFileError, output_history, read_run_file, told_value
 from Results import results_columns
@@ -194,9 +194,7 @@ def keep_cfg_copy(output: str, config: Config) -> None:
     copy = Layout.path(output, Layout.CFG_COPY)
     if config.path is None or os.path.abspath(config.path) == copy:
         return
-    with open(config.path, "rb") as stream:
-        data = stream.read()
-    write_whole(copy, data)
+    write_whole(copy, read_cfg_bytes(config.path))
 
 
 def record_run(config: Config, output: str, args: argparse.Namespace, dryrun: bool) -> None:

@@ -44,6 +44,7 @@ from Leftovers import Leftovers
 from Origin import Origin
 from Progress import ProgressReader
 from Pruner import Pruner
+from PruneRule import Verdict
 from Results import Journal, Journals, results_row, started_row
 from RunningTasks import RunningTasks
 from Status import Status
@@ -150,7 +151,7 @@ class Workflow:
         self.retried = 0  # such points (this run)
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
-                self.pruner.observe(task_id, step, value, decide=False)
+                self.pruner.observe(task_id, step, value)
 
     # -- set-up and tear-down -------------------------------------------
     def _open(self) -> None:
@@ -605,18 +606,21 @@ class Workflow:
                  for step, value in self.progress.unwatch(task_id)]
         self.ended.clear()
         stop = self._progress(found + self.progress.read_grown())
-        if stop and self.pruner is not None:
+        if stop:
             running = {task.id: task for task in self.running}
-            for task_id, step in stop:
+            for task_id, verdict in stop:
                 task = running[task_id]
-                say("pruning: ", task.name, f"at step {step}:", self.pruner.explain(task_id))
+                say("pruning: ", task.name, f"at step {verdict.step}:", verdict.reason)
                 self.running.stop(task, Status.PRUNED)
 
-    def _progress(self, found: list[tuple[int, int, float]]) -> list[tuple[int, int]]:
+    def _progress(self, found: list[tuple[int, int, float]]) -> list[tuple[int, Verdict]]:
         """Journal intermediate values, then show them to the pruner.
 
-        Returns the (task id, step) of running tasks to stop; a task that
-        ended or is being stopped only adds to the history.
+        All the values of one read are recorded before any decision; then
+        each running task the read brought a value of is judged once, on its
+        latest step and best so far. Returns the running tasks to stop, with
+        the verdict; a task that ended or is being stopped only adds to the
+        history.
         """
         if not found:
             return []
@@ -626,12 +630,11 @@ class Workflow:
         if self.pruner is None or self.io_error is not None:
             return []
         deciding = {task.id for task in self.running if not task.stop_reason}
-        stop = []
-        for task_id, step, value in found:
-            if self.pruner.observe(task_id, step, value, decide=task_id in deciding):
-                deciding.discard(task_id)
-                stop.append((task_id, step))
-        return stop
+        judged = dict.fromkeys(task_id for task_id, step, value in found
+                               if self.pruner.observe(task_id, step, value)
+                               and task_id in deciding)
+        verdicts = [(task_id, self.pruner.decide(task_id)) for task_id in judged]
+        return [(task_id, verdict) for task_id, verdict in verdicts if verdict is not None]
 
     def _check_points(self) -> None:
         """Stop when the points' thread or fitting process has failed."""

@@ -71,23 +71,41 @@ class NotRegularFile(OSError):
         super().__init__(0, "not a regular file", path)
 
 
+def open_regular(path: str) -> int:
+    """A descriptor of the regular file at `path`, opened for reading without blocking.
+
+    The file is opened non-blocking (a FIFO opens at once, a device does not
+    become our terminal) and refused unless fstat says it is a regular file.
+
+    Raises
+    ------
+    OSError
+        It cannot be opened; NotRegularFile when it is no regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(path)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
 def read_regular(path: str, limit: int, from_end: bool = False) -> bytes:
     """Up to `limit` bytes of a regular file: its first ones, or its last with `from_end`.
 
     Never blocks and never reads more than `limit`, whatever a task left
-    at `path`: the file is opened non-blocking (a FIFO opens at once) and
-    refused unless fstat says it is a regular file.
+    at `path` (see open_regular).
 
     Raises
     ------
     OSError
         It cannot be opened or read; NotRegularFile when it is no regular file.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    fd = open_regular(path)
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotRegularFile(path)
         if from_end and info.st_size > limit:
             os.lseek(fd, info.st_size - limit, os.SEEK_SET)
         chunks: list[bytes] = []

@@ -5,6 +5,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -221,6 +222,43 @@ def test_bad_cfg_through_main_sh(tmp_path: Path) -> None:
 def test_missing_cfg_file(tmp_path: Path) -> None:
     refused(run_main(["-c", str(tmp_path / "nope.json"), "-o", str(tmp_path / "out")],
                      via="main.py"), "cannot read it: No such file or directory")
+
+
+def test_a_cfg_that_is_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    """Issue 18: a FIFO nobody writes hung the driver for ever; a folder is no cfg either."""
+    fifo = tmp_path / "cfg.json"
+    os.mkfifo(fifo)
+    refused(run_main(["-c", str(fifo), "-o", str(tmp_path / "out")], timeout=60),
+            f"cfg file {fifo}: cannot read it: not a regular file")
+    refused(run_main(["-c", str(tmp_path), "-o", str(tmp_path / "out")], via="main.py",
+                     timeout=60), f"cfg file {tmp_path}: cannot read it: not a regular file")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_cfg_copy_that_is_a_fifo_is_refused_on_resume(finished: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    shutil.copytree(finished, output)
+    copy = output / "cfg.json"
+    copy.unlink(missing_ok=True)
+    os.mkfifo(copy)
+    refused(run_main(["--resume", "-o", str(output)], via="main.py", timeout=60),
+            f"cfg file {copy}: cannot read it: not a regular file")
+
+
+@pytest.mark.parametrize("key", ["script", "warm_start", "warm_start folder"])
+def test_files_the_cfg_names_that_are_fifos_are_refused(tmp_path: Path, key: str) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    if key == "warm_start folder":
+        (tmp_path / "earlier").mkdir()
+        fifo = tmp_path / "earlier" / "results.csv"
+        os.mkfifo(fifo)
+    named = {"script": str(fifo), "warm_start": [str(fifo)],
+             "warm_start folder": [str(tmp_path / "earlier")]}[key]
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({key.split()[0]: named}))
+    refused(run_main(["-c", str(cfg), "-o", str(tmp_path / "out")], via="main.py", timeout=60),
+            f"{fifo} is not a regular file")
 
 
 def test_existing_search_needs_resume(finished: Path) -> None:
