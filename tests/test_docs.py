@@ -44,7 +44,7 @@ def files_listed() -> set[str]:
 def test_files_list_names_every_top_level_script() -> None:
     tracked = subprocess.run(["git", "-C", str(BUNDLE), "ls-files", "*.py", "*.sh"],
                              capture_output=True, text=True, check=True).stdout.split()
-    missing = sorted(set(name for name in tracked if "/" not in name) - files_listed())
+    missing = sorted({name for name in tracked if "/" not in name} - files_listed())
     assert not missing, f"README's Files list misses {missing}"
 
 
