@@ -8,13 +8,15 @@ THIS=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
   cat <<USAGE
-usage: main.sh [-c CFG] [-o OUTPUT] [--resume] [-h] [PARALLELISM [POINTS_INIT [POINTS_MAX]]]
+usage: main.sh [-c CFG] [-o OUTPUT] [--resume [--retry-failed]] [-h]
+               [PARALLELISM [POINTS_INIT [POINTS_MAX]]]
 Runs an asynchronous skopt search: POINTS_INIT tasks at a time, POINTS_MAX
 in all, each task on PARALLELISM nodes (defaults 1 4 8).
-  -c CFG       the cfg file (JSON), e.g. uno-1.json
-  -o OUTPUT    output folder (default \$OUTPUT, else ./output/<timestamp>/)
-  --resume     continue the search recorded in OUTPUT
-  -h           this help
+  -c CFG          the cfg file (JSON), e.g. uno-1.json
+  -o OUTPUT       output folder (default \$OUTPUT, else ./output/<timestamp>/)
+  --resume        continue the search recorded in OUTPUT
+  --retry-failed  with --resume: issue each failed or timed-out point once more
+  -h              this help
 Environment: PYTHON selects the interpreter; DRYRUN=1 passes to the tasks.
 USAGE
 }

@@ -1,8 +1,9 @@
 # TEST README PY
-# Every command README.adoc shows (a line starting with `$ ` in a listing)
-# is run here, in the README's order, in a scratch folder that links to
-# the bundle, or is one that CI runs (checked against .ci/run): so the
-# README cannot rot.
+# Every command the documentation shows (a line starting with `$ ` in a
+# listing) and every Python listing is run here, in reading order (README
+# first, then the docs pages as README's "Where to go next" links them:
+# tests/doc_pages.py), in one scratch folder that links to the bundle, or
+# is one that CI runs (checked against .ci/run): so the docs cannot rot.
 
 import os
 import re
@@ -13,9 +14,14 @@ from pathlib import Path
 
 import pytest
 from conftest import BUNDLE
+from doc_pages import README, pages
 
-README = (BUNDLE / "README.adoc").read_text()
-COMMANDS = re.findall(r"^\$ (.+)$", README, flags=re.MULTILINE)
+# A `$ ` line, or a Python listing (its source), in reading order.
+STEP = re.compile(r"^\$ (?P<command>[^\n]+)$|^\[source,python\]\n----\n(?P<python>.*?)^----$",
+                  flags=re.MULTILINE | re.DOTALL)
+STEPS = [(m["command"], m["python"]) for page in pages() for m in STEP.finditer(page.read_text())]
+COMMANDS = [command for command, _ in STEPS if command]
+README_COMMANDS = re.findall(r"^\$ (.+)$", README.read_text(), flags=re.MULTILINE)
 
 # Commands CI runs itself (.ci/run), with the words of .ci/run that run them.
 RUN_BY_CI = {
@@ -48,17 +54,21 @@ def prepare(command: str, finished_output: Path | None, folder: Path) -> str:
 
 
 def test_readme_shows_the_two_setup_commands() -> None:
-    assert COMMANDS[:2] == ["./main.sh", "tests/run.sh"]
+    assert README_COMMANDS[:2] == ["./main.sh", "tests/run.sh"]
+
+
+def test_the_docs_pages_have_commands_run() -> None:
+    assert len(pages()) > 1 and len(COMMANDS) > len(README_COMMANDS)
 
 
 def test_commands_left_to_ci_are_in_ci() -> None:
     ci = (BUNDLE / ".ci" / "run").read_text()
     for command, words in RUN_BY_CI.items():
-        assert command in COMMANDS, f"README no longer shows {command!r}: update RUN_BY_CI"
+        assert command in COMMANDS, f"the docs no longer show {command!r}: update RUN_BY_CI"
         assert words in ci, f"{command!r} is left to CI, but .ci/run does not run it"
 
 
-def test_every_readme_command_runs(tmp_path: Path) -> None:
+def test_every_command_and_python_listing_runs(tmp_path: Path) -> None:
     folder = tmp_path / "bundle"
     folder.mkdir()
     scratch_bundle(folder)
@@ -67,13 +77,17 @@ def test_every_readme_command_runs(tmp_path: Path) -> None:
     env.pop("OUTPUT", None)
     finished: Path | None = None
     ran = 0
-    for command in COMMANDS:
+    for command, python in STEPS:
         if command in RUN_BY_CI:
             continue
-        line = prepare(command, finished, tmp_path)
-        done = subprocess.run(["bash", "-c", line], cwd=folder, env=env, capture_output=True,
-                              text=True, timeout=600, check=False)
-        assert done.returncode == 0, f"README command failed: {command}\n{done.stdout}\n" \
+        if command:
+            argv = ["bash", "-c", prepare(command, finished, tmp_path)]
+        else:  # a Python listing; OUTPUT in it is the folder of an earlier run
+            assert finished is not None or "OUTPUT" not in python, "OUTPUT needs an earlier run"
+            argv = [sys.executable, "-c", python.replace("OUTPUT", str(finished))]
+        done = subprocess.run(argv, cwd=folder, env=env, capture_output=True, text=True,
+                              timeout=600, check=False)
+        assert done.returncode == 0, f"failed: {command or python}\n{done.stdout}\n" \
             f"{done.stderr}"
         ran += 1
         outputs = sorted((folder / "output").glob("*/results.csv")) \

@@ -337,8 +337,9 @@ def test_digits_dryrun_search_and_the_docs_of_the_example(tmp_path: Path) -> Non
     assert "DRYRUN: would run: " in Path(Layout.output_file(str(output), 0)).read_text()
     walkthrough = (BUNDLE / "README.adoc").read_text()  # the walk-through is a README section
     assert (BUNDLE / "digits-1.json").read_text() in walkthrough  # the cfg shown is the cfg
+    its_plots = (BUNDLE / "docs" / "steering.adoc").read_text()  # shown in "Reading the plots"
     for name in Report.PLOTS:
-        assert f"image::docs/{name}.png[" in walkthrough
+        assert f"image::{name}.png[" in its_plots
         check_png(BUNDLE / "docs" / f"{name}.png")
 
 
