@@ -2,8 +2,12 @@
 # The cfg file (JSON): read it, check every key before the first task
 # starts, and fill in the defaults of the original workflow. The check_*
 # validators here are the ones every cfg key uses (one wording, one set of
-# bounds): a new key adds a field to Config and one block to _from_object.
+# bounds). Config, at the end, is the table of the keys: one field per key,
+# its default and its check (`checked_by`), checked in field order; a new key
+# is one row there and one row of README's cfg table (tests/test_cfg_table.py
+# pairs them).
 
+import difflib
 import inspect
 import json
 import math
@@ -11,7 +15,7 @@ import os
 import stat
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from skopt import Optimizer
@@ -50,52 +54,6 @@ MAX_GPUS = 1024  # devices of one node (Aurora has 12 tiles)
 MIN_INTERVAL = 0.01  # a shorter period of a periodic check is a busy loop
 INT64 = 2**63 - 1  # no integer anywhere in a cfg is larger (numpy, skopt)
 MAX_DEPTH = 32  # JSON nesting (a cfg needs 4; Python's recursion limit is near 1000)
-
-
-@dataclass
-class Config:
-    """Everything a run takes from its cfg file, checked and defaulted."""
-
-    path: str | None = None
-    script: str = os.path.join(HERE, "task.sh")
-    log_level: str = "INFO"
-    launch_delay: float | None = None  # None: the machine's (Machines.py), else 0
-    problem: Problem = field(default_factory=Problem)
-    optimizer: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_OPTIMIZER))
-    kill_grace: float = 10.0
-    task_timeout: float | None = None
-    walltime: float | None = None
-    max_failures: int = 0
-    bad_node_failures: int = 2  # failures at once in a row that quarantine a host (0: never)
-    bad_node_seconds: float = 60.0  # a failure this soon after the start is "at once"
-    launcher: str = "auto"
-    launcher_args: list[str] = field(default_factory=list)
-    ppn: int = 1
-    machine: str = "auto"  # Machines.py record, or auto
-    tasks_per_node: int = 1  # tasks sharing a node (> 1 needs PARALLELISM 1)
-    gpus_per_node: int | None = None  # None: the machine's
-    pending_lie: str = "max"
-    progress_pattern: str | None = None
-    progress_interval: float = Progress.DEFAULT_INTERVAL
-    pruner: PrunerSettings | None = None
-    status_interval: float = 60.0
-    direction: str = Direction.DEFAULT
-    metrics: list[str] = field(default_factory=list)
-    warm_start: list[str] = field(default_factory=list)
-
-    def settings(self) -> dict[str, Any]:
-        """The settings a resumed run must share with the run it continues.
-
-        `direction` and `metrics` only when set: folders recorded before
-        these keys existed resume under their defaults.
-        """
-        settings = {"problem": self.problem.spec, "optimizer": self.optimizer,
-                    "script": self.script, "pending_lie": self.pending_lie}
-        if self.direction != Direction.DEFAULT:
-            settings["direction"] = self.direction
-        if self.metrics:
-            settings["metrics"] = self.metrics
-        return settings
 
 
 # -- validators: each returns the checked value or raises a one-line UsageError
@@ -483,6 +441,130 @@ def check_warm_start(value: Any, base: str) -> list[str]:
     return paths
 
 
+# -- the table of cfg keys: Config's fields, each with its default and check
+
+@dataclass(frozen=True)
+class Reading:
+    """What a key's check may need besides its value.
+
+    Parameters
+    ----------
+    base : str
+        The folder relative paths in the cfg are taken from.
+    config : Config
+        The keys checked so far (those before this one in the table).
+    """
+
+    base: str
+    config: "Config"
+
+
+# check(name, value, reading) -> the checked value, or a one-line UsageError
+Check = Callable[[str, Any, Reading], Any]
+
+
+def checked_by(check: Callable[[str, Any], Any], absent: Any = MISSING) -> dict[str, Any]:
+    """The metadata that makes a Config field a cfg key: one row of the table.
+
+    `check(name, value)` returns the checked value or raises a one-line
+    UsageError. `absent`, when given, is checked in place of a key the cfg
+    does not set (the optimizer is built on the problem either way).
+    """
+    return {"check": lambda name, value, _: check(name, value), "absent": absent}
+
+
+def checked_in(check: Callable[[Any, Reading], Any], absent: Any = MISSING) -> dict[str, Any]:
+    """As checked_by, for a check that needs the cfg's folder or the keys before it."""
+    return {"check": lambda _, value, reading: check(value, reading), "absent": absent}
+
+
+def choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
+    """A check: one of the strings `choices`."""
+    return lambda name, value: check_choice(name, value, choices)
+
+
+def between(low: int, high: int) -> Callable[[str, Any], int]:
+    """A check: an integer in [low, high]."""
+    return lambda name, value: check_integer(name, value, low, high)
+
+
+@dataclass
+class Config:
+    """Everything a run takes from its cfg file, checked and defaulted: the table of keys."""
+
+    path: str | None = None  # the cfg file (not a key)
+    script: str = field(default=os.path.join(HERE, "task.sh"), metadata=checked_in(
+        lambda value, reading: check_script(value, reading.base)))
+    log_level: str = field(default="INFO", metadata=checked_by(choice(LOG_LEVELS)))
+    # None: the machine's (Machines.py), else 0
+    launch_delay: float | None = field(default=None, metadata=checked_by(check_number))
+    # null is no problem at all (Problem(None) would be the default one)
+    problem: Problem = field(default_factory=Problem, metadata=checked_by(
+        lambda _, value: Problem({} if value is None else value)))
+    optimizer: dict[str, Any] = field(
+        default_factory=lambda: dict(DEFAULT_OPTIMIZER), metadata=checked_in(
+            lambda value, reading: check_optimizer(value, reading.config.problem), absent={}))
+    kill_grace: float = field(default=10.0, metadata=checked_by(check_number))
+    task_timeout: float | None = field(default=None, metadata=checked_by(optional(check_positive)))
+    walltime: float | None = field(default=None, metadata=checked_by(optional(check_positive)))
+    max_failures: int = field(default=0, metadata=checked_by(check_integer))
+    # failures at once in a row that quarantine a host (0: never)
+    bad_node_failures: int = field(default=2, metadata=checked_by(check_integer))
+    # a failure this soon after the start is "at once"
+    bad_node_seconds: float = field(default=60.0, metadata=checked_by(check_positive))
+    launcher: str = field(default="auto", metadata=checked_by(choice(LAUNCHERS)))
+    launcher_args: list[str] = field(default_factory=list, metadata=checked_by(check_string_list))
+    ppn: int = field(default=1, metadata=checked_by(between(1, MAX_PPN)))
+    # a Machines.py record, or auto
+    machine: str = field(default="auto", metadata=checked_by(choice(MACHINE_NAMES)))
+    # tasks sharing a node (> 1 needs PARALLELISM 1)
+    tasks_per_node: int = field(default=1, metadata=checked_by(between(1, MAX_PPN)))
+    # None: the machine's
+    gpus_per_node: int | None = field(default=None,
+                                      metadata=checked_by(optional(between(0, MAX_GPUS))))
+    pending_lie: str = field(default="max", metadata=checked_by(choice(LIES)))
+    progress_pattern: str | None = field(default=None, metadata=checked_by(
+        lambda _, value: check_progress_pattern(value)))
+    progress_interval: float = field(default=Progress.DEFAULT_INTERVAL, metadata=checked_by(
+        lambda name, value: check_interval(name, value, high=3600.0)))
+    pruner: PrunerSettings | None = field(default=None, metadata=checked_by(
+        lambda _, value: check_pruner(value)))
+    status_interval: float = field(default=60.0, metadata=checked_by(check_interval))
+    direction: str = field(default=Direction.DEFAULT,
+                           metadata=checked_by(choice(Direction.DIRECTIONS)))
+    metrics: list[str] = field(default_factory=list, metadata=checked_in(
+        lambda value, reading: check_metrics(value, reading.config.problem)))
+    warm_start: list[str] = field(default_factory=list, metadata=checked_in(
+        lambda value, reading: check_warm_start(value, reading.base)))
+
+    def settings(self) -> dict[str, Any]:
+        """The settings a resumed run must share with the run it continues.
+
+        `direction` and `metrics` only when set: folders recorded before
+        these keys existed resume under their defaults.
+        """
+        settings = {"problem": self.problem.spec, "optimizer": self.optimizer,
+                    "script": self.script, "pending_lie": self.pending_lie}
+        if self.direction != Direction.DEFAULT:
+            settings["direction"] = self.direction
+        if self.metrics:
+            settings["metrics"] = self.metrics
+        return settings
+
+
+def cfg_keys() -> list[str]:
+    """The cfg keys, in the order they are checked (Config's fields with a check)."""
+    return [f.name for f in fields(Config) if "check" in f.metadata]
+
+
+def unknown_key(name: str, known: list[str]) -> str:
+    """Why `name` is refused: the nearest known name first, when one is close."""
+    near = difflib.get_close_matches(name, known, n=1)
+    if near:
+        return f"unknown key {name!r}; did you mean {near[0]!r}? (keys: {', '.join(known)})"
+    return f"unknown key {name!r}; expected one of {', '.join(known)}"
+
+
 def load_config(path: str | None, base: str | None = None) -> Config:
     """Read and check the cfg file at `path` (None: the built-in defaults).
 
@@ -507,61 +589,21 @@ def load_config(path: str | None, base: str | None = None) -> Config:
 
 
 def _from_object(raw: dict[str, Any], base: str, path: str) -> Config:
+    """Check each key of the table that `raw` sets (or must check when absent), in order."""
+    known = sorted(cfg_keys())
+    for name in raw:
+        if name not in known:
+            raise UsageError(unknown_key(name, known))
     config = Config(path=os.path.abspath(path))
-    known = set(Config.__dataclass_fields__) - {"path"}
-    for key in raw:
-        if key not in known:
-            raise UsageError(f"unknown key {key!r}; expected one of {', '.join(sorted(known))}")
-    if "script" in raw:
-        config.script = check_script(raw["script"], base)
-    if "log_level" in raw:
-        config.log_level = check_choice("log_level", raw["log_level"], LOG_LEVELS)
-    if "launch_delay" in raw:
-        config.launch_delay = check_number("launch_delay", raw["launch_delay"])
-    if "problem" in raw:
-        # null is no problem at all (Problem(None) would be the default one)
-        config.problem = Problem({} if raw["problem"] is None else raw["problem"])
-    config.optimizer = check_optimizer(raw.get("optimizer", {}), config.problem)
-    if "kill_grace" in raw:
-        config.kill_grace = check_number("kill_grace", raw["kill_grace"])
-    if "task_timeout" in raw:
-        config.task_timeout = optional(check_positive)("task_timeout", raw["task_timeout"])
-    if "walltime" in raw:
-        config.walltime = optional(check_positive)("walltime", raw["walltime"])
-    if "max_failures" in raw:
-        config.max_failures = check_integer("max_failures", raw["max_failures"])
-    if "bad_node_failures" in raw:
-        config.bad_node_failures = check_integer("bad_node_failures", raw["bad_node_failures"])
-    if "bad_node_seconds" in raw:
-        config.bad_node_seconds = check_positive("bad_node_seconds", raw["bad_node_seconds"])
-    if "launcher" in raw:
-        config.launcher = check_choice("launcher", raw["launcher"], LAUNCHERS)
-    if "launcher_args" in raw:
-        config.launcher_args = check_string_list("launcher_args", raw["launcher_args"])
-    if "ppn" in raw:
-        config.ppn = check_integer("ppn", raw["ppn"], 1, MAX_PPN)
-    if "machine" in raw:
-        config.machine = check_choice("machine", raw["machine"], MACHINE_NAMES)
-    if "tasks_per_node" in raw:
-        config.tasks_per_node = check_integer("tasks_per_node", raw["tasks_per_node"], 1, MAX_PPN)
-    if "gpus_per_node" in raw:
-        config.gpus_per_node = optional(lambda k, v: check_integer(k, v, 0, MAX_GPUS))(
-            "gpus_per_node", raw["gpus_per_node"])
-    if "pending_lie" in raw:
-        config.pending_lie = check_choice("pending_lie", raw["pending_lie"], LIES)
-    if "progress_pattern" in raw:
-        config.progress_pattern = check_progress_pattern(raw["progress_pattern"])
-    if "progress_interval" in raw:
-        config.progress_interval = check_interval("progress_interval", raw["progress_interval"],
-                                                  high=3600.0)
-    if "pruner" in raw:
-        config.pruner = check_pruner(raw["pruner"])
-    if "status_interval" in raw:
-        config.status_interval = check_interval("status_interval", raw["status_interval"])
-    if "direction" in raw:
-        config.direction = check_choice("direction", raw["direction"], Direction.DIRECTIONS)
-    if "metrics" in raw:
-        config.metrics = check_metrics(raw["metrics"], config.problem)
-    if "warm_start" in raw:
-        config.warm_start = check_warm_start(raw["warm_start"], base)
+    reading = Reading(base, config)
+    for row in fields(Config):
+        if "check" not in row.metadata:
+            continue
+        if row.name in raw:
+            value = raw[row.name]
+        elif row.metadata["absent"] is not MISSING:
+            value = row.metadata["absent"]
+        else:
+            continue
+        setattr(config, row.name, row.metadata["check"](row.name, value, reading))
     return config

@@ -42,6 +42,7 @@ import Direction
 import Layout
 from Problem import Problem
 from Progress import finite, read_curves
+from Status import RUNNING, Status
 from utils import UsageError, int_or_none
 
 if TYPE_CHECKING:  # Report imports this module; only the types come back
@@ -54,8 +55,8 @@ PLOTS = {
     "timeline": "tasks per concurrency slot over time",
     "intermediate": "each task's intermediate values against the step (x: pruned)",
 }
-COLORS = {"ok": "tab:green", "failed": "tab:red", "timeout": "tab:orange",
-          "killed": "tab:purple", "pruned": "tab:blue", "running": "lightgrey"}
+COLORS = {Status.OK: "tab:green", Status.FAILED: "tab:red", Status.TIMEOUT: "tab:orange",
+          Status.KILLED: "tab:purple", Status.PRUNED: "tab:blue", RUNNING: "lightgrey"}
 INTERMEDIATE_LINES = 200  # tasks up to which each intermediate curve is drawn bold
 DPI = 100
 SURROGATE_POINTS = 300  # rows the objective plot's Gaussian process is fitted to, at most
@@ -493,7 +494,7 @@ def plot_timeline(summary: "ReportSummary") -> Figure:
                           ((left, low), (left, high), (right, high), (right, low))], axis=1)
         ax.add_collection(PolyCollection(list(verts), facecolors=COLORS.get(status, "tab:brown"),
                                          edgecolors="black", linewidths=edge,
-                                         hatch="//" if status == "running" else None))
+                                         hatch="//" if status == RUNNING else None))
     if len(tasks) <= TIMELINE_LABELS:
         for r in tasks:
             if r.end - r.start > 0.03 * span:
@@ -502,8 +503,8 @@ def plot_timeline(summary: "ReportSummary") -> Figure:
     present = [s for s in list(COLORS) + sorted({r.status for r in tasks} - set(COLORS))
                if any(r.status == s for r in tasks)]
     ax.legend(handles=[Patch(facecolor=COLORS.get(s, "tab:brown"), edgecolor="black",
-                             hatch="//" if s == "running" else None,
-                             label="running / unfinished" if s == "running" else s)
+                             hatch="//" if s == RUNNING else None,
+                             label=f"{RUNNING} / unfinished" if s == RUNNING else s)
                        for s in present],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="status")
     if len(labels) <= TIMELINE_TICKS:
@@ -539,7 +540,7 @@ def plot_intermediate(summary: "ReportSummary", curves: dict[int, list[tuple[int
     fig, ax = plt.subplots(figsize=(8, 5))
     groups: dict[str, list[list[tuple[int, float]]]] = {}
     for task_id, curve in curves.items():
-        groups.setdefault(status.get(task_id, "running"), []).append(curve)
+        groups.setdefault(status.get(task_id, RUNNING), []).append(curve)
     values = [v for curve in curves.values() for _, v in curve]
     many = len(curves) > INTERMEDIATE_LINES  # thousands of lines: thinner and fainter
     order = [s for s in COLORS if s in groups] + sorted(set(groups) - set(COLORS))
@@ -549,12 +550,12 @@ def plot_intermediate(summary: "ReportSummary", curves: dict[int, list[tuple[int
         label = f"{name} ({len(lines)})"
         ax.add_collection(LineCollection(lines, colors=color, linewidths=0.6 if many else 1.2,
                                          alpha=0.35 if many else 0.8, label=label,
-                                         zorder=3 if name == "ok" else 2))
+                                         zorder=3 if name == Status.OK else 2))
         ends = [curve[-1] for curve in lines]
-        if name == "pruned":
+        if name == Status.PRUNED:
             ax.scatter([s for s, _ in ends], [v for _, v in ends], marker="x", s=24,
                        color=color, zorder=4)
-        elif name != "ok":  # where a running, killed or failed task's curve stops
+        elif name != Status.OK:  # where a running, killed or failed task's curve stops
             ax.scatter([s for s, _ in ends], [v for _, v in ends], marker=".", s=10,
                        color=color, zorder=4)
     steps = [s for curve in curves.values() for s, _ in curve]
@@ -571,7 +572,7 @@ def plot_intermediate(summary: "ReportSummary", curves: dict[int, list[tuple[int
         pad = 0.05 * (high - low or abs(high) or 1.0)
         ax.set_ylim(low - pad, high + pad)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    pruned = len(groups.get("pruned", []))
+    pruned = len(groups.get(Status.PRUNED, []))
     ax.set_title(f"Intermediate values: {len(curves)} tasks, {pruned} pruned (x: where "
                  "it was stopped)")
     ax.set_xlabel("step")

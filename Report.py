@@ -31,7 +31,7 @@ from Results import (
     split_results_header,
     started_names,
 )
-from Status import Status
+from Status import RUNNING, Status
 from utils import UsageError, int_or_none
 
 
@@ -167,7 +167,7 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
             continue
         log = Layout.find_output_file(output, number)
         end = max(start, os.path.getmtime(log) if os.path.exists(log) else start)
-        running.append(Row(id=number, status="running", objective=None, seconds=0.0,
+        running.append(Row(id=number, status=RUNNING, objective=None, seconds=0.0,
                            params={n: record[n] for n in names}, start=start, end=end,
                            slot=int_or_none(record["slot"]), origin=record.get("origin", "")))
     return running, min(models, default=None), "origin" in header
@@ -296,8 +296,8 @@ def _pruned_lines(rows: list[Row]) -> list[str]:
     Each pruned task is taken to have needed as long as the median ok task
     had it run on; what it did not spend of that is saved.
     """
-    pruned = [r.seconds for r in rows if r.status == "pruned"]
-    whole = [r.seconds for r in rows if r.status == "ok"]
+    pruned = [r.seconds for r in rows if r.status == Status.PRUNED]
+    whole = [r.seconds for r in rows if r.status == Status.OK]
     if not pruned:
         return []
     if not whole:

@@ -1,7 +1,8 @@
 # STATUS PY
 # The one vocabulary of how a task ended, and what each ending means for
-# the search, the failure budget, POINTS_MAX and resume. Every file asks
-# this one; no other file spells a status.
+# the search, the failure budget, POINTS_MAX and resume, and the word for a
+# task with no ending yet (RUNNING). Every file asks this one; no other file
+# spells a status.
 #
 #   status    search is told          failure  counts to POINTS_MAX  resume issues again
 #   ok        its value               no       yes                   no
@@ -11,6 +12,10 @@
 #   pruned    its last progress value no       yes                   no
 
 from enum import StrEnum
+
+# What the report and the plots show for a task that started and has no
+# results.csv row (still running, or cut off by a crash): no ending, so no Status.
+RUNNING = "running"
 
 
 class Status(StrEnum):
@@ -42,11 +47,6 @@ class Status(StrEnum):
         """Why a task the driver stopped ended with this status (results.csv's reason)."""
         return {Status.TIMEOUT: "timed out", Status.PRUNED: "pruned"}.get(
             self, "stopped by the driver")
-
-    @property
-    def is_reissued(self) -> bool:
-        """A resumed search issues the point again (the task was interrupted)."""
-        return self is Status.KILLED
 
 
 def parse_status(text: str) -> Status:

@@ -630,10 +630,10 @@ class Workflow:
         if self.pruner is None or self.io_error is not None:
             return []
         deciding = {task.id for task in self.running if not task.stop_reason}
-        judged = dict.fromkeys(task_id for task_id, step, value in found
-                               if self.pruner.observe(task_id, step, value)
-                               and task_id in deciding)
-        verdicts = [(task_id, self.pruner.decide(task_id)) for task_id in judged]
+        recorded = [task_id for task_id, step, value in found  # the whole read first
+                    if self.pruner.observe(task_id, step, value)]
+        verdicts = [(task_id, self.pruner.decide(task_id))
+                    for task_id in dict.fromkeys(recorded) if task_id in deciding]
         return [(task_id, verdict) for task_id, verdict in verdicts if verdict is not None]
 
     def _check_points(self) -> None:

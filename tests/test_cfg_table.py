@@ -1,9 +1,12 @@
 # TEST CFG TABLE PY
-# Issue 14's table: every cfg key (read from Config's fields, so a key added
-# later is covered too) x NaN, +Infinity, -Infinity, huge, wrong type ends in
-# one line `main.sh: error: ...` naming the key, exit code 2, and no OUTPUT.
+# Issue 14's table: every cfg key (read from Config's table of keys, so a key
+# added later is covered too) x NaN, +Infinity, -Infinity, huge, wrong type
+# ends in one line `main.sh: error: ...` naming the key, exit code 2, and no
+# OUTPUT. Each key of the table has its row in README's cfg table and each
+# row a key; so do the pruner's settings and rules.
 
 import json
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -12,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_main
+from conftest import BUNDLE, run_main
 from test_validation import main_in_process, refused, snapshot
 
 import Config
 import Problem
+import Pruner
 from utils import UsageError
 
 HUGE_INT = "9" * 400  # int() of it works; float() of it overflows
@@ -39,7 +43,7 @@ def json_kinds(annotation: typing.Any) -> set[str]:
 
 def cfg_keys() -> dict[str, set[str]]:
     hints = typing.get_type_hints(Config.Config)
-    return {f.name: json_kinds(hints[f.name]) for f in fields(Config.Config) if f.name != "path"}
+    return {name: json_kinds(hints[name]) for name in Config.cfg_keys()}
 
 
 def nest(path: list[str], text: str) -> str:
@@ -109,6 +113,48 @@ def test_the_table_covers_every_key() -> None:
     keys = set(cfg_keys())
     assert {"problem", "optimizer", "kill_grace", "task_timeout", "ppn"} <= keys
     assert keys <= {key for _, _, key in TABLE}
+    assert keys == {f.name for f in fields(Config.Config)} - {"path"}
+
+
+def documented_table(header: str) -> str:
+    """The AsciiDoc table (README.adoc or docs/) whose header row starts with `header`."""
+    for page in [BUNDLE / "README.adoc", *sorted((BUNDLE / "docs").rglob("*.adoc"))]:
+        text = page.read_text()
+        start = text.find("\n" + header)
+        if start >= 0:
+            return text[start:text.index("|===", start)]
+    raise AssertionError(f"no table with the header {header!r} in README.adoc or docs/")
+
+
+def rows(table: str) -> list[str]:
+    return re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE)
+
+
+def test_each_key_has_its_readme_row_and_each_row_a_key() -> None:
+    assert sorted(rows(documented_table("| key | type | default | meaning"))) == \
+        sorted(Config.cfg_keys())
+
+
+def test_each_pruner_setting_and_rule_has_its_readme_row() -> None:
+    table = documented_table("| `pruner` key | default | meaning")
+    assert sorted(rows(table)) == sorted(Config.PRUNER_KEYS)
+    rule_row = next(line for line in table.splitlines() if line.startswith("| `rule` |"))
+    assert re.findall(r"`(\w+)`", rule_row.split("|")[3]) == list(Pruner.RULES)
+
+
+@pytest.mark.parametrize("key, says", [
+    ("pruner_rule", "unknown key 'pruner_rule'; did you mean 'pruner'? (keys: bad_node_failures, "),
+    ("max_failure", "unknown key 'max_failure'; did you mean 'max_failures'? (keys: "),
+    ("Walltime", "unknown key 'Walltime'; did you mean 'walltime'? (keys: "),
+    ("zzz", "unknown key 'zzz'; expected one of bad_node_failures, bad_node_seconds, "),
+])
+def test_a_mistyped_key_names_the_nearest_one_first(tmp_path: Path, key: str, says: str,
+                                                   capsys, monkeypatch) -> None:
+    cfg = tmp_path / "x.json"
+    cfg.write_text(json.dumps({key: 1}))
+    done = main_in_process(["-c", str(cfg), "-o", str(tmp_path / "out")], capsys, monkeypatch)
+    refused(done, f"cfg file {cfg}: {says}")
+    assert done.stderr.rstrip().endswith("warm_start)" if "did you" in says else "warm_start")
 
 
 @pytest.mark.parametrize("text, key", [(t, k) for _, t, k in TABLE], ids=[i for i, _, _ in TABLE])

@@ -85,7 +85,8 @@ def expected_stops(reads: list[list[tuple[int, int, float]]], statuses: dict[int
 
     A plain restatement of the rules (README, Pruning) on the recorded
     history: a read's values are all recorded, then each task it named is
-    judged once on its latest step and best so far. Tasks that were
+    judged once on its best so far, at its latest step (median) or at each
+    rung the read crossed (asha). Tasks that were
     interrupted (killed) are left out of it.
     """
     rule, min_steps, min_tasks = pruner["rule"], pruner["min_steps"], pruner["min_tasks"]
@@ -97,7 +98,7 @@ def expected_stops(reads: list[list[tuple[int, int, float]]], statuses: dict[int
     rung: dict[int, int] = defaultdict(int)
     stops: dict[int, int] = {}
     for found in reads:
-        new_rung: dict[int, int] = {}
+        new_rungs: dict[int, list[int]] = defaultdict(list)
         for task_id, step, value in found:
             if statuses[task_id] == "killed":
                 continue
@@ -106,7 +107,7 @@ def expected_stops(reads: list[list[tuple[int, int, float]]], statuses: dict[int
             at_step[step].append(value)
             while step >= math.ceil(min_steps * eta ** rung[task_id] - 1e-9):
                 at_rung[rung[task_id]].append(best[task_id])
-                new_rung[task_id] = rung[task_id]
+                new_rungs[task_id].append(rung[task_id])
                 rung[task_id] += 1
         for task_id in dict.fromkeys(i for i, _, _ in found):
             if task_id in stops or statuses[task_id] == "killed":
@@ -118,11 +119,13 @@ def expected_stops(reads: list[list[tuple[int, int, float]]], statuses: dict[int
                 if step >= min_steps and len(others) >= min_tasks \
                         and best[task_id] > statistics.median(others):
                     stops[task_id] = step
-            elif task_id in new_rung:
-                reached = at_rung[new_rung[task_id]]
+                continue
+            for k in new_rungs[task_id]:  # the rungs this read crossed, lowest first
+                reached = at_rung[k]
                 better = sum(1 for v in reached if v < best[task_id])
                 if len(reached) > min_tasks and better >= math.ceil(len(reached) / eta):
                     stops[task_id] = step
+                    break
     return stops
 
 

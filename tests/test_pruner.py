@@ -3,7 +3,7 @@
 # and ASHA on known learning curves, their thresholds (min_steps,
 # min_tasks, the top 1/η), direction, one read bringing many steps at once
 # (judged once, on its latest step and best so far, and the verdict names
-# the step and values it used), the registry, and that a pruner fed the
+# the step, rung and values it used), the registry, and that a pruner fed the
 # recorded history decides as the one that lived it.
 
 import random
@@ -104,13 +104,23 @@ def test_asha_judges_a_read_crossing_several_rungs_at_the_last_one() -> None:
     assert read(pruner, 3, {1: 9.0, 2: 9.0, 3: 9.0, 9: 0.1, 10: 0.1}) is None
     # behind at rungs 0 and 2, then the best of all at step 12: its best so far counts
     assert read(pruner, 4, {1: 5.0, 9: 4.0, 12: 0.05}) is None
-    # behind at rungs 0 and 2 and still at step 12: judged once, at rung 2, by its best so far
-    # (0.8) among the five that reached it: 0.1, 0.6111, 0.7111 are better, 2 go on
+    # behind at rung 2 and still at step 12: its best so far (0.8) passes rungs 0 and 1, and
+    # at rung 2 among the five that reached it 0.1, 0.6111, 0.7111 are better, 2 go on
     verdict = read(pruner, 5, {1: 2.0, 9: 0.9, 12: 0.8})
     assert verdict == Verdict(12, "its best value so far 0.8 is not in the top 2 of the 5 "
                                   "tasks at rung 2 (step 9, 1/3 go on): 3 are better")
     # a read that reaches no new rung is no decision
     assert read(pruner, 5, {13: 0.8}) is None
+
+
+def test_asha_a_rung_with_too_few_tasks_does_not_hide_an_earlier_one() -> None:
+    pruner = Pruner(PrunerSettings("asha", min_steps=1, reduction_factor=3, min_tasks=2))
+    for task_id in range(2):
+        run_whole(pruner, task_id, [0.5, 0.5, 0.5])  # rungs 0 (step 1) and 1 (step 3)
+    # alone at rung 2 (step 9): judged at rung 0, the first it reached in this read
+    verdict = read(pruner, 2, {1: 0.9, 3: 0.9, 9: 0.9})
+    assert verdict == Verdict(9, "its best value so far 0.9 is not in the top 1 of the 3 "
+                                 "tasks at rung 0 (step 1, 1/3 go on): 2 are better")
 
 
 def test_asha_with_a_fractional_reduction_factor() -> None:
