@@ -47,6 +47,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -166,6 +167,13 @@ class Fitter:
             self.conn, theirs = context.Pipe()
             process = context.Process(target=_serve, name="fitter", daemon=True,
                                       args=(FitSettings.of(search), theirs, os.getpid()))
+            # the stop signals wait until the process runs: sent to the whole group
+            # they would kill the forkserver as it starts; it and the process
+            # inherit them blocked (the driver stops them by closing their pipes).
+            # multiprocessing unblocks them once it has started its resource
+            # tracker (which ignores them): that one is started first.
+            resource_tracker.ensure_running()
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
             try:
                 process.start()
                 self.process = process
@@ -175,6 +183,7 @@ class Fitter:
                 self.conn.close()
                 self.conn = None
             finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 theirs.close()
 
     @property

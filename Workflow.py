@@ -211,7 +211,10 @@ class Workflow:
         self.began = time.time()
         self.next_status = self.began + self.config.status_interval
         try:
-            self.points.start()
+            try:
+                self.points.start()
+            except Exception as err:  # noqa: BLE001 - e.g. its process killed by a stop signal
+                self._points_failed(err)
             self._loop()
         finally:
             self._close()
@@ -223,6 +226,7 @@ class Workflow:
 
     def _loop(self) -> None:
         while True:
+            self._handle_signal()  # one that came as the points' thread started, too
             self._check_stop()
             if self.stopping is None:
                 unstarted = self._launch()

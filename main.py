@@ -25,7 +25,7 @@ import Signals
 import Walltime
 import WarmStart
 from Config import Config, has_control_character, load_config
-from Launcher import LaunchError, choose_launcher
+from Launcher import Launcher, LaunchError, choose_launcher
 from Progress import read_history
 from Proposer import Proposer
 from Results import JournalError, Journals, open_journals
@@ -193,13 +193,34 @@ def run(argv: list[str]) -> int:
 
 
 def search(args: argparse.Namespace, config: Config, output: str,
-           run_record: dict[str, Any] | None, launcher: Any, environ: dict[str, str],
+           run_record: dict[str, Any] | None, launcher: Launcher, environ: dict[str, str],
            warm: WarmStart.Earlier, concurrency: int) -> int:
-    """Set up (or take up) OUTPUT, which this driver holds, and run the search."""
+    """Set up (or take up) OUTPUT, which this driver holds, and run the search.
+
+    A stop signal before the loop takes over (Signals.py) still ends with the
+    resume line once run.json is recorded.
+    """
     plan = Plan(parallelism=args.parallelism, concurrency=concurrency,
                 points_max=args.points_max, output=output,
                 end_time=Walltime.job_end(config.walltime, environ),
                 resume_command=Resume.resume_line(output, dry_run(environ)))
+    try:
+        workflow = set_up(args, config, plan, run_record, launcher, environ, warm)
+        code = workflow.run()
+    except Signals.Interrupted:
+        if os.path.exists(os.path.join(output, Resume.RUN_FILE)):
+            shout(f"to resume: {plan.resume_command}")
+        raise
+    Signals.loop_ended(code)  # a signal now cuts the report short
+    write_report(output)
+    return Signals.exit_code(code)
+
+
+def set_up(args: argparse.Namespace, config: Config, plan: Plan,
+           run_record: dict[str, Any] | None, launcher: Launcher, environ: dict[str, str],
+           warm: WarmStart.Earlier) -> Workflow:
+    """Record the run in OUTPUT (or replay what it recorded); the loop, ready to run."""
+    output = plan.output
     if run_record is not None:
         journals = open_output_journals(config, output)
         recorded = Resume.read_recorded(config, output, args.retry_failed)
@@ -222,10 +243,7 @@ def search(args: argparse.Namespace, config: Config, output: str,
     workflow: Workflow
     proposer = Proposer(search, notify=lambda: workflow.wake())
     workflow = Workflow(config, plan, proposer, launcher, environ, journals)
-    code = workflow.run()
-    Signals.loop_ended(code)  # a signal now cuts the report short
-    write_report(output)
-    return Signals.exit_code(code)
+    return workflow
 
 
 def open_output_journals(config: Config, output: str) -> Journals:

@@ -27,6 +27,17 @@ for arg in "$@"; do
   esac
 done
 
+# Until Python runs, a stop signal ends this script as it would end Python:
+# one line and exit code 128+N (a trap runs once the command under way is done).
+# shellcheck disable=SC2317 # run by the traps below
+stopped() {  # NAME CODE
+  echo "main.sh: stopped by SIG$1" >&2 || true
+  exit "$2"
+}
+trap 'stopped TERM 143' TERM
+trap 'stopped INT 130' INT
+trap 'stopped HUP 129' HUP
+
 # shellcheck source=lib/python-env.sh
 source "$THIS/lib/python-env.sh"
 python_env "$THIS" "skopt sklearn numpy matplotlib" "$THIS/requirements.txt"
@@ -60,8 +71,8 @@ while :; do
   TRAPPED=""
   STATUS=0
   wait "$CHILD" || STATUS=$?
-  if [ "$STATUS" = 127 ] && [ -n "$CODE" ]; then
-    break  # the wait before had collected the exit status after all
+  if [ -n "$CODE" ] && { [ "$STATUS" = 127 ] || [ "$STATUS" -lt 0 ]; }; then
+    break  # the wait before had collected the exit status after all (bash: 127 or -1)
   fi
   CODE=$STATUS
   if [ -z "$TRAPPED" ]; then

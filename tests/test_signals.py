@@ -358,3 +358,88 @@ runpy.run_path({str(BUNDLE / "main.py")!r}, run_name="__main__")
     assert "received SIGINT: issuing no more tasks; stopping 0 running task(s)" in text
     assert "started: " not in text and "to resume: " in text
     assert "Traceback" not in text
+
+
+# -- a stop signal while the driver starts ---------------------------------------------
+# PYTHON for main.sh: a wrapper that pauses at one point of the start-up (STOP_AT) until
+# the test has sent its signal: it notes the pause in MARK and waits for the file GO.
+# The signal goes to the whole process group (the batch system's way); the paused
+# program is then stopped at exactly that point, however loaded the machine is.
+PAUSING_PYTHON = """#!/bin/bash
+pause() { : > "$MARK"; while [ ! -e "$GO" ]; do sleep 0.01; done; }
+if [ "$1" != -u ]; then  # main.sh checks the interpreter (lib/python-env.sh)
+  if [ "$STOP_AT" = check ]; then pause; fi
+  exec "$REAL_PYTHON" "$@"
+fi
+if [ "$STOP_AT" = exec ]; then pause; fi  # main.sh's child, before Python runs
+shift
+exec "$REAL_PYTHON" -u -c "$HOOK" "$@"
+"""
+# Runs main.py (argv[1]) with a pause at STOP_AT: within its imports (skopt), once
+# run.json is recorded, or as the model-fitting process starts (its forkserver runs,
+# the loop's handlers are in place).
+PAUSE_HOOK = """
+import builtins, os, runpy, sys, time
+def pause():
+    open(os.environ["MARK"], "w").close()
+    while not os.path.exists(os.environ["GO"]):
+        time.sleep(0.01)
+main = sys.argv[1]
+sys.argv = sys.argv[1:]
+sys.path.insert(0, os.path.dirname(main))
+import StopEarly
+at = os.environ["STOP_AT"]
+if at == "imports":
+    real_import = builtins.__import__
+    def watch(name, *args, **kwargs):
+        if name.split(".")[0] == "skopt" and "skopt" not in sys.modules:
+            pause()
+        return real_import(name, *args, **kwargs)
+    builtins.__import__ = watch
+elif at == "recorded":
+    import Resume
+    record_run = Resume.record_run
+    def recorded(*args, **kwargs):
+        record_run(*args, **kwargs)
+        pause()
+    Resume.record_run = recorded
+elif at == "fitter":
+    import multiprocessing.forkserver
+    server = multiprocessing.forkserver._forkserver
+    ensure_running = server.ensure_running
+    def started():
+        ensure_running()
+        pause()
+    server.ensure_running = started
+runpy.run_path(main, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+@pytest.mark.parametrize("at", ["check", "exec", "imports", "recorded", "fitter"])
+def test_a_stop_signal_while_the_driver_starts_exits_128_plus_n(tmp_path: Path, at: str,
+                                                                signum: int) -> None:
+    """SIGTERM or SIGINT to the group at each point of the start-up: exit 128+N (never
+    255, never a traceback), and the resume line once run.json is recorded."""
+    python = write_script(tmp_path, PAUSING_PYTHON.split("\n", 1)[1], name="python")
+    script = write_script(tmp_path, SPAWNING_TASK)
+    cfg = write_cfg(tmp_path, {"script": str(script), "kill_grace": 5})
+    output, log, mark, go = (tmp_path / name for name in ("out", "log", "mark", "go"))
+    env = dict(os.environ, PYTHON=str(python), REAL_PYTHON=sys.executable, STOP_AT=at,
+               HOOK=PAUSE_HOOK, MARK=str(mark), GO=str(go))
+    env.pop("OUTPUT", None)
+    with open(log, "w") as stream:
+        proc = subprocess.Popen(AS_FROM_A_TERMINAL + [str(BUNDLE / "main.sh"), "-c", str(cfg),
+                                                      "-o", str(output), "1", "2", "4"],
+                                env=env, stdout=stream, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=BUNDLE)
+    wait_until(lambda: mark.exists() or proc.poll() is not None, f"the pause at {at}",
+               limit=120)
+    assert proc.poll() is None, log.read_text()
+    os.killpg(proc.pid, signum)
+    go.touch()
+    text = finish(proc, log)
+    assert proc.returncode == 128 + signum, text
+    assert "Traceback" not in text and "started: " not in text
+    assert (resume_line(output) in text) == (output / "run.json").exists(), text
+    assert (output / "run.json").exists() == (at in ("recorded", "fitter"))

@@ -15,6 +15,8 @@ from test_signals import finish, start, wait_until
 import Eta
 import Report
 from Config import load_config
+from Status import Status
+from Task import Task
 from utils import UsageError
 
 # Task 0 succeeds, task 1 fails, task 2 runs until the test creates OUTPUT/../go.
@@ -95,3 +97,14 @@ def test_durations_read_at_a_glance() -> None:
     assert [Eta.duration(s) for s in (None, 0, 42.4, 312, 11100, 3 * 86400 + 7200)] == \
         ["?", "0s", "42s", "5m12s", "3h05m", "3d02h"]
     assert Eta.mean(10.0, 4) == 2.5 and Eta.mean(0.0, 0) is None
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_a_task_the_driver_stopped_has_a_reason_for_any_status(tmp_path: Path,
+                                                               status: Status) -> None:
+    """Task.outcome words the stop for every Status (it raised KeyError for ok, failed)."""
+    task = Task(id=0, point=[0.5], params={"x": 0.5}, slot=0, stop_reason=status,
+                returncode=-15)
+    outcome = task.outcome(str(tmp_path))
+    assert outcome.status is status
+    assert outcome.reason.endswith(" (killed by SIGTERM)") and len(outcome.reason) > 20

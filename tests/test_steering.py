@@ -133,6 +133,19 @@ esac
 """
 
 
+def test_the_best_line_shows_the_metrics_of_the_best_task(tmp_path: Path) -> None:
+    """The best task's cfg `metrics` beside its objective (those it reported), in the run
+    that found it and in a resumed run (told by the replay of results.csv)."""
+    cfg = {"metrics": ["val_acc", "epochs", "val_loss"], "max_failures": 5}
+    done, _ = run(tmp_path, cfg, ["1", "1", "3"], body=METRICS_TASK)
+    assert done.returncode == 0, done.stdout + done.stderr
+    best = "best: task 0000 objective=0.25 val_acc=0.91 epochs=7 drop="
+    assert best in done.stdout
+    again, _ = run(tmp_path, cfg, ["--resume", "1", "1", "4"], body=METRICS_TASK)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert best in again.stdout
+
+
 def test_metrics_from_a_json_result_become_columns(tmp_path: Path) -> None:
     done, output = run(tmp_path, {"metrics": ["val_acc", "epochs", "val_loss"],
                                   "max_failures": 1}, ["1", "1", "3"], body=METRICS_TASK)
