@@ -157,10 +157,3 @@ class History:
         ended = {int(r["id"]) for r in self.results if parse_status(r["status"]).is_done}
         return [r for r in self.started if int(r["id"]) not in ended
                 and self.latest_started[_key(r, self.names)] == int(r["id"])]
-
-
-def output_history(output: str, names: Sequence[str]) -> tuple[list[str], History]:
-    """OUTPUT's results.csv header and its History for parameters `names`."""
-    header, results = read_journals([Layout.path(output, Layout.RESULTS)])
-    _, started = read_journals([Layout.path(output, Layout.STARTED)])
-    return header, History(results, started, names)

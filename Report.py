@@ -230,8 +230,12 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
 
 
 def _history(names: list[str], rows: list[Row], running: list[Row]) -> History:
-    """What the rows tell the search (History.py), for the count of done tasks;
-    rows of a status that is none are left out, as a running task's of other parameters."""
+    """What the rows tell the search (History.py), for the count of done tasks.
+
+    A row whose status is no Status is left out (it counts toward nothing);
+    running tasks of other parameters (started.csv of another search) are
+    ignored: they supersede nothing.
+    """
     known = {s.value for s in Status}
     results = [dict(r.params, id=str(r.id), status=r.status, objective="")
                for r in rows if r.status in known]

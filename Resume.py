@@ -3,7 +3,8 @@
 # takes it up: run.json (the settings and arguments a resumed run shares),
 # cfg.json (a copy of the cfg, so that `./main.sh --resume -o OUTPUT` alone
 # carries on, whatever became of the original file), and the replay of the
-# journals (results.csv, started.csv) into a new Search.
+# journals (results.csv, started.csv) into a new Search: what each row tells
+# the search, counts and issues again is History.py's rule.
 #
 # Call order (main.py): read_run -> resume_config -> fill_numbers ->
 # read_recorded -> Search(...) -> replay -> stop_leftovers -> record_resume;
@@ -20,7 +21,7 @@ from typing import Any
 import Layout
 from Config import Config, load_config, read_cfg_bytes, read_cfg_text
 from Direction import minimized
-from History import History, RunFileError, output_history, read_run_file, told_value
+from History import History, RunFileError, read_journals, read_run_file, told_value
 from Results import results_columns
 from Search import Search
 from Status import Status, parse_status
@@ -121,13 +122,15 @@ def read_recorded(config: Config, output: str, retry_failed: bool = False) -> Re
     failed point not superseded is issued again, once.
     """
     names = config.problem.names
+    header, results = read_journals([Layout.path(output, Layout.RESULTS)])
+    expected = results_columns(names, config.metrics)
+    if header and header != expected:
+        raise UsageError(f"OUTPUT {output}: cannot resume: {Layout.RESULTS} has the columns "
+                         f"{','.join(header)!r}, this run's cfg makes {','.join(expected)!r} "
+                         "(a run keeps its parameters and metrics)")
     try:
-        header, history = output_history(output, names)
-        expected = results_columns(names, config.metrics)
-        if header and header != expected:
-            raise UsageError(f"OUTPUT {output}: cannot resume: results.csv has the columns "
-                             f"{','.join(header)!r}, this run's cfg makes "
-                             f"{','.join(expected)!r} (a run keeps its parameters and metrics)")
+        history = History(results, read_journals([Layout.path(output, Layout.STARTED)])[1],
+                          names)
         ids = [int(r["id"]) for r in history.results + history.started]
         retry = history.failures() if retry_failed else []
     except (KeyError, ValueError) as err:

@@ -19,6 +19,7 @@ from Config import load_config
 from History import History, read_journals
 from Results import Journal, results_columns, started_columns
 from Search import Search
+from utils import UsageError
 
 T0 = 1_700_000_000
 # id, status, objective, x; id 2 failed and id 5 ran its point again (superseded),
@@ -104,3 +105,14 @@ def test_rows_of_several_journals_are_read_together(tmp_path: Path) -> None:
     Journal(str(other), ["id", "status"]).close()
     with pytest.raises(ValueError, match="other.csv has the columns 'id,status'"):
         read_journals(paths + [str(other)])
+
+
+def test_resume_refuses_a_results_csv_of_other_columns(tmp_path: Path) -> None:
+    output = write_output(tmp_path)
+    cfg = {"problem": {"x": {"low": 0, "high": 10}}, "metrics": ["loss"]}
+    config = load_config(str(write_cfg(tmp_path, cfg)))
+    with pytest.raises(UsageError) as info:
+        Resume.read_recorded(config, str(output))
+    assert str(info.value).startswith(f"OUTPUT {output}: cannot resume: results.csv has the "
+                                      "columns 'id,status,objective,seconds,x,start,")
+    assert str(info.value).endswith("(a run keeps its parameters and metrics)")
