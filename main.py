@@ -208,7 +208,7 @@ def search(args: argparse.Namespace, config: Config, output: str,
         workflow = set_up(args, config, plan, run_record, launcher, environ, warm)
         code = workflow.run()
     except Signals.Interrupted:
-        if os.path.exists(os.path.join(output, Resume.RUN_FILE)):
+        if os.path.exists(Layout.path(output, Layout.RUN)):
             shout(f"to resume: {plan.resume_command}")
         raise
     Signals.loop_ended(code)  # a signal now cuts the report short
