@@ -13,7 +13,7 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class PrunerSettings:
-    """The cfg `pruner` object, checked (see Config.py and README.adoc).
+    """The cfg `pruner` object, checked (see Config.py and docs/steering.adoc#pruning).
 
     Parameters
     ----------

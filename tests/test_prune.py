@@ -83,7 +83,7 @@ def expected_stops(reads: list[list[tuple[int, int, float]]], statuses: dict[int
                    pruner: dict) -> dict[int, int]:
     """The step at which the rule stops each task, replaying the journal in its order.
 
-    A plain restatement of the rules (README, Pruning) on the recorded
+    A plain restatement of the rules (docs/steering.adoc, Pruning) on the recorded
     history: a read's values are all recorded, then each task it named is
     judged once on its best so far, at its latest step (median) or at each
     rung the read crossed (asha). Tasks that were

@@ -315,7 +315,7 @@ def test_digits_search_writes_report_and_plots(tmp_path: Path) -> None:
     result = run_main(["-c", "digits-1.json", "-o", str(output), "1", "2", "6"], timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = read_results(output)
-    # digits-1.json prunes: a hopeless 5th or 6th task may end early (README, Pruning)
+    # digits-1.json prunes: a hopeless 5th or 6th task may end early (docs/steering.adoc, Pruning)
     assert len(rows) == 6 and {r["status"] for r in rows} <= {"ok", "pruned"}
     assert all(0 < float(r["objective"]) < 10 for r in rows)
     tail = result.stdout.splitlines()[-8:]
