@@ -12,6 +12,7 @@
 #   SIGNAL          signal SIGTERM (received SIGTERM: ...)      128+N
 #   DISK            cannot write to OUTPUT: error               1
 #   POINTS          cannot propose points: error                1
+#   PROCESSES       cannot start a task: error (... processes)  1 (resume line)
 
 from dataclasses import dataclass
 from enum import Enum
@@ -28,6 +29,7 @@ class StopReason(Enum):
     SIGNAL = "signal {name}"
     DISK = "cannot write to {output}: {error}"
     POINTS = "cannot propose points: {error}"
+    PROCESSES = "cannot start a task: {error} (the system allows no more processes)"
 
     def says(self, **details: object) -> "Stopping":
         """This reason with the text it prints, `details` filled in."""

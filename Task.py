@@ -26,6 +26,14 @@ from utils import UsageError, decimal_number, json_dumps, read_regular, tail
 RESULT_BYTES = 65536  # a result file is a number or a small JSON object: read no more
 
 
+class NoProcessLeft(Exception):
+    """The task could not start for want of processes (EAGAIN: a pids cgroup, `ulimit -u`).
+
+    Not the task's fault nor OUTPUT's: its folder is removed again, as if it
+    had not been issued.
+    """
+
+
 @dataclass
 class Outcome:
     """How a task ended: its Status, value and why."""
@@ -205,7 +213,9 @@ class Task:
         """Start the script in the background: `SCRIPT PARALLELISM PARAMS`.
 
         It runs in its own new working directory (Layout.task_dir), which
-        holds its output NNNN.txt and its result NNNN.result.
+        holds its output NNNN.txt and its result NNNN.result. Raises
+        NoProcessLeft when the system allows no more processes, OSError when
+        OUTPUT cannot take the task's files.
         """
         env = dict(env)
         env.update(TASK_ID=str(self.id), TASK_RESULT=self.result_file(output),
@@ -219,6 +229,11 @@ class Task:
                 self.process = subprocess.Popen(argv, cwd=folder, env=env,
                                                 stdin=subprocess.DEVNULL, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
+            except BlockingIOError as err:  # EAGAIN: the system allows no more processes
+                log.close()
+                os.remove(self.output_file(output))
+                os.rmdir(folder)
+                raise NoProcessLeft(err.strerror or str(err)) from None
             except (OSError, subprocess.SubprocessError) as err:  # the script's fault
                 self.end = time.time()
                 self.cannot_start = why_not_started(err, argv)

@@ -49,7 +49,7 @@ from RunningTasks import RunningTasks
 from Status import Status
 from StopReason import Stopping, StopReason
 from Tally import Best, Standing, Tally, status_line
-from Task import Outcome, Task
+from Task import NoProcessLeft, Outcome, Task
 from utils import debug, format_params, json_dumps, say, shout
 
 # Seconds within which a repeated signal counts as the same one (see _on_signal).
@@ -148,6 +148,9 @@ class Workflow:
         self.bad_nodes = BadNodes(config.bad_node_failures, config.bad_node_seconds)
         self.retries: list[Retry] = []  # points that failed at once, for other hosts
         self.retried = 0  # such points (this run)
+        self.held: list[Issue] = []  # points of the search that could not start yet
+        self.lanes_capped = False  # the system allowed fewer processes than CONCURRENCY
+        self.no_process = ""  # why not even one task could start (EAGAIN)
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value, decide=False)
@@ -271,6 +274,8 @@ class Workflow:
             return StopReason.DISK.says(output=self.plan.output, error=self.io_error)
         if self.points_error:
             return StopReason.POINTS.says(error=self.points_error)
+        if self.no_process:
+            return StopReason.PROCESSES.says(error=self.no_process)
         if self._issued_all():
             return StopReason.POINTS_MAX.says()
         if self.failures > self.config.max_failures:
@@ -336,6 +341,10 @@ class Workflow:
         for number, issue in enumerate(issues):
             try:
                 task = self._start(issue)
+            except NoProcessLeft as err:  # run with the lanes that could start
+                self._put_back(issues[number:])
+                self._no_process_left(str(err))
+                break
             except OSError as err:  # OUTPUT's fault, not the task's: stop the run
                 self._unissue(issues[number:])
                 self.io_error = err
@@ -368,6 +377,8 @@ class Workflow:
         issues = self._second_tries(want)
         while self.plan.reissue and len(issues) < want:
             issues.append(Issue(self.plan.reissue.pop(0), Origin.AGAIN))
+        while self.held and len(issues) < want:
+            issues.append(self.held.pop(0))
         if len(issues) < want:
             try:
                 taken = self.points.take(want - len(issues))
@@ -399,9 +410,25 @@ class Workflow:
         """Issues that will not start now: seats back, points back in their queues."""
         for issue in issues:
             self.launcher.release(issue.seat)
+            issue.seat = None
         self.retries[:0] = [Retry(i.point, i.first_hosts) for i in issues
                             if i.origin is Origin.ELSEWHERE]
         self.plan.reissue[:0] = [i.point for i in issues if i.origin is Origin.AGAIN]
+        self.held[:0] = [i for i in issues if i.origin in (Origin.RANDOM, Origin.MODEL)]
+
+    def _no_process_left(self, why: str) -> None:
+        """The system allows no more processes: the lanes are those in use (say so once);
+        none in use: stop."""
+        if not self.running:
+            self.no_process = why
+            return
+        lanes = self.plan.concurrency - len(self.free_slots)  # those of the tasks now
+        self.free_slots.clear()
+        if not self.lanes_capped:
+            self.lanes_capped = True
+            shout(f"note: a task could not start ({why}: the system allows no more processes); "
+                  f"running {lanes} lane(s) at once instead of CONCURRENCY="
+                  f"{self.plan.concurrency}")
 
     def _unissue(self, issues: list[Issue]) -> None:
         """Issues that will never start (OUTPUT cannot take their files)."""
@@ -687,12 +714,12 @@ class Workflow:
         if self.walltime_passed or (self.stopping is not None and
                                     self.stopping.reason.is_walltime):
             shout(f"stopped before the end of walltime; {resume}")
-        if self.io_error is not None or self.points_error or \
+        if self.io_error is not None or self.points_error or self.no_process or \
                 self.failures > self.config.max_failures:
             shout("Workflow failed!")
             if self.io_error is not None:
                 shout(f"after making room in {self.plan.output}, {resume}")
-            elif self.points_error:
+            elif self.points_error or self.no_process:
                 shout(resume)
             return 1
         if self.failures:
