@@ -2,7 +2,7 @@
 # One task: runs the task script as a background process in its own
 # session (argv only, never a shell) and its own working directory
 # (Layout.task_dir), owns its output file NNNN.txt there, kills its whole
-# process group, reads back NNNN.result.
+# process group, reads back NNNN.result and logs how it ended.
 
 import errno
 import json
@@ -21,7 +21,16 @@ import Layout
 from Launcher import Placement
 from Origin import Origin
 from Status import Status
-from utils import UsageError, decimal_number, json_dumps, read_regular, tail
+from utils import (
+    UsageError,
+    decimal_number,
+    format_params,
+    json_dumps,
+    read_regular,
+    say,
+    shout,
+    tail,
+)
 
 RESULT_BYTES = 65536  # a result file is a number or a small JSON object: read no more
 
@@ -286,6 +295,27 @@ class Task:
         if value is None:
             return Outcome(Status.FAILED, None, why)
         return Outcome(Status.OK, value, "", found)
+
+    def log_end(self, outcome: Outcome, output: str, names: Sequence[str]) -> None:
+        """The log lines of the task's end: one for ok and pruned, else why and its last lines."""
+        seconds = self.end - self.start
+        params = format_params(names, self.point)
+        if outcome.status is Status.OK:
+            say("finished:", self.name, "pid", self.pid, f"objective={outcome.objective:.6g}",
+                f"seconds={seconds:.2f}", params)
+            return
+        if outcome.status is Status.PRUNED:
+            say("pruned:  ", self.name, "pid", self.pid, f"last value={outcome.objective}",
+                f"seconds={seconds:.2f}", params)
+            return
+        pid = f"pid {self.pid}" if self.process else "not started"
+        shout(f"TASK {self.name} {outcome.status.upper()}: {outcome.reason} after {seconds:.2f} s"
+              f" ({pid}, {params})")
+        lines = self.output_tail(output)
+        if lines:
+            shout(f"  last lines of {self.output_file(output)}:")
+            for line in lines:
+                shout("  | " + line)
 
     def output_tail(self, output: str, lines: int = 5) -> list[str]:
         """The last lines of the task's output file."""
