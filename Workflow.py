@@ -47,7 +47,7 @@ from Pruner import Pruner
 from Results import Journal, Journals, results_row, started_row
 from RunningTasks import RunningTasks
 from Status import Status
-from StopReason import Stopping, StopReason
+from StopReason import Ended, Stopping, StopReason
 from Tally import Best, Standing, Tally, status_line
 from Task import NoProcessLeft, Outcome, Task
 from utils import debug, format_params, json_dumps, say, shout
@@ -553,25 +553,13 @@ class Workflow:
         best = self._whole().best  # of the whole search, earlier runs too
         if best is not None:
             shout(best.line())
-        resume = f"to resume: {self.plan.resume_command}"
-        if self.signals.number:
-            shout("Workflow stopped!")
-            shout(resume)
-            return 128 + self.signals.number
-        if self.walltime_passed or (self.stopping is not None and
-                                    self.stopping.reason.is_walltime):
-            shout(f"stopped before the end of walltime; {resume}")
-        if self.io_error is not None or self.points_error or self.no_process or \
-                self.failures > self.config.max_failures:
-            shout("Workflow failed!")
-            if self.io_error is not None:
-                shout(f"after making room in {self.plan.output}, {resume}")
-            elif self.points_error or self.no_process:
-                shout(resume)
-            return 1
-        if self.failures:
-            shout(f"Workflow success! ({self.failures} failed task(s), within "
-                  f"max_failures={self.config.max_failures})")
-        else:
-            shout("Workflow success!")
-        return 0
+        lines, code = Ended(
+            signal_number=self.signals.number, walltime=self.walltime_passed or (
+                self.stopping is not None and self.stopping.reason.is_walltime),
+            io_error=self.io_error is not None,
+            cannot_go_on=bool(self.points_error or self.no_process),
+            failures=self.failures, max_failures=self.config.max_failures,
+            output=self.plan.output, resume_command=self.plan.resume_command).last_lines()
+        for line in lines:
+            shout(line)
+        return code
