@@ -5,7 +5,8 @@
 # for the search through it): a record ends at a newline outside quotes, a
 # torn last record left by a crash is set apart (and cut off before
 # appending), and a line that does not parse is named and skipped alone,
-# never hiding the rows after it.
+# never hiding the rows after it. The rows of a finished and of a started
+# task are built here, beside their columns (results_row, started_row).
 
 import csv
 import io

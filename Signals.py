@@ -28,9 +28,12 @@
 
 import signal
 import sys
+import time
 from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Seconds within which a repeated signal counts as the same one (Noted.note).
+SIGNAL_ECHO = 0.5
 
 
 class Interrupted(SystemExit):
@@ -89,6 +92,49 @@ def catch(handler: Any) -> int:
     for number in STOP_SIGNALS:
         signal.signal(number, handler)
     return _received
+
+
+class Noted:
+    """The search loop's stop signals: its handler only takes note of them.
+
+    The loop acts on them when select() returns (the wakeup fd fires):
+    `number` is the first signal (0: none yet), `count` how many requests
+    came (a second one skips the grace period).
+    """
+
+    def __init__(self) -> None:
+        self.number = 0
+        self.count = 0
+        self.time = 0.0
+        self.before: dict[int, Any] = {}  # the handlers to put back afterwards
+
+    def catch(self) -> None:
+        """Take note of the stop signals from now on (of one that came before, too)."""
+        for number in STOP_SIGNALS:
+            self.before[number] = signal.getsignal(number)
+        earlier = catch(self.note)
+        if earlier:  # a stop signal came before the loop: it starts stopped
+            self.note(earlier, None)
+
+    def note(self, number: int, frame: Any) -> None:
+        # One Ctrl-C or one scheduler SIGTERM may arrive twice: sent to the
+        # whole process group and forwarded by main.sh too. Within
+        # SIGNAL_ECHO seconds of the last one, it is the same request.
+        now = time.monotonic()
+        if self.count and now - self.time < SIGNAL_ECHO:
+            return
+        self.time = now
+        self.count += 1
+        self.number = self.number or number
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.number).name
+
+    def restore(self) -> None:
+        """Put back the handlers that were in place before catch()."""
+        for number, handler in self.before.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
 
 def loop_ended(code: int) -> None:

@@ -2,7 +2,7 @@
 # One task: runs the task script as a background process in its own
 # session (argv only, never a shell) and its own working directory
 # (Layout.task_dir), owns its output file NNNN.txt there, kills its whole
-# process group, reads back NNNN.result.
+# process group, reads back NNNN.result and logs how it ended.
 
 import errno
 import json
@@ -21,9 +21,26 @@ import Layout
 from Launcher import Placement
 from Origin import Origin
 from Status import Status
-from utils import UsageError, decimal_number, json_dumps, read_regular, tail
+from utils import (
+    UsageError,
+    decimal_number,
+    format_params,
+    json_dumps,
+    read_regular,
+    say,
+    shout,
+    tail,
+)
 
 RESULT_BYTES = 65536  # a result file is a number or a small JSON object: read no more
+
+
+class NoProcessLeft(Exception):
+    """The task could not start for want of processes (EAGAIN: a pids cgroup, `ulimit -u`).
+
+    Not the task's fault nor OUTPUT's: its folder is removed again, as if it
+    had not been issued.
+    """
 
 
 @dataclass
@@ -205,7 +222,9 @@ class Task:
         """Start the script in the background: `SCRIPT PARALLELISM PARAMS`.
 
         It runs in its own new working directory (Layout.task_dir), which
-        holds its output NNNN.txt and its result NNNN.result.
+        holds its output NNNN.txt and its result NNNN.result. Raises
+        NoProcessLeft when the system allows no more processes, OSError when
+        OUTPUT cannot take the task's files.
         """
         env = dict(env)
         env.update(TASK_ID=str(self.id), TASK_RESULT=self.result_file(output),
@@ -219,6 +238,11 @@ class Task:
                 self.process = subprocess.Popen(argv, cwd=folder, env=env,
                                                 stdin=subprocess.DEVNULL, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
+            except BlockingIOError as err:  # EAGAIN: the system allows no more processes
+                log.close()
+                os.remove(self.output_file(output))
+                os.rmdir(folder)
+                raise NoProcessLeft(err.strerror or str(err)) from None
             except (OSError, subprocess.SubprocessError) as err:  # the script's fault
                 self.end = time.time()
                 self.cannot_start = why_not_started(err, argv)
@@ -271,6 +295,27 @@ class Task:
         if value is None:
             return Outcome(Status.FAILED, None, why)
         return Outcome(Status.OK, value, "", found)
+
+    def log_end(self, outcome: Outcome, output: str, names: Sequence[str]) -> None:
+        """The log lines of the task's end: one for ok and pruned, else why and its last lines."""
+        seconds = self.end - self.start
+        params = format_params(names, self.point)
+        if outcome.status is Status.OK:
+            say("finished:", self.name, "pid", self.pid, f"objective={outcome.objective:.6g}",
+                f"seconds={seconds:.2f}", params)
+            return
+        if outcome.status is Status.PRUNED:
+            say("pruned:  ", self.name, "pid", self.pid, f"last value={outcome.objective}",
+                f"seconds={seconds:.2f}", params)
+            return
+        pid = f"pid {self.pid}" if self.process else "not started"
+        shout(f"TASK {self.name} {outcome.status.upper()}: {outcome.reason} after {seconds:.2f} s"
+              f" ({pid}, {params})")
+        lines = self.output_tail(output)
+        if lines:
+            shout(f"  last lines of {self.output_file(output)}:")
+            for line in lines:
+                shout("  | " + line)
 
     def output_tail(self, output: str, lines: int = 5) -> list[str]:
         """The last lines of the task's output file."""

@@ -3,35 +3,35 @@
 # signal arrives or a deadline passes (never a fixed-interval poll); record
 # each outcome in results.csv first, tell the search, refill the free
 # lanes; stop issuing on POINTS_MAX, on too many failures, when a task
-# could not end before the job's end (Walltime.py) or on a signal
-# (StopReason.py names why); then drain. At Walltime.stop_time (kill_grace
-# + REPORT_TIME before the job's end) it stops its running tasks itself,
-# recorded `killed`, before the scheduler does. Every progress_interval
-# seconds it reads the running tasks' new output (Progress.py), journals
-# their intermediate values in progress.csv and stops those the pruner
-# gives up on. Every status_interval seconds it prints one `status:` line
-# (Tally.py). A task that fails at once on hosts of the pool has its point
-# tried once more on other hosts, and a host whose tasks keep failing at
-# once is quarantined (BadNodes.py).
+# could not end before the job's end (Walltime.py), on a signal, or when
+# not one task can start (StopReason.py names why); then drain. At
+# Walltime.stop_time (kill_grace + REPORT_TIME before the job's end) it
+# stops its running tasks itself, recorded `killed`, before the scheduler
+# does. Every progress_interval seconds it reads the running tasks' new
+# output (Progress.py), journals their intermediate values in progress.csv
+# and stops those the pruner gives up on. Every status_interval seconds it
+# prints one `status:` line (Tally.py). A task that fails at once on hosts
+# of the pool has its point tried once more on other hosts, and a host
+# whose tasks keep failing at once is quarantined (Issues.py, BadNodes.py).
+# When the system allows no more processes, it runs with the lanes in use.
 #
-# Call order: run() -> _open -> points.start -> _loop, each turn:
-#   _check_stop -> _launch (_want, _choose: which points; _start: one task
-#   each, in a free lane (TASK_SLOT) on a seat of the launcher's pool) ->
-#   running.wait (select) -> _handle_signal, deadlines, walltime ->
-#   _record (results.csv, then the search, then the log) -> _look
+# Call order: run() -> _open -> points.start -> _loop; each turn:
+#   _handle_signal, _check_stop -> _launch (_want; Issuer.choose: which
+#   points; _start: one task each, in a free lane (TASK_SLOT) on its seat)
+#   -> running.wait (select) -> _handle_signal, deadlines, walltime ->
+#   _record (results.csv, then the search, then the log) -> _look;
 # then _close -> _finish (summary, best, the resume line, the exit code).
-# Threading: everything here runs on the caller's thread; the points'
-# thread (Proposer) only calls wake(), and signal handlers only take note
-# (_on_signal) and wake select() through the wakeup fd.
+# Threading: all of it on the caller's thread. The points' thread
+# (Proposer) only calls wake(); signal handlers only take note
+# (Signals.Noted) and wake select() through the wakeup fd.
 
 import math
 import shlex
 import signal
 import socket
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import Layout
 import Signals
@@ -39,36 +39,19 @@ import Walltime
 from BadNodes import BadNodes
 from Config import Config
 from Direction import minimized
-from Launcher import Launcher, Placement
+from Issues import Issue, Issuer, Points
+from Launcher import Launcher
 from Leftovers import Leftovers
-from Origin import Origin
 from Progress import ProgressReader
 from Pruner import Pruner
 from PruneRule import Verdict
 from Results import Journal, Journals, results_row, started_row
 from RunningTasks import RunningTasks
 from Status import Status
-from StopReason import Stopping, StopReason
+from StopReason import Ended, Stopping, StopReason
 from Tally import Best, Standing, Tally, status_line
-from Task import Outcome, Task
+from Task import NoProcessLeft, Outcome, Task
 from utils import debug, format_params, json_dumps, say, shout
-
-# Seconds within which a repeated signal counts as the same one (see _on_signal).
-SIGNAL_ECHO = 0.5
-
-
-class Points(Protocol):
-    """Where new points come from (Proposer, or a benchmark's baseline)."""
-
-    origins: list[Origin]  # where each point the last take() returned came from
-
-    def start(self) -> None: ...
-    def take(self, k: int) -> list[list[Any]]: ...
-    def tell(self, points: list[list[Any]], values: list[float]) -> None: ...
-    def fail(self, points: list[list[Any]]) -> None: ...
-    def drop(self, points: list[list[Any]]) -> None: ...
-    def failure(self) -> BaseException | None: ...  # why no more points can come
-    def close(self) -> None: ...
 
 
 @dataclass
@@ -89,25 +72,6 @@ class Plan:
     resume_command: str = ""  # the exact command that continues this search (Resume.py)
 
 
-@dataclass
-class Retry:
-    """A point whose task failed at once on `hosts`: to run once more elsewhere."""
-
-    point: list[Any]
-    hosts: tuple[str, ...]
-
-
-@dataclass
-class Issue:
-    """One task about to start: its point, where it came from, its seat and, for a
-    second try, the hosts its first try failed on."""
-
-    point: list[Any]
-    origin: Origin
-    seat: Placement = None
-    first_hosts: tuple[str, ...] = ()
-
-
 class Workflow:
     """Runs one search to its end and returns the exit code."""
 
@@ -122,7 +86,11 @@ class Workflow:
         self.wake_read, self.wake_write = socket.socketpair()
         self.running = RunningTasks(self.wake_read, config.kill_grace,
                                     config.task_timeout or 0.0)
+        self.issuer = Issuer(points, launcher, plan.parallelism,
+                             BadNodes(config.bad_node_failures, config.bad_node_seconds),
+                             reissue=plan.reissue)
         self.free_slots = list(range(plan.concurrency - 1, -1, -1))  # lanes: TASK_SLOT
+        self.lanes_capped = False  # the system allowed fewer processes than CONCURRENCY
         self.next_id = plan.first_id
         self.issued = 0
         self.tally = Tally()
@@ -132,13 +100,11 @@ class Workflow:
         self.stopping: Stopping | None = None  # why no more tasks are issued
         self.stop_at = Walltime.stop_time(plan.end_time, config.kill_grace)
         self.walltime_passed = False  # stop_at came: the running tasks were stopped
-        self.signal_number = 0
-        self.signal_count = 0
-        self.signal_time = 0.0
+        self.signals = Signals.Noted()
         self.grace_skipped = False
-        self.old_handlers: dict[int, Any] = {}
         self.io_error: OSError | None = None
         self.points_error = ""  # the search could not propose points: why
+        self.no_process = ""  # not even one task could start (EAGAIN): why
         self.next_launch = 0.0
         self.leftovers: Leftovers | None = None
         self.journals = journals  # opened by the caller, closed by the run
@@ -146,9 +112,6 @@ class Workflow:
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
         self.pruner = Pruner(config.pruner, config.direction) if config.pruner else None
-        self.bad_nodes = BadNodes(config.bad_node_failures, config.bad_node_seconds)
-        self.retries: list[Retry] = []  # points that failed at once, for other hosts
-        self.retried = 0  # such points (this run)
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value)
@@ -160,12 +123,7 @@ class Workflow:
         for end in (self.wake_read, self.wake_write):
             end.setblocking(False)
         signal.set_wakeup_fd(self.wake_write.fileno(), warn_on_full_buffer=False)
-        for number in Signals.STOP_SIGNALS:
-            self.old_handlers[number] = signal.getsignal(number)
-        earlier = Signals.catch(self._on_signal)
-        if earlier:  # a stop signal came before the loop: start stopped, no task
-            self._on_signal(earlier, None)
-            self._handle_signal()
+        self.signals.catch()  # one that came before: the loop starts stopped, no task
 
     def _close(self) -> None:
         """Stop the points' thread and process, close the files; signals are still only noted."""
@@ -189,18 +147,6 @@ class Workflow:
         except (BlockingIOError, OSError):
             pass
 
-    def _on_signal(self, number: int, frame: Any) -> None:
-        # One Ctrl-C or one scheduler SIGTERM may arrive twice: sent to the
-        # whole process group and forwarded by main.sh too. Within
-        # SIGNAL_ECHO seconds of the last one, it is the same request.
-        now = time.monotonic()
-        if self.signal_count and now - self.signal_time < SIGNAL_ECHO:
-            return
-        self.signal_time = now
-        self.signal_count += 1
-        self.signal_number = self.signal_number or number
-        # the loop acts on it when select() returns (the wakeup fd fires)
-
     # -- the loop ---------------------------------------------------------
     def run(self) -> int:
         """Run the search to its end; return the exit code."""
@@ -219,9 +165,7 @@ class Workflow:
         finally:
             self._close()
         code = self._finish()
-        # the caller's handlers once the summary and the resume line are out
-        for number, handler in self.old_handlers.items():
-            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        self.signals.restore()  # the caller's, once the summary and the resume line are out
         return code
 
     def _loop(self) -> None:
@@ -232,7 +176,6 @@ class Workflow:
                 unstarted = self._launch()
                 if unstarted:  # recorded as failed at once; the failure policy decides
                     self._record(unstarted)
-                    self._handle_signal()
                     continue
                 self._check_stop()  # launching may have met a full disk
             if not self.running and (self.stopping is not None or self._issued_all()):
@@ -272,6 +215,8 @@ class Workflow:
             return StopReason.DISK.says(output=self.plan.output, error=self.io_error)
         if self.points_error:
             return StopReason.POINTS.says(error=self.points_error)
+        if self.no_process:
+            return StopReason.PROCESSES.says(error=self.no_process)
         if self._issued_all():
             return StopReason.POINTS_MAX.says()
         if self.failures > self.config.max_failures:
@@ -330,15 +275,18 @@ class Workflow:
     # -- launching ----------------------------------------------------------
     def _launch(self) -> list[Task]:
         """Start tasks in the free lanes; return those whose script could not start."""
-        want = self._want()
-        issues = self._choose(want) if want > 0 else []
+        issues = self._choose(self._want())
         launched: list[Task] = []
         unstarted: list[Task] = []
         for number, issue in enumerate(issues):
             try:
                 task = self._start(issue)
+            except NoProcessLeft as err:  # run with the lanes that could start
+                self.issuer.put_back(issues[number:])
+                self._no_process_left(str(err))
+                break
             except OSError as err:  # OUTPUT's fault, not the task's: stop the run
-                self._unissue(issues[number:])
+                self.issuer.give_up(issues[number:])
                 self.io_error = err
                 shout(f"cannot write task {Layout.task_name(self.next_id)}'s files in "
                       f"{self.plan.output}: {err.strerror or err}; stopping")
@@ -364,54 +312,18 @@ class Workflow:
         return want
 
     def _choose(self, want: int) -> list[Issue]:
-        """Up to `want` points with a seat each: second tries (off the hosts they failed
-        on), then points an earlier run lost, then new points of the search."""
-        issues = self._second_tries(want)
-        while self.plan.reissue and len(issues) < want:
-            issues.append(Issue(self.plan.reissue.pop(0), Origin.AGAIN))
-        if len(issues) < want:
-            try:
-                taken = self.points.take(want - len(issues))
-            except Exception as err:  # noqa: BLE001 - any error of the search stops the run
-                self._put_back(issues)
-                self._points_failed(err)
-                return []
-            issues += [Issue(p, o) for p, o in zip(taken, self.points.origins, strict=True)]
-        for issue in issues:
-            if issue.origin is not Origin.ELSEWHERE:
-                issue.seat = self.launcher.acquire(self.plan.parallelism)
-        return issues
-
-    def _second_tries(self, want: int) -> list[Issue]:
-        """Points that failed at once, each with a seat off its first hosts while enough
-        other hosts are left (a later quarantine may leave none)."""
-        issues: list[Issue] = []
-        for retry in list(self.retries):
-            if len(issues) == want:
-                break
-            avoid = retry.hosts if self._elsewhere(retry.hosts) else ()
-            seat = self.launcher.acquire(self.plan.parallelism, avoid)
-            if seat is not None:
-                self.retries.remove(retry)
-                issues.append(Issue(retry.point, Origin.ELSEWHERE, seat, retry.hosts))
-        return issues
-
-    def _put_back(self, issues: list[Issue]) -> None:
-        """Issues that will not start now: seats back, points back in their queues."""
-        for issue in issues:
-            self.launcher.release(issue.seat)
-        self.retries[:0] = [Retry(i.point, i.first_hosts) for i in issues
-                            if i.origin is Origin.ELSEWHERE]
-        self.plan.reissue[:0] = [i.point for i in issues if i.origin is Origin.AGAIN]
-
-    def _unissue(self, issues: list[Issue]) -> None:
-        """Issues that will never start (OUTPUT cannot take their files)."""
-        for issue in issues:
-            self.launcher.release(issue.seat)
-        self.points.drop([i.point for i in issues])
+        """Which points start now (none when the search fails to give them)."""
+        if want <= 0:
+            return []
+        try:
+            return self.issuer.choose(want)
+        except Exception as err:  # noqa: BLE001 - any error of the search stops the run
+            self._points_failed(err)
+            return []
 
     def _start(self, issue: Issue) -> Task:
-        """Start one task for `issue` in a free lane (OSError: OUTPUT cannot take its files)."""
+        """Start one task for `issue` in a free lane (raises NoProcessLeft, or OSError:
+        OUTPUT cannot take its files)."""
         task = Task(id=self.next_id, point=issue.point,
                     params=self.config.problem.params(issue.point), slot=self.free_slots.pop(),
                     placement=issue.seat, origin=issue.origin, first_hosts=issue.first_hosts)
@@ -420,7 +332,7 @@ class Workflow:
         env["LAUNCH"] = shlex.join(launch.argv)
         try:
             task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
-        except OSError:
+        except (NoProcessLeft, OSError):
             self.free_slots.append(task.slot)
             raise
         self.next_id += 1
@@ -440,6 +352,20 @@ class Workflow:
               shlex.join([self.config.script, str(self.plan.parallelism),
                           json_dumps(task.params)]))
 
+    def _no_process_left(self, why: str) -> None:
+        """The system allows no more processes: the lanes are those in use (said once);
+        with none in use, the run stops."""
+        if not self.running:
+            self.no_process = why
+            return
+        lanes = self.plan.concurrency - len(self.free_slots)  # those of the tasks now
+        self.free_slots.clear()
+        if not self.lanes_capped:
+            self.lanes_capped = True
+            shout(f"note: a task could not start ({why}: the system allows no more processes); "
+                  f"running {lanes} lane(s) at once instead of CONCURRENCY="
+                  f"{self.plan.concurrency}")
+
     # -- finishing tasks ----------------------------------------------------
     def _record(self, finished: list[Task]) -> None:
         """Journal first, then tell the search, then report."""
@@ -450,20 +376,21 @@ class Workflow:
         self.ended += [t.id for t in finished if t.stop_reason is not Status.PRUNED]
         outcomes = [(task, task.outcome(self.plan.output, self.config.metrics))
                     for task in finished]
+        may_retry = self.stopping is None or self.stopping.reason is StopReason.POINTS_MAX
         for task, outcome in outcomes:
             if outcome.status is Status.PRUNED and self.pruner is not None:
                 outcome.objective = self.pruner.last_value(task.id)
-            self._judge_hosts(task, outcome)
+            self.issuer.judge(task, outcome, may_retry)
         rows = [results_row(t, o, self.config.metrics) for t, o in outcomes]
         if not self._journal(self.journals.results, rows):
             self._lose(outcomes)
             return
-        self._retry([t for t, _ in outcomes if t.retried])
+        self._try_again([t for t, _ in outcomes if t.retried])
         self._tell(outcomes)
         for task, outcome in outcomes:
             self._free(task)
             self._count(task, outcome)
-            self._report(task, outcome)
+            task.log_end(outcome, self.plan.output, self.names)
         say("tasks_running: ", len(self.running))
 
     def _tell(self, outcomes: list[tuple[Task, Outcome]]) -> None:
@@ -483,49 +410,18 @@ class Workflow:
         except Exception as err:  # noqa: BLE001 - any error of the search stops the run
             self._points_failed(err)
 
+    def _try_again(self, tasks: list[Task]) -> None:
+        """Points that failed at once run again elsewhere, in place of their first try."""
+        if tasks:
+            self.issuer.try_again(tasks)
+            self.issued -= len(tasks)
+            if self.stopping is not None and self.stopping.reason is StopReason.POINTS_MAX:
+                self.stopping = None
+
     def _free(self, task: Task) -> None:
         """A task is over: its seat and its lane are free again."""
         self.launcher.release(task.placement)
         self.free_slots.append(task.slot)
-
-    def _judge_hosts(self, task: Task, outcome: Outcome) -> None:
-        """Strikes and quarantine of the task's hosts; mark a point to try elsewhere."""
-        pool = self.launcher.pool
-        if pool is None or not task.placement or not self.bad_nodes.on or task.process is None:
-            return
-        hosts = list(task.placement.hosts)
-        if outcome.status is not Status.FAILED or \
-                not self.bad_nodes.at_once(task.end - task.start):
-            self.bad_nodes.cleared(hosts)
-            return
-        if task.first_hosts:  # failed at once on two sets of hosts: the point is bad
-            self.bad_nodes.cleared(list(task.first_hosts))
-            return
-        for host in self.bad_nodes.failed_at_once(hosts, pool.usable, self.plan.parallelism):
-            pool.quarantine(host)
-            shout(f"node {host} quarantined: {self.bad_nodes.quarantined[host]} task(s) in a "
-                  f"row failed on it within {self.bad_nodes.seconds:g} s of their start; "
-                  f"{pool.usable} host(s) left")
-        if self._elsewhere(hosts) and (self.stopping is None or
-                                       self.stopping.reason is StopReason.POINTS_MAX):
-            task.retried = True
-            outcome.reason += f"; failed at once on {','.join(hosts)}: tried again elsewhere"
-
-    def _elsewhere(self, hosts: Sequence[str]) -> bool:
-        """Enough usable hosts of the pool, `hosts` aside, for one task."""
-        pool = self.launcher.pool
-        return pool is not None and pool.others(hosts) >= self.plan.parallelism
-
-    def _retry(self, tasks: list[Task]) -> None:
-        """Queue the points of tasks that failed at once, for other hosts."""
-        for task in tasks:
-            assert task.placement is not None  # only a task of the pool is retried
-            self.retries.append(Retry(task.point, tuple(task.placement.hosts)))
-            self.issued -= 1  # the second try is issued in its place
-            self.retried += 1
-        if tasks and self.stopping is not None and \
-                self.stopping.reason is StopReason.POINTS_MAX:
-            self.stopping = None
 
     def _lose(self, outcomes: list[tuple[Task, Outcome]]) -> None:
         """Tasks whose rows could not be written: not counted, issued again on resume."""
@@ -547,7 +443,7 @@ class Workflow:
         if outcome.status.is_failure and not task.retried:  # its second try's may count
             self.failures += 1
 
-    # -- status lines ---------------------------------------------------------
+    # -- status lines and journals --------------------------------------------
     def _whole(self) -> Tally:
         """This run's tally joined with the earlier runs' (after a resume)."""
         return self.tally.joined(self.plan.earlier, self.config.direction)
@@ -565,26 +461,6 @@ class Workflow:
         """Print a status line (at every log level: a batch log at WARNING keeps them)."""
         self.next_status = time.time() + self.config.status_interval
         shout(self.status_line())
-
-    def _report(self, task: Task, outcome: Outcome) -> None:
-        seconds = task.end - task.start
-        params = format_params(self.names, task.point)
-        if outcome.status is Status.OK:
-            say("finished:", task.name, "pid", task.pid, f"objective={outcome.objective:.6g}",
-                f"seconds={seconds:.2f}", params)
-            return
-        if outcome.status is Status.PRUNED:
-            say("pruned:  ", task.name, "pid", task.pid, f"last value={outcome.objective}",
-                f"seconds={seconds:.2f}", params)
-            return
-        pid = f"pid {task.pid}" if task.process else "not started"
-        shout(f"TASK {task.name} {outcome.status.upper()}: {outcome.reason} after {seconds:.2f} s"
-              f" ({pid}, {params})")
-        lines = task.output_tail(self.plan.output)
-        if lines:
-            shout(f"  last lines of {task.output_file(self.plan.output)}:")
-            for line in lines:
-                shout("  | " + line)
 
     def _journal(self, journal: Journal, rows: list[dict[str, Any]]) -> bool:
         """Append rows durably (all or none); a full disk stops the run cleanly.
@@ -655,52 +531,38 @@ class Workflow:
         self.points_error = f"{type(err).__name__}: {text[:300]}" if text else type(err).__name__
         self.running.stop_all(Status.KILLED)
 
-    # -- stopping: signals ----------------------------------------------------
     def _handle_signal(self) -> None:
-        if not self.signal_count:
+        """Act on the stop signals noted: stop the tasks; a second one skips the grace."""
+        if not self.signals.count:
             return
         if self.stopping is None or self.stopping.reason is not StopReason.SIGNAL:
-            name = signal.Signals(self.signal_number).name
-            self.stopping = StopReason.SIGNAL.says(name=name)
-            shout(f"received {name}: issuing no more tasks; stopping {len(self.running)} "
-                  f"running task(s) (grace {self.config.kill_grace:g} s)")
+            self.stopping = StopReason.SIGNAL.says(name=self.signals.name)
+            shout(f"received {self.signals.name}: issuing no more tasks; stopping "
+                  f"{len(self.running)} running task(s) (grace {self.config.kill_grace:g} s)")
             self.running.stop_all(Status.KILLED)
-        if self.signal_count > 1 and self.running and not self.grace_skipped:
+        if self.signals.count > 1 and self.running and not self.grace_skipped:
             self.grace_skipped = True
             shout(f"received a second signal: skipping the grace period, SIGKILL to "
                   f"{len(self.running)} task(s)")
-        if self.signal_count > 1:
+        if self.signals.count > 1:
             self.running.kill_all()
 
     # -- the end --------------------------------------------------------------
     def _finish(self) -> int:
         """The summary, the best result and how the run ended; return the exit code."""
         shout(self.tally.summary_line())
-        if self.retried or self.bad_nodes.quarantined:
-            shout(f"bad nodes: {self.retried} point(s) that failed at once were tried again "
-                  f"elsewhere; {self.bad_nodes.summary() or 'no node quarantined'}")
+        if self.issuer.summary():
+            shout(self.issuer.summary())
         best = self._whole().best  # of the whole search, earlier runs too
         if best is not None:
             shout(best.line())
-        resume = f"to resume: {self.plan.resume_command}"
-        if self.signal_number:
-            shout("Workflow stopped!")
-            shout(resume)
-            return 128 + self.signal_number
-        if self.walltime_passed or (self.stopping is not None and
-                                    self.stopping.reason.is_walltime):
-            shout(f"stopped before the end of walltime; {resume}")
-        if self.io_error is not None or self.points_error or \
-                self.failures > self.config.max_failures:
-            shout("Workflow failed!")
-            if self.io_error is not None:
-                shout(f"after making room in {self.plan.output}, {resume}")
-            elif self.points_error:
-                shout(resume)
-            return 1
-        if self.failures:
-            shout(f"Workflow success! ({self.failures} failed task(s), within "
-                  f"max_failures={self.config.max_failures})")
-        else:
-            shout("Workflow success!")
-        return 0
+        lines, code = Ended(
+            signal_number=self.signals.number, walltime=self.walltime_passed or (
+                self.stopping is not None and self.stopping.reason.is_walltime),
+            io_error=self.io_error is not None,
+            cannot_go_on=bool(self.points_error or self.no_process),
+            failures=self.failures, max_failures=self.config.max_failures,
+            output=self.plan.output, resume_command=self.plan.resume_command).last_lines()
+        for line in lines:
+            shout(line)
+        return code

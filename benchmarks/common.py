@@ -25,13 +25,14 @@ if BUNDLE not in sys.path:
 
 import Layout
 from Config import DEFAULT_OPTIMIZER, Config
+from Issues import Points
 from Launcher import Launcher
 from Problem import Problem
 from Proposer import Proposer
 from Results import open_journals
 from Search import Search
 from utils import LOG, set_log_level
-from Workflow import Plan, Points, Workflow
+from Workflow import Plan, Workflow
 
 SLEEP_TASK = os.path.join(HERE, "sleep-task.sh")
 

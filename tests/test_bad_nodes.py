@@ -146,10 +146,11 @@ def test_a_second_try_takes_its_first_host_when_no_other_is_left(tmp_path: Path)
     """A point waits to run again off h1, then h2 is quarantined: it must run on h1 (the
     only host left) rather than wait for ever."""
     from Config import Config
+    from Issues import Retry
     from Launcher import MpiexecLauncher
     from Problem import Problem
     from Results import open_journals
-    from Workflow import Plan, Retry, Workflow
+    from Workflow import Plan, Workflow
 
     nodefile = tmp_path / "nodefile"
     nodefile.write_text("h1\nh2\n")
@@ -163,13 +164,13 @@ def test_a_second_try_takes_its_first_host_when_no_other_is_left(tmp_path: Path)
     journals = open_journals(str(output), config.problem.names, [])
     workflow = Workflow(config, plan, NoNewPoints(), launcher, {"PATH": "/usr/bin:/bin"},
                         journals)
-    workflow.retries.append(Retry([0.5], ("h1",)))
+    workflow.issuer.retries.append(Retry([0.5], ("h1",)))
     workflow._launch()
     try:
-        [task] = workflow.running.values()
+        [task] = list(workflow.running)
         assert task.placement.hosts == ["h1"] and task.first_hosts == ("h1",)
-        assert not workflow.retries
+        assert not workflow.issuer.retries
     finally:
-        for task in workflow.running.values():
+        for task in workflow.running:
             task.process.wait(timeout=60)
         journals.close()
