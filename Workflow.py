@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import Best
 import Eta
 import Signals
 import Walltime
@@ -150,6 +151,8 @@ class Workflow:
         self.bad_nodes = BadNodes(config.bad_node_failures, config.bad_node_seconds)
         self.retries: list[Retry] = []  # points that failed at once, for other hosts
         self.retried = 0  # such points (this run)
+        earlier = plan.earlier.best if plan.earlier is not None else None
+        self.best = Best.Keeper(plan.output, config.direction, earlier and earlier[0])
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value, decide=False)
@@ -466,6 +469,8 @@ class Workflow:
             self._lose(outcomes)
             return
         self._retry([t for t, _ in outcomes if t.retried])
+        self.best.offer((t.id, o.objective, t.params, o.metrics) for t, o in outcomes
+                        if o.status is Status.OK and o.objective is not None)
         told = [(t.point, minimized(o.objective, self.config.direction)) for t, o in outcomes
                 if o.status.has_value and o.objective is not None]
         failed = [t.point for t, o in outcomes if o.status.is_failure and not t.retried]
