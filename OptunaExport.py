@@ -100,7 +100,7 @@ def export(output: str, path: str) -> str:
     try:
         storage = JournalStorage(JournalFileBackend(partial))
         study = optuna.create_study(study_name=name, storage=storage,
-                                    direction=DIRECTIONS.get(run.get("direction"),
+                                    direction=DIRECTIONS.get(str(run.get("direction")),
                                                              StudyDirection.MINIMIZE))
         study.add_trials(trials)
         os.replace(partial, path)
