@@ -360,8 +360,9 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
         width = max(len(path) for path in summary.plots.values())
         for name, path in summary.plots.items():
             note = summary.notes[name]
-            print(f"  {path.ljust(width)}  {PLOTS[name] if note is None else 'not drawn: ' + note}",
-                  file=out)
+            said = PLOTS[name] if note is None else \
+                ("not written: " if name in Plots.ONLY_WITH_DATA else "not drawn: ") + note
+            print(f"  {path.ljust(width)}  {said}", file=out)
     out.flush()
     return summary
 
