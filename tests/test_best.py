@@ -10,12 +10,12 @@ import io
 import json
 import subprocess
 
-from conftest import BUNDLE, read_results, run_task, write_script
+from conftest import BUNDLE, read_results, run_main, run_task, write_script
 
 import Report
 
 # one task at a time: task N records the best.json it finds, then reports a value
-VALUES = [0.5, 0.3, 0.7, 0.2, 0.25]
+VALUES = [0.5, 0.3, 0.7, 0.2, 0.25, 0.9, 0.1, 0.8]  # the first search runs 5
 TASK = f"""
 cp "$OUTPUT/best.json" "$OUTPUT/../seen-$TASK_ID" 2>/dev/null || true
 printf '%s' "$2" > "$OUTPUT/../params-$TASK_ID"
@@ -33,7 +33,7 @@ def report(*args: str) -> subprocess.CompletedProcess:
 
 def search(tmp_path):
     script = write_script(tmp_path, TASK)
-    done, out = run_task(tmp_path, script, points_max=len(VALUES), concurrency=1,
+    done, out = run_task(tmp_path, script, points_max=5, concurrency=1,
                          via="main.py", problem=PROBLEM, metrics=["val_loss"])
     assert done.returncode == 0, done.stdout + done.stderr
     return out
@@ -41,7 +41,7 @@ def search(tmp_path):
 
 def test_best_json_follows_the_best_and_report_gives_the_point(tmp_path):
     out = search(tmp_path)
-    sent = [(tmp_path / f"params-{i}").read_text() for i in range(len(VALUES))]
+    sent = [(tmp_path / f"params-{i}").read_text() for i in range(5)]
     # best.json as each task found it at its start: the best of the tasks before it
     assert not (tmp_path / "seen-0").exists()
     best_before = [None, 0, 1, 1, 3]
@@ -97,3 +97,14 @@ def test_refusals(tmp_path):
     assert both.returncode == 2
     assert both.stderr.splitlines()[-1] == ("report.sh: error: --best, --csv and --optuna: "
                                             "expected one of them (see report.sh -h)")
+
+
+def test_a_resumed_search_keeps_the_earlier_best(tmp_path):
+    out = search(tmp_path)
+    done = run_main(["--resume", "-o", str(out), "1", "1", "8"], via="main.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    # task 5 (0.9) is worse than the earlier runs' best (task 3, 0.2): best.json stays
+    assert json.loads((tmp_path / "seen-6").read_text())["id"] == 3
+    final = json.loads((out / "best.json").read_text())
+    assert (final["id"], final["objective"]) == (6, 0.1)
+    assert final["params"] == json.loads((tmp_path / "params-6").read_text())
