@@ -126,3 +126,17 @@ def test_check_through_main_sh(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "slot 1: this host  LAUNCH=''" in done.stdout.splitlines()
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("cfg,args,last", [
+    ("digits-polaris.json", ["--nodes", "2", "1", "8", "64"],
+     ("slot 7: node2  LAUNCH='mpiexec -n 1 --ppn 1 --hosts node2 --cpu-bind list:24-31'  "
+      "CUDA_VISIBLE_DEVICES=0")),
+    ("digits-aurora.json", ["1", "12", "48"],
+     ("slot 11: node1  LAUNCH='mpiexec -n 1 --ppn 1 --hosts node1 --cpu-bind list:93-100'  "
+      "ZE_AFFINITY_MASK=5.1 ZE_ENABLE_PCI_ID_DEVICE_ORDER=1")),
+])
+def test_the_example_cfgs_of_the_docs(cfg, args, last):
+    done = run_main(["--check", "-c", cfg, *args])  # in the bundle, as the docs run it
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("slot ")][-1] == last
