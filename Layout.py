@@ -31,6 +31,7 @@ PROGRESS = "progress.csv"
 RUN = "run.json"
 CFG_COPY = "cfg.json"
 LOCK = "driver.lock"
+BEST = "best.json"  # the best ok task, kept whole by the driver (Best.py)
 # what makes a folder a search's OUTPUT (main.py refuses a new search there)
 SEARCH_FILES = (RUN, RESULTS, STARTED)
 

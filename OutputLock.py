@@ -73,6 +73,16 @@ def read_holder(path: str) -> tuple[dict[str, Any], float]:
     return (holder if isinstance(holder, dict) else {}), age
 
 
+def held_by_another(output: str) -> bool:
+    """True when a live driver other than this process holds OUTPUT's lock: its
+    search is running (the driver's own end-of-run report is not)."""
+    holder, age = read_holder(Layout.path(output, Layout.LOCK))
+    if not holder or (holder.get("host"), holder.get("pid")) == (socket.gethostname(),
+                                                                 os.getpid()):
+        return False
+    return holder_alive(holder, age)[0]
+
+
 def _link(own: str, path: str) -> bool:
     """Make `path` our lock; False when another one is there."""
     try:

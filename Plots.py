@@ -15,6 +15,7 @@
 import math
 import os
 import sys
+import textwrap
 import warnings
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -57,6 +58,7 @@ PLOTS = {
 }
 COLORS = {Status.OK: "tab:green", Status.FAILED: "tab:red", Status.TIMEOUT: "tab:orange",
           Status.KILLED: "tab:purple", Status.PRUNED: "tab:blue", RUNNING: "lightgrey"}
+ONLY_WITH_DATA = ("intermediate",)  # plots with no PNG at all when there is nothing to draw
 INTERMEDIATE_LINES = 200  # tasks up to which each intermediate curve is drawn bold
 DPI = 100
 SURROGATE_POINTS = 300  # rows the objective plot's Gaussian process is fitted to, at most
@@ -365,16 +367,22 @@ def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
     axes1 = [_Axis(d, k, int(columns[k]), GRID_1D) for k, d in varying]
     axes2 = [_Axis(d, k, int(columns[k]), GRID_2D) for k, d in varying]
     best = int(np.argmin([Direction.minimized(v, direction) for v in values]))
-    title = (f"Partial dependence of the objective ({Direction.wording(direction)}) on each "
-             f"parameter\nGaussian process fitted to {fitted}; band: \u00b1 1 sd; "
-             "dots: tasks; red star and dashed line: best task")
+    pruned = sum(1 for r in summary.rows if r.status == "pruned")
+    heading = f"Partial dependence of the objective ({Direction.wording(direction)})"
+    parts = [heading + " on each parameter",
+             f"Gaussian process fitted to {fitted}; band: \u00b1 1 sd",
+             "dots: tasks; red star and dashed line: best task"]
+    if pruned:
+        parts.append(f"{pruned} pruned task(s) left out (stopped early: no final value)")
+    bounds = _bounds(values)
     n = len(varying)
     if n == 1:
         fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
-        _panel_1d(ax, model, base, axes1[0], points, values, best, direction, many=False)
+        _panel_1d(ax, model, base, axes1[0], points, values, best, bounds=bounds)
         ax.set_xlabel(axes1[0].dim.name)
         ax.set_ylabel(f"objective ({Direction.wording(direction)})")
-        fig.suptitle(title, fontsize=10)
+        _suptitle(fig, parts)
+        fig.legend(*_legend_entries([ax]), loc="outside lower center", ncols=4, fontsize=8)
         return fig
     size = 2.4 if n <= 4 else 2.0 if n <= 6 else 1.7  # inches per panel
     fig, grid = plt.subplots(n, n, figsize=(size * n + 1.6, size * n + 1.2),
@@ -386,8 +394,8 @@ def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
     high = max(float(s.max()) for s in surfaces.values())
     levels = np.linspace(low, high, 13) if high > low else np.linspace(low - 1, high + 1, 3)
     cmap = "viridis" if direction == "max" else "viridis_r"  # yellow: better
-    tops = [float((m + s).max()) for m, s in lines if s is not None]
-    bottoms = [float((m - s).min()) for m, s in lines if s is not None]
+    tops = [float(np.minimum(m + s, bounds[1]).max()) for m, s in lines if s is not None]
+    bottoms = [float(np.maximum(m - s, bounds[0]).min()) for m, s in lines if s is not None]
     ylim = (min(bottoms + values), max(tops + values))
     pad = 0.05 * (ylim[1] - ylim[0] or 1.0)
     contour: Any = None
@@ -395,12 +403,12 @@ def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
         for j in range(n):
             ax = grid[i, j]
             if j > i:
-                ax.set_visible(False)
+                ax.set_axis_off()  # the top-right corner holds the legend
                 continue
             many = n > 3
             if i == j:
-                _panel_1d(ax, model, base, axes1[i], points, values, best, direction, many,
-                          line=lines[i])
+                _panel_1d(ax, model, base, axes1[i], points, values, best,
+                          line=lines[i], bounds=bounds)
                 ax.set_ylim(ylim[0] - pad, ylim[1] + pad)  # one scale for every curve
                 ax.yaxis.set_label_position("right")
                 ax.yaxis.tick_right()
@@ -435,26 +443,63 @@ def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
     if n > 1:
         mappable = contour if contour is not None else plt.cm.ScalarMappable(
             BoundaryNorm(levels, plt.get_cmap(cmap).N), cmap)
-        bar = fig.colorbar(mappable, ax=grid[1:, :].ravel().tolist(), shrink=0.8,
-                           location="right")
-        bar.set_label(f"partial dependence: objective ({Direction.wording(direction)})")
-    fig.suptitle(title, fontsize=10)
+        bar = fig.colorbar(mappable, ax=grid[1:, :].ravel().tolist(), location="right")
+        bar.set_label(f"objective ({Direction.wording(direction)})", fontsize=8)
+        diagonal = [grid[k, k] for k in range(n)]
+        legend = grid[0, n - 1].legend(*_legend_entries(diagonal), loc="center", fontsize=8,
+                                       frameon=False)
+        legend.set_in_layout(False)  # the empty corner holds it; the panels keep their size
+    _suptitle(fig, parts)
     return fig
 
 
+def _suptitle(fig: Figure, parts: list[str]) -> None:
+    """The title's parts on as many lines as the figure's width needs (none clipped)."""
+    width = int(fig.get_figwidth() * 11)  # characters of 10-point text per line
+    lines: list[str] = []
+    for part in parts:
+        if lines and len(lines[-1]) + 2 + len(part) <= width:
+            lines[-1] += "; " + part
+        else:
+            lines += textwrap.wrap(part, width)
+    fig.suptitle("\n".join(lines), fontsize=10)
+
+
+def _legend_entries(axes: list[Axes]) -> tuple[list[Any], list[str]]:
+    """The legend handles and labels of `axes`, each label once (for one figure legend)."""
+    found: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            found.setdefault(label, handle)
+    return list(found.values()), list(found)
+
+
+def _bounds(values: list[float]) -> tuple[float, float]:
+    """Where the objective can lie, as its values show: a band never crosses 0 that
+    no task crossed (a loss of 0 or more stays so), else unbounded."""
+    low = 0.0 if min(values) >= 0 else -math.inf
+    high = 0.0 if max(values) <= 0 else math.inf
+    return low, high
+
+
 def _panel_1d(ax: Axes, model: Any, base: np.ndarray, axis: _Axis, points: list[list[Any]],
-              values: list[float], best: int, direction: str, many: bool,
-              line: tuple[np.ndarray, np.ndarray | None] | None = None) -> None:
-    """One parameter: the partial dependence's mean, its ± 1 sd band, the tasks."""
+              values: list[float], best: int,
+              line: tuple[np.ndarray, np.ndarray | None] | None = None,
+              bounds: tuple[float, float] = (-math.inf, math.inf)) -> None:
+    """One parameter: the partial dependence's mean, its ± 1 sd band (within `bounds`),
+    the tasks. The figure draws the legend (_legend_entries), off the data."""
     mean, sd = line if line is not None else _partial(model, base, [axis], std=True)
     xs = axis.positions
     if axis.categorical:  # no order between categories: a mark and a bar each, no line
-        ax.errorbar(xs, mean, yerr=sd, fmt="o", color="tab:blue", ms=5, capsize=4, zorder=5,
+        yerr = None if sd is None else np.vstack([mean - np.maximum(mean - sd, bounds[0]),
+                                                  np.minimum(mean + sd, bounds[1]) - mean])
+        ax.errorbar(xs, mean, yerr=yerr, fmt="o", color="tab:blue", ms=5, capsize=4, zorder=5,
                     label="partial dependence (mean \u00b1 1 sd)")
     else:
         ax.plot(xs, mean, color="tab:blue", lw=1.5, label="partial dependence (mean)")
         if sd is not None:
-            ax.fill_between(xs, mean - sd, mean + sd, color="tab:blue", alpha=0.2,
+            ax.fill_between(xs, np.maximum(mean - sd, bounds[0]),
+                            np.minimum(mean + sd, bounds[1]), color="tab:blue", alpha=0.2,
                             label="\u00b1 1 sd")
     observed = [axis.place(p[axis.index]) for p in points]
     ax.scatter(observed, values, color="k", s=6 if len(points) > 100 else 12, zorder=3,
@@ -463,8 +508,6 @@ def _panel_1d(ax: Axes, model: Any, base: np.ndarray, axis: _Axis, points: list[
     ax.scatter([observed[best]], [values[best]], color="tab:red", marker="*", s=120, zorder=4,
                clip_on=False, label="best task")
     ax.set_xlim(*axis.limits())
-    if not many:
-        ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
 
 # ---- timeline and intermediate values ---------------------------------------
@@ -601,7 +644,9 @@ def write_plots(summary: "ReportSummary", run: dict[str, Any], err: TextIO = sys
     """Draw the plots (PLOTS) into summary.output, recording paths, figures and notes.
 
     Too little data (or a plotting failure) gives a PNG with the reason in
-    it and a warning on `err`; it never raises for that.
+    it and a warning on `err`; it never raises for that. A plot of
+    ONLY_WITH_DATA with nothing to draw is not written (an old one is
+    removed): its note says why.
     """
     makers = {"convergence": lambda: plot_convergence(summary, run),
               "objective": lambda: plot_objective(summary, run),
@@ -616,13 +661,17 @@ def write_plots(summary: "ReportSummary", run: dict[str, Any], err: TextIO = sys
         except Exception as bug:  # noqa: BLE001 -- a plot must never take the run down
             note = f"could not draw it: {type(bug).__name__}: {bug}"
             print(f"{PROG}: warning: {Layout.plot_name(name)}: {note}", file=err)
+        path = Layout.plot_file(summary.output, name)
+        summary.plots[name] = path
+        summary.notes[name] = note
+        if note is not None and name in ONLY_WITH_DATA:
+            if os.path.exists(path):
+                os.remove(path)
+            continue
         if note is not None:
             fig = _message_figure(f"{Layout.plot_name(name)}: {PLOTS[name]}", note)
-        path = Layout.plot_file(summary.output, name)
         _save(fig, path)
         plt.close(fig)
-        summary.plots[name] = path
         summary.figures[name] = fig
-        summary.notes[name] = note
 
 

@@ -8,6 +8,8 @@
 #                              against each output line; each match is the
 #                              value of the task's next step (Keras prints
 #                              "val_loss: 0.123" once per epoch).
+# A task's values come from one of the two: the kind its first value came
+# in; lines of the other kind are ignored, and said so once per run.
 # The model may run on other nodes: its output reaches NNNN.txt through the
 # launcher (srun, mpiexec, aprun), so a file is all this reads. The cost per
 # look is bounded per task: one fstat, and a read of at most READ_CAP new
@@ -32,6 +34,7 @@ LINE_CAP = 1 << 16  # longest output line looked at; longer ones are skipped
 # an explicit line, possibly behind a launcher's rank label ("0: ", "[0] ")
 LINE_END = re.compile(rb"[\r\n]")  # a progress bar redraws its line after a \r
 EXPLICIT = re.compile(r"(?:^|[\s:\]])PROGRESS\s+([-+]?\d+)\s+(\S+)\s*$")
+EXPLICIT_SOURCE, PATTERN_SOURCE = "PROGRESS lines", "progress_pattern matches"
 
 
 def compile_pattern(text: str) -> re.Pattern[str]:
@@ -108,6 +111,7 @@ class Watch:
     partial: bytearray = field(default_factory=bytearray)  # a line without its newline yet
     skipping: bool = False  # inside a line longer than LINE_CAP
     last_step: int | None = None  # the task's last reported step
+    source: str = ""  # EXPLICIT_SOURCE or PATTERN_SOURCE: where its values come from
 
 
 class ProgressReader:
@@ -124,12 +128,14 @@ class ProgressReader:
     integers >= 0 that grow: a step at or below the task's last one is
     ignored. A pattern match is step last+1 (the first one is step 1). A
     value that is not a finite number (nan, inf) uses up its step but is
-    not reported.
+    not reported. A task that prints both kinds keeps the kind of its
+    first value (the first such task is named in a warning).
     """
 
     def __init__(self, pattern: str | None = None) -> None:
         self.pattern = compile_pattern(pattern) if pattern else None
         self.watches: dict[int, Watch] = {}
+        self.mixed_said = False  # the warning about a task printing both kinds
 
     def watch(self, task_id: int, path: str) -> None:
         """Start following the output file of task `task_id` (from its start).
@@ -233,15 +239,33 @@ class ProgressReader:
             step: int | None = None
             value: float | None = None
             explicit = EXPLICIT.search(line)
+            match = self.pattern.search(line) if self.pattern is not None and not explicit \
+                else None
+            if match and match.group(1) is None:
+                match = None
+            source = EXPLICIT_SOURCE if explicit else PATTERN_SOURCE if match else ""
+            if not source or not self._keeps(watch, source):
+                continue
             if explicit:
                 step, value = int(explicit.group(1)), finite(explicit.group(2))
-            elif self.pattern is not None:
-                match = self.pattern.search(line)
-                if match and match.group(1) is not None:
-                    step, value = (watch.last_step or 0) + 1, finite(match.group(1))
+            elif match:
+                step, value = (watch.last_step or 0) + 1, finite(match.group(1))
             if step is None or step < 0 or \
                     (watch.last_step is not None and step <= watch.last_step):
                 continue
             watch.last_step = step  # a step whose value is not finite is gone, not redone
             if value is not None:
                 yield step, value
+
+    def _keeps(self, watch: Watch, source: str) -> bool:
+        """Whether a value of `source` counts for the task: the kind of its first value."""
+        if not watch.source:
+            watch.source = source
+        if source == watch.source:
+            return True
+        if not self.mixed_said:
+            self.mixed_said = True
+            warn(f"progress: task {watch.task_id:04d} prints both PROGRESS lines and lines that "
+                 f"match progress_pattern: its {watch.source} are used, its {source} ignored "
+                 "(so for any task that prints both; said once)")
+        return False

@@ -6,8 +6,12 @@
 #
 # Library: write_report(output) is called by the driver at the end of a run.
 # CLI:     ./report.sh [--top N] [--no-plots] OUTPUT
+#          ./report.sh OUTPUT --best | --csv [--top K] | --optuna FILE: the best
+#          point as JSON (Best.py), the results table as CSV, an Optuna journal
+#          (OptunaExport.py), each instead of the report.
 
 import argparse
+import csv
 import os
 import sys
 import time
@@ -18,9 +22,11 @@ from typing import Any, TextIO
 import numpy as np
 from matplotlib.figure import Figure
 
+import Best
 import Direction
 import Eta
 import Layout
+import OutputLock
 import Plots
 from History import History, RunFileError, read_journals, read_run_file, told_value
 from Plots import PLOTS, PROG
@@ -81,6 +87,7 @@ class ReportSummary:
     eta_time: float = 0.0  # when the ETA was estimated (epoch seconds)
     first_model: int | None = None  # the first task whose point a model chose
     origins_known: bool = False  # started.csv records where each point came from
+    driver_alive: bool = False  # a driver runs the search now (OutputLock.held_by_another)
     plots: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
     notes: dict[str, str | None] = field(default_factory=dict)
@@ -263,15 +270,17 @@ def format_report(summary: ReportSummary) -> list[str]:
              f"{len(summary.running)} running or unfinished"]
     if summary.points_max is not None:
         left = summary.points_max - summary.done
-        eta = f"; ETA {Eta.duration(summary.eta)} if the search is still running" \
-            if left > 0 else ""
+        eta = "" if left <= 0 else f"; ETA {Eta.duration(summary.eta)}" \
+            if summary.driver_alive else "; stopped (no driver runs it): resume it to go on"
         lines.append(f"progress: done {summary.done} of {summary.points_max} (POINTS_MAX){eta}")
     n_ok = sum(1 for r in summary.rows if r.objective is not None)
     if summary.best:
         lines.append(f"best {len(summary.best)} of {n_ok} ok tasks "
                      f"({Direction.wording(summary.direction)}):")
-        head = ["id", "objective"] + summary.params + ["seconds"]
+        metrics = list(summary.best[0].metrics)
+        head = ["id", "objective"] + metrics + summary.params + ["seconds"]
         table = [head] + [[str(r.id), f"{r.objective:.6g}"]
+                          + [_cell(r.metrics[m]) or "-" for m in metrics]
                           + [_cell(r.params[n]) for n in summary.params]
                           + [f"{r.seconds:.1f}"] for r in summary.best]
         widths = [max(len(line[k]) for line in table) for k in range(len(head))]
@@ -344,6 +353,7 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
     run = read_run(output_dir)
     summary = summarize(output_dir, names, rows, running, top=top, run=run)
     summary.first_model, summary.origins_known = first_model, origins_known
+    summary.driver_alive = OutputLock.held_by_another(output_dir)
     for line in format_report(summary):
         print(line, file=out)
     if plots:
@@ -352,8 +362,9 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
         width = max(len(path) for path in summary.plots.values())
         for name, path in summary.plots.items():
             note = summary.notes[name]
-            print(f"  {path.ljust(width)}  {PLOTS[name] if note is None else 'not drawn: ' + note}",
-                  file=out)
+            said = PLOTS[name] if note is None else \
+                ("not written: " if name in Plots.ONLY_WITH_DATA else "not drawn: ") + note
+            print(f"  {path.ljust(width)}  {said}", file=out)
     out.flush()
     return summary
 
@@ -362,6 +373,35 @@ def _plot_names() -> str:
     """The PNG files the report writes, as a sentence lists them."""
     names = [Layout.plot_name(name) for name in PLOTS]
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def best_point(output_dir: str) -> str:
+    """The best ok task's point as JSON, exactly as the task received it (Best.py)."""
+    names, rows = read_rows(output_dir)
+    run = read_run(output_dir)
+    summary = summarize(output_dir, names, rows, [], top=1, run=run)
+    if not summary.best:
+        raise ReportError(f"OUTPUT {output_dir}: no ok task yet, so no best point")
+    row = summary.best[0]
+    try:
+        return Best.point_json(Best.recorded_params(run.get("problem"), row.params))
+    except ValueError as err:
+        raise ReportError(f"OUTPUT {output_dir}: task {row.id}'s point does not fit run.json's "
+                          f"problem: {err}") from None
+
+
+def write_csv(output_dir: str, out: TextIO, top: int | None = None) -> None:
+    """results.csv's columns and rows on `out`: every row, or the `top` best ok ones."""
+    names, rows = read_rows(output_dir)  # checks the folder and the header
+    header, records = read_journals([Layout.path(output_dir, Layout.RESULTS)])
+    if top is not None:
+        summary = summarize(output_dir, names, rows, [], top=top, run=read_run(output_dir))
+        by_id = {int_or_none(record["id"]): record for record in records}
+        records = [by_id[row.id] for row in summary.best]
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([record[column] for column in header] for record in records)
+    out.flush()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -376,17 +416,39 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "still being written): counts by status, best points, utilization; "
                      f"writes {_plot_names()} into it.")
     parser.add_argument("output", metavar="OUTPUT", help="the search's output folder")
-    parser.add_argument("--top", type=int, default=10, metavar="N",
-                        help="how many of the best points to list (default 10)")
+    parser.add_argument("--top", type=int, metavar="N",
+                        help="how many of the best points to list (default 10); with --csv: "
+                        "the N best ok rows only")
     parser.add_argument("--no-plots", action="store_true", help="print the text report only")
+    parser.add_argument("--best", action="store_true",
+                        help="print the best ok task's point as JSON, as the task received it")
+    parser.add_argument("--csv", action="store_true",
+                        help="print the results table (results.csv's columns) as CSV")
+    parser.add_argument("--optuna", metavar="FILE",
+                        help="write the search as an Optuna journal file (needs optuna)")
     args = parser.parse_args(argv)
-    if args.top < 1:
+    if args.top is not None and args.top < 1:
         parser.error(f"--top: expected a positive integer, got {args.top}")
+    if args.best + args.csv + (args.optuna is not None) > 1:
+        parser.error("--best, --csv and --optuna: expected one of them")
+    if args.top is not None and (args.best or args.optuna is not None):
+        parser.error("--top: not with --best or --optuna (give it alone or with --csv)")
     try:
-        write_report(args.output, top=args.top, plots=not args.no_plots)
+        if args.best:
+            print(best_point(args.output), flush=True)
+        elif args.csv:
+            write_csv(args.output, sys.stdout, args.top)
+        elif args.optuna is not None:
+            import OptunaExport  # optuna is optional: only --optuna needs it
+            print(OptunaExport.export(args.output, args.optuna), flush=True)
+        else:
+            write_report(args.output, top=args.top or 10, plots=not args.no_plots)
     except UsageError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `report.sh OUTPUT --csv | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as err:
         print(f"{PROG}: error: {err.filename or args.output}: {err.strerror}", file=sys.stderr)
         return 2

@@ -37,6 +37,7 @@ import Layout
 import Signals
 import Walltime
 from BadNodes import BadNodes
+from Best import Keeper
 from Config import Config
 from Direction import minimized
 from Issues import Issue, Issuer, Points
@@ -112,6 +113,7 @@ class Workflow:
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
         self.pruner = Pruner(config.pruner, config.direction) if config.pruner else None
+        self.best_file = Keeper(plan.output)  # OUTPUT/best.json
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value)
@@ -391,6 +393,7 @@ class Workflow:
             self._free(task)
             self._count(task, outcome)
             task.log_end(outcome, self.plan.output, self.names)
+        self.best_file.keep(self._whole().best)
         say("tasks_running: ", len(self.running))
 
     def _tell(self, outcomes: list[tuple[Task, Outcome]]) -> None:

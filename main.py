@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any, NoReturn
 
+import LaunchPlan
 import Layout
 import Machines
 import OutputLock
@@ -73,6 +74,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="continue the search recorded in OUTPUT")
     parser.add_argument("--retry-failed", action="store_true",
                         help="with --resume: issue each failed or timed-out point once more")
+    parser.add_argument("--check", action="store_true",
+                        help="check everything, start nothing, write nothing; print the "
+                        "first round's launch plan (exit 0: the run would start, 2: not)")
+    parser.add_argument("--nodes", type=positive_int, metavar="N",
+                        help="with --check: plan on N made-up nodes (default: the batch "
+                        "job's, else 1)")
     parser.add_argument("parallelism", nargs="?", type=positive_int, metavar="PARALLELISM",
                         help="nodes per task (default 1; with --resume, the recorded one)")
     parser.add_argument("points_init", nargs="?", type=positive_int, metavar="POINTS_INIT",
@@ -81,6 +88,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("points_max", nargs="?", type=positive_int, metavar="POINTS_MAX",
                         help="tasks in total (default 8; with --resume, the recorded one)")
     args = parser.parse_args(argv)
+    if args.nodes is not None and not args.check:
+        raise UsageError("--nodes N draws the plan of --check: give it with --check")
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed retries the failed points of a recorded search: "
                          "give it with --resume")
@@ -168,10 +177,15 @@ def run(argv: list[str]) -> int:
     if args.points_init > args.points_max:
         shout(f"note: POINTS_INIT={args.points_init} > POINTS_MAX={args.points_max}: "
             f"only {args.points_max} task(s) will run, all at once")
+    made_up = LaunchPlan.made_up_count(args.check, args.nodes, environ)
     try:
-        launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn, environ,
-                                   machine=machine, tasks_per_node=config.tasks_per_node,
+        launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn,
+                                   LaunchPlan.planned_environ(environ, machine, made_up),
+                                   LaunchPlan.which(made_up), machine=machine,
+                                   tasks_per_node=config.tasks_per_node,
                                    gpus_per_node=config.gpus_per_node, cpu_count=os.cpu_count())
+        if made_up is not None:
+            LaunchPlan.made_up_hosts(launcher, made_up)
         launcher.check(args.parallelism, concurrency)
     except LaunchError as err:
         raise UsageError(f"launcher: {err}") from None
@@ -184,6 +198,10 @@ def run(argv: list[str]) -> int:
         config.launch_delay = machine.launch_delay
     say(f"launcher: {launcher.name} ({launcher.reason})")
     warm = WarmStart.read(config.warm_start, config.problem, config.direction)
+    if args.check:
+        print(LaunchPlan.header(launcher, made_up, args.parallelism, concurrency, args.points_max))
+        print("\n".join(LaunchPlan.plan_lines(launcher, args.parallelism, concurrency)))
+        return 0
     os.makedirs(output, exist_ok=True)
     lock = OutputLock.acquire(output)
     try:

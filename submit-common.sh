@@ -15,7 +15,12 @@
 #   submit_command()    fills the array CMD with the submit command line
 #   wait_command()      fills WAIT_CMD with the command that waits for $JOB
 #                       (empty when the submit command itself blocks)
+#   JOB_VARIABLES       NAME=VALUE words the job will have that choose its
+#                       machine and launcher (for main.sh's checks here)
 # and then calls: submit_main "$@"
+# Before submitting, main.sh's own checks run here for a job of NODES nodes
+# (main.py --check --nodes NODES): a cfg or number the job would refuse is
+# refused now, with main.sh's one line and exit code 2; -n prints the plan.
 
 # Defaults shared by all schedulers (the original's walltime):
 WALLTIME=00:02:00
@@ -40,7 +45,7 @@ submit_usage()
   echo "  -A PROJECT   project to charge (default: \$PROJECT)"
   echo "  -W           wait for the job to end; exit 0 if the search ended OK"
   echo "  -t TASKS     tasks in all (default: CONCURRENCY x 10)"
-  echo "  -n           print the submit command, submit nothing"
+  echo "  -n           print the launch plan and the submit command, submit nothing"
   echo "  -r OUTPUT    resume the search in OUTPUT in a new job: it runs"
   echo "               main.sh --resume -o OUTPUT [main args...] (the search's own settings;"
   echo "               numbers after NODES are main.sh's), its log OUTPUT.resume-<timestamp>.txt"
@@ -49,6 +54,7 @@ submit_usage()
   echo "The job runs: main.sh [main args...] PARALLELISM CONCURRENCY TASKS"
   echo "with OUTPUT=output/<timestamp> (also ${PASS_ENV[*]} if set);"
   echo "its log is output/<timestamp>.txt.  Warns when WALLTIME is left at $WALLTIME."
+  echo "Runs main.sh's checks for NODES nodes first (main.sh --check): refuses what the job would."
 }
 
 submit_error()
@@ -164,6 +170,27 @@ resume_arguments()
   RESUME=$( cd "$RESUME" && pwd )
 }
 
+pre_check()
+# main.sh's checks (cfg, task script, numbers, machine and launch limits) for
+# the job's arguments on NODES nodes, in this folder as the job will be; with
+# -n, the plan of the first round.  A refusal: main.sh's one line, exit 2.
+{
+  local PLAN CODE=0
+  # shellcheck source=lib/python-env.sh
+  source "$THIS/lib/python-env.sh"
+  python_env "$THIS" "skopt sklearn numpy matplotlib" "$THIS/requirements.txt" >&2 || exit 2
+  PLAN=$( env "${JOB_VARIABLES[@]}" OUTPUT="$OUTPUT" \
+            "$PY" "$THIS/main.py" --check --nodes "$NODES" "${JOB_ARGS[@]:1}" ) || CODE=$?
+  if (( CODE ))
+  then
+    exit "$CODE"  # main.py said why on stderr, in one line
+  fi
+  if (( DRY ))
+  then
+    echo "$PLAN"
+  fi
+}
+
 submit_main()
 {
   local OPTION
@@ -229,6 +256,7 @@ submit_main()
   fi
   CMD=()
   submit_command
+  pre_check
   local RECORD=$OUTPUT/$NAME.txt
   if (( DRY ))
   then

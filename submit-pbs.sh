@@ -12,6 +12,7 @@ THIS=$( cd "$( dirname "$0" )" && pwd )
 PROGRAM=submit-pbs.sh
 SCHEDULER=PBS
 QUEUE=debug
+JOB_VARIABLES=( "PBS_JOBID=(planned)" "PBS_O_HOST=$( hostname )" )
 NEED_PROJECT=1
 EXTRA_OPTS="s:f:"
 EXTRA_SYNOPSIS=" [-s SYSTEM] [-f FILESYSTEMS]"

@@ -16,6 +16,7 @@ THIS=$( cd "$( dirname "$0" )" && pwd )
 PROGRAM=submit-slurm.sh
 SCHEDULER=Slurm
 QUEUE=""
+JOB_VARIABLES=( "SLURM_JOB_ID=(planned)" )
 NEED_PROJECT=0
 EXTRA_OPTS="C:g:"
 EXTRA_SYNOPSIS=" [-C CONSTRAINT] [-g GPUS]"

@@ -10,6 +10,7 @@ THIS=$( cd "$( dirname "$0" )" && pwd )
 PROGRAM=submit-theta.sh
 SCHEDULER=Cobalt
 QUEUE=default
+JOB_VARIABLES=( "COBALT_JOBID=(planned)" )
 NEED_PROJECT=1
 EXTRA_OPTS=""
 EXTRA_SYNOPSIS=""

@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -35,6 +36,12 @@ def clean_env(tmp_path: Path, shims: bool = True, python: bool = True,
                          "BENCHMARKS")}
     if python:
         env["PYTHON"] = sys.executable
+    else:  # the user's python3 has the bundle's packages
+        folder = tmp_path / "python3-on-path"
+        folder.mkdir(exist_ok=True)
+        (folder / "python3").write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+        (folder / "python3").chmod(0o755)
+        env["PATH"] = f"{folder}{os.pathsep}{env['PATH']}"
     if shims:
         env["PATH"] = f"{SHIMS}{os.pathsep}{env.get('PATH', '')}"
     env["SHIM_LOG"] = str(tmp_path / "shim.log")

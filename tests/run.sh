@@ -40,7 +40,7 @@ fi
 
 # shellcheck source=lib/python-env.sh
 source "$THIS/lib/python-env.sh"
-python_env "$THIS" "skopt sklearn numpy matplotlib optuna pytest" \
+python_env "$THIS" "skopt sklearn numpy matplotlib optuna optuna_dashboard pytest" \
   "$THIS/requirements.txt" "$THIS/requirements-dev.txt"
 
 cd "$THIS"

@@ -174,3 +174,25 @@ def test_plots_follow_direction_max(tmp_path: Path) -> None:
     fig = summary.figures["objective"]
     (bar,) = [a for a in fig.axes if a.get_label() == "<colorbar>"]
     assert "higher is better" in bar.get_ylabel()
+
+
+def test_objective_two_parameters_reads_whole(tmp_path: Path) -> None:
+    # the legend in the empty top-right panel (off the data), the title in lines that fit,
+    # a band that never goes under 0 when no objective did, pruned tasks said left out
+    rows = [*ROWS[:-1], (ROWS[-1][0], "pruned", None, *ROWS[-1][3:])]
+    summary = Report.write_report(str(make_output(tmp_path / "out", rows=rows,
+                                                  run={"problem": PROBLEM})), out=io.StringIO())
+    fig = summary.figures["objective"]
+    bars = [a for a in fig.axes if a.get_label() == "<colorbar>"]
+    panels = [a for a in fig.axes if a not in bars]
+    corner = panels[1]  # row 0, column 1
+    assert not corner.axison and corner.get_legend() is not None
+    assert [a for a in panels if a is not corner and a.get_legend() is not None] == []
+    title = fig._suptitle.get_text()
+    assert "1 pruned task(s) left out" in title
+    assert max(len(line) for line in title.splitlines()) <= fig.get_figwidth() * 11
+    bands = [c for a in panels for c in a.collections if isinstance(c, PolyCollection)
+             and c.get_label() == "\u00b1 1 sd"]
+    assert bands and min(float(p.vertices[:, 1].min()) for b in bands
+                         for p in b.get_paths()) >= 0.0
+    assert bars[0].get_ylabel() == "objective (lower is better)"

@@ -20,7 +20,7 @@ def append(path: Path, text: str) -> None:
         stream.write(text)
 
 
-def test_explicit_lines_and_pattern_matches_read_as_they_come(tmp_path: Path) -> None:
+def test_explicit_lines_and_pattern_matches_read_as_they_come(tmp_path: Path, capsys) -> None:
     out = tmp_path / "0000.txt"
     out.write_text("TASK: 1\n")
     reader = ProgressReader(KERAS)
@@ -30,10 +30,19 @@ def test_explicit_lines_and_pattern_matches_read_as_they_come(tmp_path: Path) ->
     assert reader.read(0) == [(1, 0.8)]
     append(out, "ss: 0.6\n")  # the line's other half
     assert reader.read(0) == [(2, 0.6)]
-    append(out, "PROGRESS 7 0.5\nval_loss: 0.4\n")
-    assert reader.read(0) == [(7, 0.5), (8, 0.4)]  # a match is the step after the last one
-    append(out, "val_loss: nan\nval_loss: 0.3\n")
-    assert reader.read(0) == [(10, 0.3)]  # a diverged epoch still counts as a step
+    append(out, "PROGRESS 7 0.5\nval_loss: 0.4\n")  # both kinds: the first kind is kept
+    assert reader.read(0) == [(3, 0.4)]  # a match is the step after the last one
+    assert capsys.readouterr().err == (
+        "warning: progress: task 0000 prints both PROGRESS lines and lines that match "
+        "progress_pattern: its progress_pattern matches are used, its PROGRESS lines ignored "
+        "(so for any task that prints both; said once)\n")
+    append(out, "val_loss: nan\nval_loss: 0.3\nPROGRESS 9 0.1\n")
+    assert reader.read(0) == [(5, 0.3)]  # a diverged epoch still counts as a step
+    other = tmp_path / "0001.txt"
+    other.write_text("PROGRESS 1 0.9\nval_loss: 0.8\nPROGRESS 2 0.7\n")
+    reader.watch(1, str(other))
+    assert reader.read(1) == [(1, 0.9), (2, 0.7)]  # PROGRESS first: the pattern's ignored
+    assert capsys.readouterr().err == ""  # said once
     reader.close()
 
 

@@ -21,6 +21,7 @@ from conftest import BUNDLE, read_results, run_main
 import Layout
 import Plots
 import Report
+from Progress import read_curves
 
 T0 = 1_700_000_000.0
 NAMES = ["drop", "batch_size"]
@@ -92,6 +93,15 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
+def check_pngs(output: Path) -> None:
+    """Every plot is a PNG, but intermediate.png, which exists only with values to draw."""
+    for name in Report.PLOTS:
+        if name in Plots.ONLY_WITH_DATA and not read_curves(str(output)):
+            assert not (output / f"{name}.png").exists(), name  # no placeholder image
+        else:
+            check_png(output / f"{name}.png")
+
+
 def check_png(path: Path) -> np.ndarray:
     """A valid PNG of a sensible size that is not blank; returns its pixels."""
     import matplotlib.image
@@ -161,8 +171,7 @@ def test_folder_still_being_written(tmp_path: Path) -> None:
     assert "4 finished (ok 3, failed 1, timeout 0, killed 0, pruned 0), 2 running or unfinished" in text
     timeline = summary.figures["timeline"].axes[0]
     assert sum(len(c.get_paths()) for c in timeline.collections) == 6  # a bar per task, running too
-    for name in Report.PLOTS:
-        check_png(output / f"{name}.png")
+    check_pngs(output)
 
 
 def test_header_only_and_empty_results_csv(tmp_path: Path) -> None:
@@ -176,7 +185,7 @@ def test_header_only_and_empty_results_csv(tmp_path: Path) -> None:
         assert "utilization: n/a" in report_text
         for name in Report.PLOTS:
             assert summary.notes[name], name  # a message instead of a plot
-            check_png(output / f"{name}.png")
+        check_pngs(output)
 
 
 # ---- the plots ---------------------------------------------------------------
@@ -191,7 +200,8 @@ def test_pngs_show_the_data(tmp_path: Path) -> None:
     for name, path in summary.plots.items():
         assert path == str(output / f"{name}.png")
         assert f"  {path}  " in text
-        check_png(Path(path))
+    check_pngs(output)
+    assert f"intermediate.png  not written: {summary.notes['intermediate']}" in text
     # convergence: the best-so-far line, in task id order, over the ok tasks
     ax = summary.figures["convergence"].axes[0]
     ok = sorted((r[0], r[2]) for r in ROWS if r[1] == "ok")
@@ -265,8 +275,7 @@ def test_report_sh_help_and_success(tmp_path: Path) -> None:
     result = run_report_sh(str(output))
     assert result.returncode == 0, result.stderr
     assert "utilization: 75.0 %" in result.stdout
-    for name in Report.PLOTS:
-        check_png(output / f"{name}.png")
+    check_pngs(output)
 
 
 # ---- the digits example --------------------------------------------------------
@@ -319,8 +328,8 @@ def test_digits_search_writes_report_and_plots(tmp_path: Path) -> None:
     assert len(rows) == 6 and {r["status"] for r in rows} <= {"ok", "pruned"}
     assert all(0 < float(r["objective"]) < 10 for r in rows)
     tail = result.stdout.splitlines()[-8:]
+    check_pngs(output)
     for name in Report.PLOTS:
-        check_png(output / f"{name}.png")
         assert any(str(output / f"{name}.png") in line for line in tail), tail
     report_sh = run_report_sh(str(output))
     ok = sum(r["status"] == "ok" for r in rows)

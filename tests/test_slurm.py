@@ -176,3 +176,15 @@ def test_scancel_leaves_no_task(tmp_path, nodes):
     rows = results(output) if (output / "results.csv").exists() else []
     assert {r["status"] for r in rows} <= {"killed", "failed"}
     assert not [r for r in rows if r["status"] == "ok"]
+
+
+def test_refused_before_sbatch(tmp_path, nodes):
+    # the case: a cfg that does not exist was submitted, and failed hours later
+    env = clean_env(tmp_path, shims=False)
+    for dry in (["-n"], []):
+        result = submit(dry + ["-w", "00:10:00", "2", "1", "-c", "nonexist.json"], env, tmp_path)
+        assert result.returncode == 2
+        assert result.stderr == ("main.sh: error: cfg file nonexist.json: cannot read it: "
+                                 "No such file or directory\n")
+        assert "SUBMIT" not in result.stdout and "JOB=" not in result.stdout
+        assert not (tmp_path / "output").exists()

@@ -9,6 +9,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,16 +65,16 @@ COMMANDS = [
      "--time 01:00:00 --output {L} --error {L} "
      "--env OUTPUT={O}:DRYRUN=1 {M}")),
     ("submit-theta.sh", ["-A", "P"], "5 2", [],
-     {"PYTHON": "/opt/py/bin/python3", "BENCHMARKS": "/b"},
+     {"PYTHON": sys.executable, "BENCHMARKS": "/b"},
      ("qsub --project P --queue default --nodecount 5 --time 00:02:00 "
      "--output {L} --error {L} "
-     "--env OUTPUT={O}:PYTHON=/opt/py/bin/python3:BENCHMARKS=/b {M}")),
+     f"--env OUTPUT={{O}}:PYTHON={sys.executable}:BENCHMARKS=/b {{M}}")),
     ("submit-pbs.sh", ["-A", "CSC249"], "4 2", [], {},
      ("qsub -A CSC249 -q debug -l select=4:system=polaris -l place=scatter "
      "-l walltime=00:02:00 -l filesystems=home:eagle -N async-local -j oe "
      "-o {L} -v OUTPUT={O} -- /bin/sh -c {J}")),
     ("submit-pbs.sh", ["-q", "prod", "-w", "03:00:00", "-W", "-t", "100"],
-     "10 1", ["-c", "cfg.json", "--resume"],
+     "10 1", ["-c", "cfg.json"],
      {"PROJECT": "P", "PBS_SYSTEM": "aurora", "DRYRUN": "1"},
      ("qsub -A P -q prod -l select=10:system=aurora -l place=scatter -l walltime=03:00:00 "
      "-l filesystems=home:flare -N async-local -j oe -o {L} "
@@ -119,6 +120,8 @@ def test_command_table(tmp_path, script, options, numbers, main_args, env,
                        expected):
     nodes, parallelism = numbers.split()
     args = ["-n"] + options + [nodes, parallelism] + main_args
+    if "-c" in main_args:  # the cfg main.sh's checks read before submitting
+        (tmp_path / main_args[main_args.index("-c") + 1]).write_text("{}")
     result = submit(script, args, clean_env(tmp_path, python=False, **env), tmp_path)
     assert result.returncode == 0, result.stderr
     values = printed(result.stdout)
@@ -328,10 +331,12 @@ def test_default_walltime_warns(tmp_path, script, options):
 
 
 def search_folder(tmp_path: Path) -> Path:
-    """A folder that holds a search (what -r wants)."""
+    """A folder that holds a search (what -r wants, and main.sh --resume takes up)."""
     folder = tmp_path / "output" / "first"
     folder.mkdir(parents=True)
-    (folder / "run.json").write_text("{}")
+    recorded = (ROOT / "tests" / "fixtures" / "output-b28be32" / "run.json").read_text()
+    (folder / "run.json").write_text(recorded.replace("@BUNDLE@", str(ROOT)))
+    (tmp_path / "c.json").write_text("{}")
     return folder
 
 
@@ -339,7 +344,7 @@ def search_folder(tmp_path: Path) -> Path:
     ("submit-slurm.sh", [], [],
      ("sbatch --parsable --nodes 3 --time 01:00:00 --signal=B:TERM@60 --exclusive "
      "--job-name async-local --output {L} --export=ALL,OUTPUT={O} --wrap {J}")),
-    ("submit-pbs.sh", ["-A", "P"], ["-c", "c.json", "2", "3", "40"],
+    ("submit-pbs.sh", ["-A", "P"], ["-c", "c.json", "1", "3", "40"],
      ("qsub -A P -q debug -l select=3:system=polaris -l place=scatter "
      "-l walltime=01:00:00 -l filesystems=home:eagle -N async-local -j oe -o {L} "
      "-v OUTPUT={O} -- /bin/sh -c {J}")),
@@ -438,3 +443,57 @@ def test_slurm_bad_gpus(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == \
         "submit-slurm.sh: error: GPUS 'four': expected an integer >= 0"
+
+
+# main.sh's checks before submitting: what the job would refuse is refused here, with
+# main.sh's one line, exit 2, nothing submitted and no output folder
+PRE_CHECKS = [
+    (["-c", "nonexist.json"], None,
+     "main.sh: error: cfg file nonexist.json: cannot read it: No such file or directory"),
+    (["-c", "c.json"], {"script": "not-executable.sh"}, None),
+    (["-c", "c.json"], {"machine": "polaris", "tasks_per_node": 3},
+     "main.sh: error: launcher: gpus_per_node 4 does not divide among tasks_per_node 3"),
+    (["-c", "c.json"], {"machine": "theta", "tasks_per_node": 2},
+     "main.sh: error: launcher: tasks_per_node 2: theta runs one launch per node (expected 1)"),
+    (["-c", "c.json", "1", "2", "4"], {}, None),  # numbers twice: main.sh's usage error
+]
+
+
+@pytest.mark.parametrize("script,options", [("submit-theta.sh", ["-A", "P"]),
+                                            ("submit-pbs.sh", ["-A", "P"]),
+                                            ("submit-slurm.sh", [])])
+@pytest.mark.parametrize("main_args,cfg,error", PRE_CHECKS)
+@pytest.mark.parametrize("dry", [True, False])
+def test_refused_before_submitting(tmp_path, script, options, main_args, cfg, error, dry):
+    if cfg is not None:
+        (tmp_path / "c.json").write_text(json.dumps(cfg))
+        (tmp_path / "not-executable.sh").write_text("#!/bin/sh\n")
+    args = (["-n"] if dry else []) + options + ["-w", "00:10:00", "2", "1"] + main_args
+    result = submit(script, args, clean_env(tmp_path), tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("main.sh: error: ")
+    if error is not None:
+        assert lines[0] == error
+    assert "SUBMIT" not in result.stdout
+    assert not (tmp_path / "output").exists()
+    assert shim_calls(tmp_path) == []
+
+
+@pytest.mark.parametrize("script,options,cfg,slot", [
+    ("submit-pbs.sh", ["-A", "P"], {"machine": "polaris", "tasks_per_node": 4},
+     ("slot 7: node2  LAUNCH='mpiexec -n 1 --ppn 1 --hosts node2 --cpu-bind list:24-31'  "
+      "CUDA_VISIBLE_DEVICES=0")),
+    ("submit-slurm.sh", [], {},
+     ("slot 7: node8  LAUNCH='srun --nodes 1 --ntasks 1 --ntasks-per-node 1 --exact "
+      "--nodelist node8'")),
+    ("submit-theta.sh", ["-A", "P"], {}, "slot 7: (placed by aprun)  LAUNCH='aprun -n 1 -N 1'"),
+])
+def test_dry_run_prints_the_plan(tmp_path, script, options, cfg, slot):
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    result = submit(script, ["-n"] + options + ["-w", "00:10:00", "8", "1", "-c", "c.json"],
+                    clean_env(tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("slot ")][-1] == slot
+    assert lines.index(slot) < lines.index(next(x for x in lines if x.startswith("SUBMIT: ")))
