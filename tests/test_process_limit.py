@@ -100,3 +100,40 @@ def test_a_concurrency_beyond_the_process_limit_runs_with_what_could_start(
     assert len(started) == 1 + 80  # every row of every task that ran
     assert sorted(int(r["id"]) for r in rows) == list(range(80))
     assert "Workflow success!" in text and "FAILED" not in text
+
+
+def test_when_not_one_task_can_start_the_run_stops_with_the_resume_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """No process at all for a task (EAGAIN at the first spawn, nothing running): a clean
+    stop that says why and how to resume, no row recorded, no task folder left."""
+    import Task
+    from Config import load_config
+    from Launcher import Launcher
+    from Proposer import Proposer
+    from Results import open_journals
+    from Search import Search
+    from utils import set_log_level
+    from Workflow import Plan, Workflow
+
+    def no_process(self: Task.Task, *args: object) -> None:
+        raise Task.NoProcessLeft("Resource temporarily unavailable")
+
+    monkeypatch.setattr(Task.Task, "launch", no_process)
+    config = load_config(str(write_cfg(tmp_path, {"script": str(write_script(tmp_path, TASK))})))
+    output = tmp_path / "out"
+    output.mkdir()
+    plan = Plan(parallelism=1, concurrency=4, points_max=8, output=str(output),
+                resume_command="RESUME")
+    workflow: Workflow
+    proposer = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake())
+    workflow = Workflow(config, plan, proposer, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    set_log_level("INFO")
+    assert workflow.run() == 1
+    text = capsys.readouterr()
+    text = text.out + text.err
+    assert "stop issuing tasks: cannot start a task: Resource temporarily unavailable (the " \
+        "system allows no more processes)" in text
+    assert "Workflow failed!" in text and "to resume: RESUME" in text
+    assert read_results(output) == []
+    assert not [p for p in output.iterdir() if p.is_dir()]
