@@ -12,6 +12,7 @@ import pytest
 from conftest import run_main, write_cfg
 
 import Machines
+import Schedulers
 from Launcher import choose_launcher
 
 
@@ -36,7 +37,7 @@ def job_plan(tmp_path, machine, per, nodes, concurrency):
     nodefile.write_text("".join(f"{h}\n" for h in hosts))
     env = {"PBS_NODEFILE": str(nodefile), "SLURM_JOB_NODELIST": ",".join(hosts),
            "COBALT_JOBSIZE": str(nodes)}
-    env.update({variable: "1" for variable, name in Machines.SCHEDULERS if name == machine.name})
+    env.update({s.job_variable: "1" for s in Schedulers.SCHEDULERS if s.machine == machine.name})
     launcher = choose_launcher("auto", [], 1, env, which_all, machine=machine,
                                tasks_per_node=per, cpu_count=os.cpu_count())
     lines = []
