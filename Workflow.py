@@ -12,19 +12,26 @@
 # gives up on. Every status_interval seconds it prints one `status:` line
 # (Tally.py). A task that fails at once on hosts of the pool has its point
 # tried once more on other hosts, and a host whose tasks keep failing at
-# once is quarantined (BadNodes.py).
+# once is quarantined (BadNodes.py). In a joined search (Joined.py) each
+# task takes a ticket toward POINTS_MAX first, and every SYNC_INTERVAL the
+# loop reads the other drivers' new rows (_sync): their results are told
+# to the search, their running points are pending, and the tickets of
+# drivers that are gone are issued again; it ends when every ticket's task
+# has finished, so that a driver that dies late still has its points run.
 #
 # Call order: run() -> _open -> points.start -> _loop, each turn:
 #   _check_stop -> _launch (_want, _choose: which points; _start: one task
 #   each, in a free lane (TASK_SLOT) on a seat of the launcher's pool) ->
 #   running.wait (select) -> _handle_signal, deadlines, walltime ->
-#   _record (results.csv, then the search, then the log) -> _look
+#   _record (results.csv, then the search, then the log) -> _look ->
+#   _sync (a joined search)
 # then _close -> _finish (summary, best, the resume line, the exit code).
 # Threading: everything here runs on the caller's thread; the points'
 # thread (Proposer) only calls wake(), and signal handlers only take note
 # (_on_signal) and wake select() through the wakeup fd.
 
 import math
+import os
 import shlex
 import signal
 import socket
@@ -39,6 +46,7 @@ import Walltime
 from BadNodes import BadNodes
 from Config import Config
 from Direction import minimized
+from Joined import SYNC_INTERVAL, Joined, Lost
 from Launcher import Launcher, Placement
 from Leftovers import Leftovers
 from Origin import Origin
@@ -51,6 +59,7 @@ from Status import Status
 from StopReason import Stopping, StopReason
 from Tally import Best, Standing, Tally, status_line
 from Task import Outcome, Task
+from Tickets import Claim
 from utils import debug, format_params, json_dumps, say, shout
 
 # Seconds within which a repeated signal counts as the same one (see _on_signal).
@@ -67,6 +76,7 @@ class Points(Protocol):
     def tell(self, points: list[list[Any]], values: list[float]) -> None: ...
     def fail(self, points: list[list[Any]]) -> None: ...
     def drop(self, points: list[list[Any]]) -> None: ...
+    def pend(self, points: list[list[Any]]) -> None: ...  # evaluated elsewhere (Joined.py)
     def failure(self) -> BaseException | None: ...  # why no more points can come
     def close(self) -> None: ...
 
@@ -95,24 +105,28 @@ class Retry:
 
     point: list[Any]
     hosts: tuple[str, ...]
+    claim: Claim | None = None  # its first try's ticket (a joined search)
 
 
 @dataclass
 class Issue:
     """One task about to start: its point, where it came from, its seat and, for a
-    second try, the hosts its first try failed on."""
+    second try, the hosts its first try failed on; in a joined search, the claim its
+    ticket is taken again after (a second try's, a lost ticket's)."""
 
     point: list[Any]
     origin: Origin
     seat: Placement = None
     first_hosts: tuple[str, ...] = ()
+    claim: Claim | None = None
 
 
 class Workflow:
     """Runs one search to its end and returns the exit code."""
 
     def __init__(self, config: Config, plan: Plan, points: Points, launcher: Launcher,
-                 environ: dict[str, str], journals: Journals) -> None:
+                 environ: dict[str, str], journals: Journals,
+                 joined: Joined | None = None) -> None:
         self.config = config
         self.plan = plan
         self.points = points
@@ -149,6 +163,10 @@ class Workflow:
         self.bad_nodes = BadNodes(config.bad_node_failures, config.bad_node_seconds)
         self.retries: list[Retry] = []  # points that failed at once, for other hosts
         self.retried = 0  # such points (this run)
+        self.joined = joined  # a joined search: this driver's part in it
+        self.claims: dict[int, Claim] = {}  # task -> its ticket's claim (a joined search)
+        self.lost: list[Lost] = []  # tickets of drivers that are gone, to take again
+        self.next_sync = 0.0  # when to read the other drivers' journals next
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value)
@@ -181,6 +199,8 @@ class Workflow:
         self.wake_read.close()
         self.wake_write.close()
         self.journals.close()
+        if self.joined is not None:
+            self.joined.close()
 
     def wake(self) -> None:
         """Wake the loop from another thread (new points are ready)."""
@@ -208,6 +228,8 @@ class Workflow:
             f"CONCURRENCY={self.plan.concurrency}", f"POINTS_MAX={self.plan.points_max}",
             f"OUTPUT={self.plan.output}")
         self._open()
+        if self.joined is not None:
+            self._sync()  # what the others (and earlier runs) recorded, before any point
         self.began = time.time()
         self.next_status = self.began + self.config.status_interval
         try:
@@ -235,7 +257,8 @@ class Workflow:
                     self._handle_signal()
                     continue
                 self._check_stop()  # launching may have met a full disk
-            if not self.running and (self.stopping is not None or self._issued_all()):
+            if not self.running and (self.stopping is not None or self._issued_all()) \
+                    and not self._waiting():
                 self._look()  # the last lines of the tasks that ended last
                 return
             if time.time() >= self.next_status:  # after the launches: lanes refilled
@@ -250,6 +273,8 @@ class Workflow:
                 self._record(finished)
             if time.time() >= self.next_look:
                 self._look()
+            if self.joined is not None and time.time() >= self.next_sync:
+                self._sync()
 
     def _sweep(self) -> None:
         """Kill what ended tasks left outside their process group; reap such orphans."""
@@ -258,7 +283,24 @@ class Workflow:
             self.leftovers.sweep({t.id for t in tasks}, {t.pid for t in tasks})
 
     def _issued_all(self) -> bool:
+        if self.joined is not None:
+            return self.joined.tickets.exhausted and not self.lost and not self.retries
         return self.plan.done_before + self.issued >= self.plan.points_max
+
+    def _left(self) -> int:
+        """How many tasks may still be issued (in a joined search: at most)."""
+        if self.joined is not None:
+            tickets = self.joined.tickets
+            return tickets.points_max - tickets.cursor + len(self.lost) + len(self.retries)
+        return self.plan.points_max - self.plan.done_before - self.issued
+
+    def _waiting(self) -> bool:
+        """A joined search this driver has nothing to run for, with tickets unfinished:
+        it waits (as long as it could issue) in case their driver dies."""
+        if self.joined is None or (self.stopping is not None and
+                                   self.stopping.reason is not StopReason.POINTS_MAX):
+            return False
+        return not self.joined.settled()
 
     def _check_stop(self) -> None:
         if self.stopping is None:
@@ -322,6 +364,8 @@ class Workflow:
             soonest = min(soonest, self.next_launch)
         if self.running:
             soonest = min(soonest, self.next_look)
+        if self.joined is not None:
+            soonest = min(soonest, self.next_sync)
         soonest = min(soonest, self.next_status)
         if soonest == math.inf:
             return None
@@ -343,6 +387,9 @@ class Workflow:
                 shout(f"cannot write task {Layout.task_name(self.next_id)}'s files in "
                       f"{self.plan.output}: {err.strerror or err}; stopping")
                 break
+            if task is None:  # another driver took its ticket first
+                self._unissue([issue])
+                continue
             (unstarted if task.cannot_start else launched).append(task)
         if launched:
             columns = self.journals.started.columns
@@ -354,8 +401,7 @@ class Workflow:
 
     def _want(self) -> int:
         """How many tasks to start now: free lanes and seats, POINTS_MAX, launch_delay."""
-        want = min(len(self.free_slots),
-                   self.plan.points_max - self.plan.done_before - self.issued)
+        want = min(len(self.free_slots), self._left())
         room = self.launcher.room(self.plan.parallelism)
         if room is not None:  # fewer than the lanes once a host is quarantined
             want = min(want, room)
@@ -369,6 +415,13 @@ class Workflow:
         issues = self._second_tries(want)
         while self.plan.reissue and len(issues) < want:
             issues.append(Issue(self.plan.reissue.pop(0), Origin.AGAIN))
+        unknown: list[Claim] = []  # lost tickets whose point is not known: new points
+        while self.lost and len(issues) + len(unknown) < want:
+            lost = self.lost.pop(0)
+            if lost.point is None:
+                unknown.append(lost.claim)
+            else:
+                issues.append(Issue(lost.point, Origin.AGAIN, claim=lost.claim))
         if len(issues) < want:
             try:
                 taken = self.points.take(want - len(issues))
@@ -376,7 +429,10 @@ class Workflow:
                 self._put_back(issues)
                 self._points_failed(err)
                 return []
-            issues += [Issue(p, o) for p, o in zip(taken, self.points.origins, strict=True)]
+            new = [Issue(p, o) for p, o in zip(taken, self.points.origins, strict=True)]
+            for issue, claim in zip(new, unknown, strict=False):
+                issue.claim = claim
+            issues += new
         for issue in issues:
             if issue.origin is not Origin.ELSEWHERE:
                 issue.seat = self.launcher.acquire(self.plan.parallelism)
@@ -393,16 +449,21 @@ class Workflow:
             seat = self.launcher.acquire(self.plan.parallelism, avoid)
             if seat is not None:
                 self.retries.remove(retry)
-                issues.append(Issue(retry.point, Origin.ELSEWHERE, seat, retry.hosts))
+                issues.append(Issue(retry.point, Origin.ELSEWHERE, seat, retry.hosts,
+                                    retry.claim))
         return issues
 
     def _put_back(self, issues: list[Issue]) -> None:
         """Issues that will not start now: seats back, points back in their queues."""
         for issue in issues:
             self.launcher.release(issue.seat)
-        self.retries[:0] = [Retry(i.point, i.first_hosts) for i in issues
+        self.retries[:0] = [Retry(i.point, i.first_hosts, i.claim) for i in issues
                             if i.origin is Origin.ELSEWHERE]
-        self.plan.reissue[:0] = [i.point for i in issues if i.origin is Origin.AGAIN]
+        self.plan.reissue[:0] = [i.point for i in issues
+                                 if i.origin is Origin.AGAIN and i.claim is None]
+        self.lost[:0] = [Lost(i.claim, i.point if i.origin is Origin.AGAIN else None)
+                         for i in issues if i.claim is not None and
+                         i.origin is not Origin.ELSEWHERE]
 
     def _unissue(self, issues: list[Issue]) -> None:
         """Issues that will never start (OUTPUT cannot take their files)."""
@@ -410,9 +471,15 @@ class Workflow:
             self.launcher.release(issue.seat)
         self.points.drop([i.point for i in issues])
 
-    def _start(self, issue: Issue) -> Task:
-        """Start one task for `issue` in a free lane (OSError: OUTPUT cannot take its files)."""
-        task = Task(id=self.next_id, point=issue.point,
+    def _start(self, issue: Issue) -> Task | None:
+        """Start one task for `issue` in a free lane (OSError: OUTPUT cannot take its files;
+        None: in a joined search, another driver took its ticket first)."""
+        task_id = self._task_folder()
+        claim = self._ticket(issue, task_id) if self.joined is not None else None
+        if self.joined is not None and claim is None:
+            os.rmdir(Layout.task_dir(self.plan.output, task_id))
+            return None
+        task = Task(id=task_id, point=issue.point,
                     params=self.config.problem.params(issue.point), slot=self.free_slots.pop(),
                     placement=issue.seat, origin=issue.origin, first_hosts=issue.first_hosts)
         launch = self.launcher.launch(self.plan.parallelism, task.placement)
@@ -423,11 +490,33 @@ class Workflow:
         except OSError:
             self.free_slots.append(task.slot)
             raise
-        self.next_id += 1
+        self.next_id = task_id + 1
         self.issued += 1
+        if claim is not None:
+            self.claims[task.id] = claim
         if not task.cannot_start:
             self._watch(task, env["LAUNCH"])
         return task
+
+    def _task_folder(self) -> int:
+        """Make the next task's folder (mkdir: a number another driver took is skipped)."""
+        while True:
+            folder = Layout.task_dir(self.plan.output, self.next_id)
+            os.makedirs(os.path.dirname(folder), exist_ok=True)
+            try:
+                os.mkdir(folder)
+                return self.next_id
+            except FileExistsError:
+                self.next_id += 1
+
+    def _ticket(self, issue: Issue, task_id: int) -> Claim | None:
+        """Claim a ticket for task `task_id` (None: every ticket, or this one, is taken)."""
+        assert self.joined is not None
+        tickets = self.joined.tickets
+        if issue.claim is None:
+            return tickets.claim_new(task_id)
+        claim = issue.claim.next(self.joined.name, task_id)
+        return claim if tickets.claim(claim) else None
 
     def _watch(self, task: Task, launch: str) -> None:
         """Watch a task that started: its exit, its deadlines, its output."""
@@ -459,6 +548,9 @@ class Workflow:
             self._lose(outcomes)
             return
         self._retry([t for t, _ in outcomes if t.retried])
+        if self.joined is not None:
+            for task, outcome in outcomes:
+                self.joined.record(task.id, outcome.status)
         self._tell(outcomes)
         for task, outcome in outcomes:
             self._free(task)
@@ -520,7 +612,8 @@ class Workflow:
         """Queue the points of tasks that failed at once, for other hosts."""
         for task in tasks:
             assert task.placement is not None  # only a task of the pool is retried
-            self.retries.append(Retry(task.point, tuple(task.placement.hosts)))
+            self.retries.append(Retry(task.point, tuple(task.placement.hosts),
+                                      self.claims.get(task.id)))
             self.issued -= 1  # the second try is issued in its place
             self.retried += 1
         if tasks and self.stopping is not None and \
@@ -549,14 +642,24 @@ class Workflow:
 
     # -- status lines ---------------------------------------------------------
     def _whole(self) -> Tally:
-        """This run's tally joined with the earlier runs' (after a resume)."""
-        return self.tally.joined(self.plan.earlier, self.config.direction)
+        """This run's tally joined with the earlier runs' (after a resume) and, in a joined
+        search, with the other drivers'."""
+        whole = self.tally.joined(self.plan.earlier, self.config.direction)
+        if self.joined is not None:
+            whole = whole.joined(self.joined.others, self.config.direction)
+        return whole
+
+    def _done(self) -> int:
+        """Tasks of the whole search done toward POINTS_MAX."""
+        if self.joined is not None:
+            return self.joined.finished()
+        return self.plan.done_before + self.tally.finished
 
     def status_line(self) -> str:
         """`status: done N/POINTS_MAX, running, failed, [pruned,] best, elapsed, ETA`."""
         now = time.time()
         return status_line(self._whole(), Standing(
-            done=self.plan.done_before + self.tally.finished, points_max=self.plan.points_max,
+            done=self._done(), points_max=self.plan.points_max,
             concurrency=self.plan.concurrency, ages=[now - t.start for t in self.running],
             issuing=self.stopping is None, pruning=self.config.pruner is not None,
             elapsed=now - self.began))
@@ -564,7 +667,10 @@ class Workflow:
     def _status(self) -> None:
         """Print a status line (at every log level: a batch log at WARNING keeps them)."""
         self.next_status = time.time() + self.config.status_interval
-        shout(self.status_line())
+        line = self.status_line()
+        if self.joined is not None:
+            line += f", drivers alive {len(self.joined.alive_drivers())}"
+        shout(line)
 
     def _report(self, task: Task, outcome: Outcome) -> None:
         seconds = task.end - task.start
@@ -640,6 +746,33 @@ class Workflow:
                     for task_id in dict.fromkeys(recorded) if task_id in deciding]
         return [(task_id, verdict) for task_id, verdict in verdicts if verdict is not None]
 
+    # -- a joined search: the other drivers ----------------------------------
+    def _sync(self) -> None:
+        """Tell the search what the other drivers recorded; queue the lost tickets."""
+        assert self.joined is not None
+        self.next_sync = time.time() + SYNC_INTERVAL
+        seen = self.joined.sync()
+        try:
+            if seen.pending:
+                self.points.pend(seen.pending)
+            if seen.told:
+                self.points.tell([p for p, _ in seen.told], [v for _, v in seen.told])
+            if seen.failed:
+                self.points.fail(seen.failed)
+            if seen.dropped:
+                self.points.drop(seen.dropped)
+        except Exception as err:  # noqa: BLE001 - any error of the search stops the run
+            self._points_failed(err)
+        lost = self.joined.lost()
+        if not lost:
+            return
+        shout(f"taking over {len(lost)} ticket(s) of driver(s) that are gone "
+              f"({', '.join(sorted({x.claim.driver for x in lost}))}): their tasks "
+              f"{', '.join(Layout.task_name(x.claim.task) for x in lost[:10])} are issued again")
+        self.lost += lost
+        if self.stopping is not None and self.stopping.reason is StopReason.POINTS_MAX:
+            self.stopping = None
+
     def _check_points(self) -> None:
         """Stop when the points' thread or fitting process has failed."""
         if not self.points_error:
@@ -679,6 +812,9 @@ class Workflow:
         if self.retried or self.bad_nodes.quarantined:
             shout(f"bad nodes: {self.retried} point(s) that failed at once were tried again "
                   f"elsewhere; {self.bad_nodes.summary() or 'no node quarantined'}")
+        if self.joined is not None:
+            shout(f"joined search: done {self._done()}/{self.plan.points_max} by every "
+                  f"driver; this one ran {self.issued} task(s)")
         best = self._whole().best  # of the whole search, earlier runs too
         if best is not None:
             shout(best.line())
