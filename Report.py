@@ -8,6 +8,7 @@
 # CLI:     ./report.sh [--top N] [--no-plots] OUTPUT
 
 import argparse
+import csv
 import os
 import sys
 import time
@@ -23,6 +24,7 @@ import Eta
 import Layout
 import Plots
 from History import History, RunFileError, read_journals, read_run_file, told_value
+from Joined import alive_drivers
 from Plots import PLOTS, PROG
 from Results import (
     FIXED_AFTER,
@@ -107,9 +109,13 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
     if not os.path.isdir(output):
         raise ReportError(f"OUTPUT {output}: no such folder; expected a search output folder")
     path = Layout.path(output, Layout.RESULTS)
-    if not os.path.isfile(path):
+    paths = Layout.all_journals(output, Layout.RESULTS)  # every driver's (Joined.py)
+    if not any(os.path.isfile(p) for p in paths):
         raise ReportError(f"{path}: no such file; expected the results.csv of a search")
-    header, records = read_journals([path])
+    try:
+        header, records = read_journals(paths)
+    except ValueError as err:  # two drivers' journals of different columns
+        raise ReportError(str(err)) from None
     if not header and not records:  # created, header not written yet
         return [], []
     expected = ",".join(FIXED_BEFORE + ["<parameters>"] + FIXED_AFTER + ["<metrics>"])
@@ -150,10 +156,11 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
     and whether started.csv records origins at all (folders written before
     the `origin` column do not).
     """
-    path = Layout.path(output, Layout.STARTED)
-    if not os.path.isfile(path):
+    paths = Layout.all_journals(output, Layout.STARTED)
+    try:
+        header, records = read_journals(paths)
+    except ValueError:
         return [], None, False
-    header, records = read_journals([path])
     if header[:len(STARTED_FIXED)] != STARTED_FIXED:
         return [], None, False
     running = []
@@ -346,6 +353,11 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
     summary.first_model, summary.origins_known = first_model, origins_known
     for line in format_report(summary):
         print(line, file=out)
+    drivers = Layout.driver_names(output_dir)
+    if drivers:  # a search of several jobs (--join)
+        alive = alive_drivers(output_dir)
+        print(f"drivers: {len(drivers)} joined this search; alive: "
+              f"{', '.join(alive) if alive else 'none'}", file=out)
     if plots:
         Plots.write_plots(summary, run, err=err)
         print("plots:", file=out)
@@ -356,6 +368,16 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
                   file=out)
     out.flush()
     return summary
+
+
+def write_csv(output: str, out: TextIO = sys.stdout) -> None:
+    """Print every driver's results rows of OUTPUT as one CSV (results.csv's columns)."""
+    read_rows(output)  # the same checks and one-line errors as the report
+    header, records = read_journals(Layout.all_journals(output, Layout.RESULTS))
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(sorted(records, key=lambda r: int_or_none(r["id"]) or 0))
+    out.flush()
 
 
 def _plot_names() -> str:
@@ -379,11 +401,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=10, metavar="N",
                         help="how many of the best points to list (default 10)")
     parser.add_argument("--no-plots", action="store_true", help="print the text report only")
+    parser.add_argument("--csv", action="store_true", help="print the complete results table "
+                        "(every driver's rows, results.csv's columns) as CSV, nothing else")
     args = parser.parse_args(argv)
     if args.top < 1:
         parser.error(f"--top: expected a positive integer, got {args.top}")
     try:
-        write_report(args.output, top=args.top, plots=not args.no_plots)
+        if args.csv:
+            write_csv(args.output)
+        else:
+            write_report(args.output, top=args.top, plots=not args.no_plots)
     except UsageError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
