@@ -1,0 +1,144 @@
+# TEST JOBS PY
+# Several jobs, one search (--join, Joined.py, Tickets.py): four drivers
+# started at once on one OUTPUT, one of them killed with SIGKILL while its
+# tasks run. Real processes throughout; every wait is for an event (a file
+# a driver writes), never for a lucky ordering.
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import BUNDLE, run_main, write_cfg, write_script
+from test_signals import wait_until
+
+from Results import read_journal
+
+# Every task waits at the gate until the test opens it, then runs task.sh.
+GATED_TASK = f"""
+while [ ! -e "$OUTPUT/../gate" ]; do sleep 0.05; done
+exec {BUNDLE / "task.sh"} "$@"
+"""
+POINTS_MAX = 24
+JOB_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "COBALT_JOBID")
+
+
+def start_driver(args: list[str], log: Path) -> subprocess.Popen:
+    """main.py itself (its pid names its driver folder), in a session of its own."""
+    env = dict(os.environ, PYTHON=sys.executable, TASK_DELAY="0.2")
+    for name in ("OUTPUT", *JOB_VARIABLES):
+        env.pop(name, None)
+    with open(log, "w") as stream:
+        return subprocess.Popen([sys.executable, "-u", str(BUNDLE / "main.py"), *args],
+                                env=env, stdout=stream, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=BUNDLE)
+
+
+def journal_rows(output: Path, name: str) -> list[dict[str, str]]:
+    """Every driver's rows of journal `name` (OUTPUT's and each drivers/NAME/'s)."""
+    paths = [output / name] + sorted((output / "drivers").glob(f"*/{name}"))
+    return [row for path in paths if path.exists() for row in read_journal(str(path))[1]]
+
+
+def claims(output: Path) -> dict[tuple[int, int], tuple[str, int]]:
+    """(ticket, generation) -> (driver, task) of every claim in OUTPUT/claims/."""
+    found = {}
+    for link in (output / "claims").iterdir():
+        ticket, generation = map(int, link.name.split("."))
+        driver, task = os.readlink(link).rsplit("/", 1)
+        found[ticket, generation] = (driver, int(task))
+    return found
+
+
+def victim_folder(output: Path, pid: int) -> Path | None:
+    found = list((output / "drivers").glob(f"*-{pid}"))
+    return found[0] if found else None
+
+
+def test_four_drivers_one_killed(tmp_path: Path) -> None:
+    """POINTS_MAX unique rows, the killed driver's running points issued again once under
+    their tickets, nothing duplicated, unique task numbers; the report counts every job."""
+    script = write_script(tmp_path, GATED_TASK)
+    cfg = write_cfg(tmp_path, {"script": str(script)})
+    output = tmp_path / "out"
+    args = ["--join", "-c", str(cfg), "-o", str(output), "1", "2", str(POINTS_MAX)]
+    drivers = [start_driver(args, tmp_path / f"driver{n}.log") for n in range(4)]
+    try:
+        victim = drivers[3]
+        folder: list[Path] = []
+
+        def victim_runs_a_task() -> bool:
+            found = victim_folder(output, victim.pid)
+            if found is None or not (output / "claims").exists():
+                return False
+            folder[:] = [found]
+            started = {int(r["id"]) for r in journal_rows(output, "started.csv")}
+            return any(d == found.name and t in started for d, t in claims(output).values())
+
+        wait_until(victim_runs_a_task, "the victim driver to start a task", limit=60)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=10)
+        name = folder[0].name
+        lost = {t for d, t in claims(output).values() if d == name}
+        (tmp_path / "gate").touch()
+        codes = [d.wait(timeout=120) for d in drivers[:3]]
+    finally:
+        (tmp_path / "gate").touch()
+        for driver in drivers:
+            if driver.poll() is None:
+                os.killpg(driver.pid, signal.SIGKILL)
+    logs = [(tmp_path / f"driver{n}.log").read_text() for n in range(3)]
+    assert codes == [0, 0, 0], logs
+    results = journal_rows(output, "results.csv")
+    ids = [int(r["id"]) for r in results]
+    assert len(ids) == len(set(ids)), f"a task number is recorded twice: {sorted(ids)}"
+    started = [int(r["id"]) for r in journal_rows(output, "started.csv")]
+    assert len(started) == len(set(started)), f"a task number started twice: {sorted(started)}"
+    assert [r["status"] for r in results].count("ok") == POINTS_MAX, results
+    assert len(results) == POINTS_MAX  # the victim recorded no result: its tasks were lost
+    taken = claims(output)
+    latest = {t: max(g for (t2, g) in taken if t2 == t) for t, _ in taken}
+    assert sorted(latest) == list(range(POINTS_MAX))
+    assert {taken[t, g][1] for t, g in latest.items()} == set(ids)  # each ticket: one task
+    # the victim's tasks were lost, each ticket taken again once (generation 1), on its point
+    assert lost and {taken[t, 0][1] for t, g in latest.items() if g} == lost
+    assert all(g <= 1 for g in latest.values())
+    points = {int(r["id"]): (r["drop"], r["batch_size"])
+              for r in journal_rows(output, "started.csv")}
+    again = {taken[t, 0][1]: taken[t, 1][1] for t, g in latest.items() if g}
+    assert all(points[old] == points[new] for old, new in again.items() if old in points)
+    assert any("taking over" in log for log in logs)
+    report = subprocess.run([str(BUNDLE / "report.sh"), str(output), "--csv"],
+                            env=dict(os.environ, PYTHON=sys.executable), capture_output=True,
+                            text=True, check=False)
+    table = list(csv.DictReader(io.StringIO(report.stdout)))
+    assert sorted(int(r["id"]) for r in table) == sorted(ids), report.stderr
+
+
+def test_join_refuses_another_search(tmp_path: Path) -> None:
+    """A POINTS_MAX (or a cfg) that describes another search: one line, exit 2."""
+    cfg = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh")})
+    output = tmp_path / "out"
+    first = run_main(["--join", "-c", str(cfg), "-o", str(output), "1", "2", "3"])
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = run_main(["--join", "-o", str(output), "1", "2", "5"])
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines() == [
+        f"main.sh: error: OUTPUT {output}: cannot join: its POINTS_MAX is 3, not 5"]
+    other = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh"), "pending_lie": "min"},
+                      name="other.json")
+    refused = run_main(["--join", "-c", str(other), "-o", str(output)])
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "the recorded 'pending_lie' differs" in refused.stderr
+
+
+def test_join_refuses_a_single_job_search(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh")})
+    output = tmp_path / "out"
+    assert run_main(["-c", str(cfg), "-o", str(output), "1", "2", "2"]).returncode == 0
+    joined = run_main(["--join", "-o", str(output)])
+    assert joined.returncode == 2
+    assert "holds the search of a single job" in joined.stderr
