@@ -13,6 +13,8 @@ PROGRAM=submit-pbs.sh
 SCHEDULER=PBS
 QUEUE=debug
 NEED_PROJECT=1
+ARRAY_OPTION=-J
+ARRAY_INDEX=^array_index^
 EXTRA_OPTS="s:f:"
 EXTRA_SYNOPSIS=" [-s SYSTEM] [-f FILESYSTEMS]"
 SYSTEM=${PBS_SYSTEM:-polaris}
@@ -58,6 +60,7 @@ submit_command()
              -l place=scatter
              -l "walltime=$WALLTIME"
              -l "filesystems=$FILESYSTEMS"
+             "${ARRAY_ARGS[@]}"
              -N async-local
              -j oe
              -o "$LOG"

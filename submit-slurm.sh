@@ -17,6 +17,8 @@ PROGRAM=submit-slurm.sh
 SCHEDULER=Slurm
 QUEUE=""
 NEED_PROJECT=0
+ARRAY_OPTION=--array
+ARRAY_INDEX=%a
 EXTRA_OPTS="C:g:"
 EXTRA_SYNOPSIS=" [-C CONSTRAINT] [-g GPUS]"
 CONSTRAINT=""
@@ -99,7 +101,8 @@ submit_command()
   then
     CMD+=( --constraint "$CONSTRAINT" )
   fi
-  CMD+=( --exclusive
+  CMD+=( "${ARRAY_ARGS[@]}"
+         --exclusive
          --job-name async-local
          --output "$LOG"
          "--export=ALL,$ENV" )

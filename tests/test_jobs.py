@@ -1,7 +1,8 @@
 # TEST JOBS PY
 # Several jobs, one search (--join, Joined.py, Tickets.py): four drivers
 # started at once on one OUTPUT, one of them killed with SIGKILL while its
-# tasks run. Real processes throughout; every wait is for an event (a file
+# tasks run; on the real Slurm test cluster, a job array of three with one
+# job scancelled. Real processes throughout; every wait is for an event (a file
 # a driver writes), never for a lucky ordering.
 
 import csv
@@ -12,8 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import BUNDLE, run_main, write_cfg, write_script
+from launch_helpers import clean_env, printed
 from test_signals import wait_until
+from test_slurm import nodes, queued, submit, wait_for  # noqa: F401 - nodes: a fixture
 
 from Results import read_journal
 
@@ -142,3 +146,64 @@ def test_join_refuses_a_single_job_search(tmp_path: Path) -> None:
     joined = run_main(["--join", "-o", str(output)])
     assert joined.returncode == 2
     assert "holds the search of a single job" in joined.stderr
+
+
+def element(array: str, job: str) -> str:
+    """The ARRAY_INDEX name of the array's job whose SLURM_JOB_ID is `job` (scancel of the
+    plain id of an array's job is silently ignored on the test cluster)."""
+    lines = subprocess.run(["squeue", "--noheader", "--jobs", array, "--format", "%i %A"],
+                           capture_output=True, text=True, timeout=20, check=True).stdout
+    names = [n for n, i in (line.split() for line in lines.splitlines()) if i == job]
+    assert names, f"job {job} is not in the queue of array {array}: {lines!r}"
+    return names[0]
+
+
+@pytest.mark.usefixtures("nodes")
+def test_slurm_job_array_one_cancelled(tmp_path: Path) -> None:
+    """Three jobs of one array (submit-slurm.sh -a 3) feed one search on the real cluster;
+    one is scancelled while its task runs: the same checks as above, one log per job."""
+    script = write_script(tmp_path, GATED_TASK)
+    cfg = write_cfg(tmp_path, {"script": str(script)})
+    env = clean_env(tmp_path, shims=False, ASYNC_LOCAL_LEASE="5", TASK_DELAY="0.2")
+    tasks = 6
+    submitted = submit(["-a", "3", "-t", str(tasks), "-w", "00:05:00", "1", "1", "-c", str(cfg)],
+                       env, tmp_path)
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    values = printed(submitted.stdout)
+    array, output = values["JOB"], Path(values["OUTPUT"])
+    victim: list[str] = []
+
+    def a_driver_runs_a_task() -> bool:
+        if not (output / "claims").exists():
+            return False
+        started = {int(r["id"]) for r in journal_rows(output, "started.csv")}
+        running = [d for d, t in claims(output).values() if t in started]
+        victim[:] = running[:1]
+        return bool(running)
+
+    try:
+        wait_for(a_driver_runs_a_task, 120, "a job's driver to start a task")
+        job = element(array, victim[0].split("-")[0])
+        subprocess.run(["scancel", job], check=True, timeout=20)
+        wait_for(lambda: not queued(job), 60, f"job {job} to leave the queue")
+    finally:
+        (output.parent / "gate").touch()
+    wait_for(lambda: not queued(array), 240, f"the job array {array} to end")
+    results = journal_rows(output, "results.csv")
+    ids = [int(r["id"]) for r in results]
+    assert len(ids) == len(set(ids)), f"a task number is recorded twice: {sorted(ids)}"
+    started = [int(r["id"]) for r in journal_rows(output, "started.csv")]
+    assert len(started) == len(set(started))
+    taken = claims(output)
+    latest = {t: max(g for (t2, g) in taken if t2 == t) for t, _ in taken}
+    assert sorted(latest) == list(range(tasks))
+    statuses = {int(r["id"]): r["status"] for r in results}
+    assert [statuses[taken[t, g][1]] for t, g in latest.items()] == ["ok"] * tasks, results
+    assert list(statuses.values()).count("ok") == tasks  # nothing counted twice
+    lost = {t for (t, g), (d, _) in taken.items() if d == victim[0] and g == 0}
+    assert lost and all(latest[t] == 1 for t in lost)  # taken again, once
+    logs = sorted(p.name for p in output.parent.glob(f"{output.name}.job-*.txt"))
+    assert logs == [f"{output.name}.job-{i}.txt" for i in range(3)]
+    report = subprocess.run([str(BUNDLE / "report.sh"), str(output), "--csv"], env=env,
+                            capture_output=True, text=True, check=False)
+    assert len(report.stdout.splitlines()) == len(results) + 1, report.stderr
