@@ -300,6 +300,8 @@ class Workflow:
         if self.joined is None or (self.stopping is not None and
                                    self.stopping.reason is not StopReason.POINTS_MAX):
             return False
+        if self.stop_at is not None and time.time() >= self.stop_at:
+            return False  # the job ends: the ones that stay take the tickets over
         return not self.joined.settled()
 
     def _check_stop(self) -> None:

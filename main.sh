@@ -8,7 +8,7 @@ THIS=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
   cat <<USAGE
-usage: main.sh [-c CFG] [-o OUTPUT] [--resume [--retry-failed]] [-h]
+usage: main.sh [-c CFG] [-o OUTPUT] [--resume [--retry-failed] | --join] [-h]
                [PARALLELISM [POINTS_INIT [POINTS_MAX]]]
 Runs an asynchronous skopt search: POINTS_INIT tasks at a time, POINTS_MAX
 in all, each task on PARALLELISM nodes (defaults 1 4 8).
@@ -16,6 +16,8 @@ in all, each task on PARALLELISM nodes (defaults 1 4 8).
   -o OUTPUT       output folder (default \$OUTPUT, else ./output/<timestamp>/)
   --resume        continue the search recorded in OUTPUT
   --retry-failed  with --resume: issue each failed or timed-out point once more
+  --join          add this job's tasks to the search in OUTPUT (-o needed), which
+                  the first driver to come creates: several jobs, one search
   -h              this help
 Environment: PYTHON selects the interpreter; DRYRUN=1 passes to the tasks.
 USAGE
