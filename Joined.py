@@ -24,6 +24,7 @@
 
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,8 @@ class Seen:
     failed: list[list[Any]] = field(default_factory=list)
     dropped: list[list[Any]] = field(default_factory=list)
     pending: list[list[Any]] = field(default_factory=list)
+    # seconds from each result's task end until now (not for the first sync's rows)
+    lags: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -121,6 +124,7 @@ class Joined:
         self.unfinished: dict[int, Row] = {}  # other drivers' results rows that do not count
         self.others = Tally()  # the other drivers' (and earlier runs') finished tasks
         self.reissued: set[Claim] = set()  # lost claims this driver already queued
+        self.synced = False  # the first sync (what was recorded before) is done
 
     # -- reading the others -------------------------------------------------
     def _tail(self, path: str) -> list[Row]:
@@ -137,16 +141,20 @@ class Joined:
     def sync(self) -> Seen:
         """Read the new rows of every other driver's journals (results first)."""
         seen = Seen()
+        now = time.time()
         folders = self._folders()
         for folder in folders:
             for row in self._tail(Layout.path(folder, Layout.RESULTS)):
                 self._result(row, seen)
+                if self.synced and row["end"]:
+                    seen.lags.append(now - float(row["end"]))
         for folder in folders:
             for row in self._tail(Layout.path(folder, Layout.STARTED)):
                 task = int(row["id"])
                 if task not in self.done:
                     self.running[task] = row
                     seen.pending.append(self.problem.point(row))
+        self.synced = True
         return seen
 
     def _result(self, row: Row, seen: Seen) -> None:

@@ -765,6 +765,9 @@ class Workflow:
                 self.points.drop(seen.dropped)
         except Exception as err:  # noqa: BLE001 - any error of the search stops the run
             self._points_failed(err)
+        if seen.lags:
+            debug(f"others: told {len(seen.lags)} result(s), seconds after their end: "
+                  + " ".join(f"{lag:.3f}" for lag in seen.lags))
         lost = self.joined.lost()
         if not lost:
             return
