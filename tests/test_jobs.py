@@ -19,7 +19,8 @@ from launch_helpers import clean_env, printed
 from test_signals import wait_until
 from test_slurm import nodes, queued, submit, wait_for  # noqa: F401 - nodes: a fixture
 
-from Results import read_journal
+from Results import JournalTail, read_journal
+from Tickets import Claim, Tickets
 
 # Every task waits at the gate until the test opens it, then runs task.sh.
 GATED_TASK = f"""
@@ -207,3 +208,38 @@ def test_slurm_job_array_one_cancelled(tmp_path: Path) -> None:
     report = subprocess.run([str(BUNDLE / "report.sh"), str(output), "--csv"], env=env,
                             capture_output=True, text=True, check=False)
     assert len(report.stdout.splitlines()) == len(results) + 1, report.stderr
+
+
+def test_journal_tail_reads_only_new_complete_rows(tmp_path: Path) -> None:
+    """A torn last line waits for its newline; each read returns only the new rows."""
+    path = tmp_path / "results.csv"
+    tail = JournalTail(str(path))
+    assert tail.read_new() == []  # not written yet
+    path.write_bytes(b"id,value\n1,a\n2,")
+    assert tail.read_new() == [{"id": "1", "value": "a"}]
+    with open(path, "ab") as stream:
+        stream.write(b'"b\nc"\n3,d\n')
+    assert tail.read_new() == [{"id": "2", "value": "b\nc"}, {"id": "3", "value": "d"}]
+    assert tail.read_new() == []
+
+
+def test_a_ticket_goes_to_one_claim(tmp_path: Path) -> None:
+    """Two drivers claim: each ticket once, in order; a next generation once."""
+    first, second = Tickets(str(tmp_path), "a", 3), Tickets(str(tmp_path), "b", 3)
+    assert first.claim_new(0) == Claim(0, 0, "a", 0)
+    assert second.claim_new(1) == Claim(1, 0, "b", 1)  # ticket 0 is taken: the next one
+    assert first.claim_new(2) == Claim(2, 0, "a", 2)
+    assert second.claim_new(3) is None and second.exhausted
+    again = Claim(1, 0, "b", 1).next("a", 4)
+    assert first.claim(again) and not second.claim(Claim(1, 0, "b", 1).next("b", 5))
+    assert second.scan()[1] == again
+
+
+def test_csv_into_a_pipe_closed_early(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh")})
+    output = tmp_path / "out"
+    assert run_main(["--join", "-c", str(cfg), "-o", str(output), "1", "2", "4"]).returncode == 0
+    piped = subprocess.run(f"{BUNDLE / 'report.sh'} {output} --csv | head -1", shell=True,
+                           env=dict(os.environ, PYTHON=sys.executable), capture_output=True,
+                           text=True, check=False)
+    assert piped.stdout.startswith("id,status,") and piped.stderr == ""
