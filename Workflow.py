@@ -138,6 +138,7 @@ class Workflow:
                                     config.task_timeout or 0.0)
         self.free_slots = list(range(plan.concurrency - 1, -1, -1))  # lanes: TASK_SLOT
         self.next_id = plan.first_id
+        self.launched: set[int] = set()  # this driver's tasks (others' run between, --join)
         self.issued = 0
         self.tally = Tally()
         self.failures = 0
@@ -190,7 +191,7 @@ class Workflow:
         signal.set_wakeup_fd(-1)
         self.running.kill_all()  # never leave a task behind (the loop failed)
         if self.leftovers is not None:
-            stopped = self.leftovers.finish(set(range(self.plan.first_id, self.next_id)))
+            stopped = self.leftovers.finish(self.launched)
             if stopped:
                 say(f"stopped {stopped} process(es) the tasks left behind")
         self.points.close()  # joins its thread and ends its fitting process
@@ -493,6 +494,7 @@ class Workflow:
             self.free_slots.append(task.slot)
             raise
         self.next_id = task_id + 1
+        self.launched.add(task_id)
         self.issued += 1
         if claim is not None:
             self.claims[task.id] = claim

@@ -243,3 +243,44 @@ def test_csv_into_a_pipe_closed_early(tmp_path: Path) -> None:
                            env=dict(os.environ, PYTHON=sys.executable), capture_output=True,
                            text=True, check=False)
     assert piped.stdout.startswith("id,status,") and piped.stderr == ""
+
+
+# Task 0 waits at gate0, every other task at gate.
+TWO_GATES = f"""
+GATE=gate; [ "$TASK_ID" -eq 0 ] && GATE=gate0
+while [ ! -e "$OUTPUT/../$GATE" ]; do sleep 0.05; done
+exec {BUNDLE / "task.sh"} "$@"
+"""
+
+
+def test_a_driver_that_ends_leaves_the_others_tasks_alone(tmp_path: Path) -> None:
+    """Driver A runs tasks 0 and 2, driver B task 1 between them; A is stopped (SIGTERM):
+    at its end it stops its own tasks' leftovers only, and B's task 1 ends ok."""
+    script = write_script(tmp_path, TWO_GATES)
+    cfg = write_cfg(tmp_path, {"script": str(script)})
+    output = tmp_path / "out"
+    args = ["--join", "-c", str(cfg), "-o", str(output), "1", "1", "6"]
+
+    def started(task: int) -> bool:
+        return task in {int(r["id"]) for r in journal_rows(output, "started.csv")}
+
+    first = start_driver(args, tmp_path / "a.log")
+    second = None
+    try:
+        wait_until(lambda: started(0), "driver A to start task 0", limit=60)
+        second = start_driver(args, tmp_path / "b.log")
+        wait_until(lambda: started(1), "driver B to start task 1", limit=60)
+        (tmp_path / "gate0").touch()
+        wait_until(lambda: started(2), "driver A to start task 2", limit=60)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=60) == 128 + signal.SIGTERM
+        (tmp_path / "gate").touch()
+        assert second.wait(timeout=120) == 0, (tmp_path / "b.log").read_text()
+    finally:
+        (tmp_path / "gate").touch()
+        for driver in (first, second):
+            if driver is not None and driver.poll() is None:
+                os.killpg(driver.pid, signal.SIGKILL)
+    status = {int(r["id"]): r["status"] for r in journal_rows(output, "results.csv")}
+    assert status[1] == "ok", status
+    assert list(status.values()).count("ok") == 6
