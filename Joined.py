@@ -38,6 +38,7 @@ from Results import JournalTail
 from Status import Status, parse_status
 from Tally import Best, Tally, row_metrics
 from Tickets import Claim, Tickets
+from utils import warn
 
 SYNC_INTERVAL = 1.0  # seconds between two reads of the other drivers' journals
 
@@ -144,16 +145,25 @@ class Joined:
         now = time.time()
         folders = self._folders()
         for folder in folders:
-            for row in self._tail(Layout.path(folder, Layout.RESULTS)):
-                self._result(row, seen)
-                if self.synced and row["end"]:
-                    seen.lags.append(now - float(row["end"]))
+            path = Layout.path(folder, Layout.RESULTS)
+            for row in self._tail(path):
+                try:
+                    self._result(row, seen)
+                    if self.synced and row["end"]:
+                        seen.lags.append(now - float(row["end"]))
+                except (KeyError, ValueError) as err:
+                    warn(f"{path}: skipping a row that does not fit this search: {err}")
         for folder in folders:
-            for row in self._tail(Layout.path(folder, Layout.STARTED)):
-                task = int(row["id"])
+            path = Layout.path(folder, Layout.STARTED)
+            for row in self._tail(path):
+                try:
+                    task, point = int(row["id"]), self.problem.point(row)
+                except (KeyError, ValueError) as err:
+                    warn(f"{path}: skipping a row that does not fit this search: {err}")
+                    continue
                 if task not in self.done:
                     self.running[task] = row
-                    seen.pending.append(self.problem.point(row))
+                    seen.pending.append(point)
         self.synced = True
         return seen
 

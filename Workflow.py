@@ -229,11 +229,11 @@ class Workflow:
             f"CONCURRENCY={self.plan.concurrency}", f"POINTS_MAX={self.plan.points_max}",
             f"OUTPUT={self.plan.output}")
         self._open()
-        if self.joined is not None:
-            self._sync()  # what the others (and earlier runs) recorded, before any point
         self.began = time.time()
         self.next_status = self.began + self.config.status_interval
         try:
+            if self.joined is not None:
+                self._sync()  # what the others (and earlier runs) recorded, before any point
             try:
                 self.points.start()
             except Exception as err:  # noqa: BLE001 - e.g. its process killed by a stop signal

@@ -284,3 +284,29 @@ def test_a_driver_that_ends_leaves_the_others_tasks_alone(tmp_path: Path) -> Non
     status = {int(r["id"]): r["status"] for r in journal_rows(output, "results.csv")}
     assert status[1] == "ok", status
     assert list(status.values()).count("ok") == 6
+
+
+def test_a_row_of_another_problem_is_skipped(tmp_path: Path, capsys) -> None:
+    """Another driver's row that does not fit this search is named and skipped; the rows
+    after it are told."""
+    from Config import load_config
+    from Joined import Joined, claim_folder
+    from Results import Journal, results_columns
+
+    config = load_config(None)
+    output = str(tmp_path)
+    journal = Journal(os.path.join(claim_folder(output, "other"), "results.csv"),
+                      results_columns(config.problem.names, config.metrics))
+    row = {"id": 0, "status": "ok", "objective": "0.5", "seconds": "1", "drop": "0.2",
+           "batch_size": "999", "start": "0", "end": "1", "slot": 0, "pid": 1,
+           "exit_code": 0, "reason": ""}
+    journal.append([row, dict(row, id=1, batch_size="64")])
+    journal.close()
+    joined = Joined(output, claim_folder(output, "me"), False, config.problem,
+                    config.direction, config.metrics, 4)
+    try:
+        seen = joined.sync()
+    finally:
+        joined.close()
+    assert [point for point, _ in seen.told] == [[0.2, 64]]
+    assert "skipping a row that does not fit this search" in capsys.readouterr().err
