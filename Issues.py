@@ -7,18 +7,23 @@
 # Each comes as an Issue: its point, where it came from (Origin.py), its
 # seat (Launcher.py) and, for a second try, its first hosts. Here too: the
 # strikes and quarantine of the hosts a task failed on at once (BadNodes.py
-# holds the policy), which mark its point for a second try. On the loop's
-# thread only.
+# holds the policy), which mark its point for a second try. In a joined
+# search (Joined.py) an issue may carry the claim of its ticket (Tickets.py):
+# a second try's, a point held back, or a ticket taken over from a driver
+# that is gone (Lost), whose point comes anew from the search when its row
+# is unknown. On the loop's thread only.
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from BadNodes import BadNodes
+from Joined import Lost
 from Launcher import Launcher, Placement
 from Origin import Origin
 from Status import Status
 from Task import Outcome, Task
+from Tickets import Claim
 from utils import shout
 
 
@@ -32,6 +37,7 @@ class Points(Protocol):
     def tell(self, points: list[list[Any]], values: list[float]) -> None: ...
     def fail(self, points: list[list[Any]]) -> None: ...
     def drop(self, points: list[list[Any]]) -> None: ...
+    def pend(self, points: list[list[Any]]) -> None: ...  # evaluated elsewhere (Joined.py)
     def failure(self) -> BaseException | None: ...  # why no more points can come
     def close(self) -> None: ...
 
@@ -42,17 +48,20 @@ class Retry:
 
     point: list[Any]
     hosts: tuple[str, ...]
+    claim: Claim | None = None  # its first try's ticket (a joined search)
 
 
 @dataclass
 class Issue:
     """One task about to start: its point, where it came from, its seat and, for a
-    second try, the hosts its first try failed on."""
+    second try, the hosts its first try failed on; in a joined search, the claim its
+    ticket is taken again after (a second try's, a held point's, a lost ticket's)."""
 
     point: list[Any]
     origin: Origin
     seat: Placement = None
     first_hosts: tuple[str, ...] = ()
+    claim: Claim | None = None
 
 
 @dataclass
@@ -69,6 +78,7 @@ class Issuer:
     reissue: list[list[Any]] = field(default_factory=list)
     retries: list[Retry] = field(default_factory=list)  # failed at once: for other hosts
     held: list[Issue] = field(default_factory=list)  # new points that could not start yet
+    lost: list[Lost] = field(default_factory=list)  # tickets of drivers that are gone
     retried: int = 0  # points tried again elsewhere (this run)
 
     def choose(self, want: int) -> list[Issue]:
@@ -79,13 +89,24 @@ class Issuer:
             issues.append(Issue(self.reissue.pop(0), Origin.AGAIN))
         while self.held and len(issues) < want:
             issues.append(self.held.pop(0))
+        unknown: list[Claim] = []  # lost tickets whose point is not known: new points
+        while self.lost and len(issues) + len(unknown) < want:
+            lost = self.lost.pop(0)
+            if lost.point is None:
+                unknown.append(lost.claim)
+            else:
+                issues.append(Issue(lost.point, Origin.AGAIN, claim=lost.claim))
         if len(issues) < want:
             try:
                 taken = self.points.take(want - len(issues))
             except BaseException:
+                self.lost[:0] = [Lost(claim, None) for claim in unknown]
                 self.put_back(issues)
                 raise
-            issues += [Issue(p, o) for p, o in zip(taken, self.points.origins, strict=True)]
+            new = [Issue(p, o) for p, o in zip(taken, self.points.origins, strict=True)]
+            for issue, claim in zip(new, unknown, strict=False):
+                issue.claim = claim
+            issues += new
         for issue in issues:
             if issue.origin is not Origin.ELSEWHERE:
                 issue.seat = self.launcher.acquire(self.parallelism)
@@ -102,7 +123,8 @@ class Issuer:
             seat = self.launcher.acquire(self.parallelism, avoid)
             if seat is not None:
                 self.retries.remove(retry)
-                issues.append(Issue(retry.point, Origin.ELSEWHERE, seat, retry.hosts))
+                issues.append(Issue(retry.point, Origin.ELSEWHERE, seat, retry.hosts,
+                                    retry.claim))
         return issues
 
     def put_back(self, issues: list[Issue]) -> None:
@@ -110,9 +132,12 @@ class Issuer:
         for issue in issues:
             self.launcher.release(issue.seat)
             issue.seat = None
-        self.retries[:0] = [Retry(i.point, i.first_hosts) for i in issues
+        self.retries[:0] = [Retry(i.point, i.first_hosts, i.claim) for i in issues
                             if i.origin is Origin.ELSEWHERE]
-        self.reissue[:0] = [i.point for i in issues if i.origin is Origin.AGAIN]
+        self.reissue[:0] = [i.point for i in issues
+                            if i.origin is Origin.AGAIN and i.claim is None]
+        self.lost[:0] = [Lost(i.claim, i.point) for i in issues
+                         if i.origin is Origin.AGAIN and i.claim is not None]
         self.held[:0] = [i for i in issues if i.origin in (Origin.RANDOM, Origin.MODEL)]
 
     def give_up(self, issues: list[Issue]) -> None:
@@ -149,12 +174,18 @@ class Issuer:
             task.retried = True
             outcome.reason += f"; failed at once on {','.join(hosts)}: tried again elsewhere"
 
-    def try_again(self, tasks: list[Task]) -> None:
-        """Queue the points of tasks marked by judge(), for other hosts."""
+    def try_again(self, tasks: list[Task], claims: Mapping[int, Claim]) -> None:
+        """Queue the points of tasks marked by judge(), for other hosts (with their
+        tickets' `claims`, by task, in a joined search)."""
         for task in tasks:
             assert task.placement is not None  # only a task of the pool is tried again
-            self.retries.append(Retry(task.point, tuple(task.placement.hosts)))
+            self.retries.append(Retry(task.point, tuple(task.placement.hosts),
+                                      claims.get(task.id)))
             self.retried += 1
+
+    def tickets_held(self) -> int:
+        """Tickets claimed before whose points wait here to run (a joined search)."""
+        return len(self.lost) + len(self.retries) + sum(1 for i in self.held if i.claim)
 
     def summary(self) -> str:
         """`bad nodes: ...` for the end of the run ('' when nothing happened)."""

@@ -8,6 +8,10 @@
 #   OUTPUT/run.json       the settings and arguments a resumed run shares (Resume.py)
 #   OUTPUT/cfg.json       a copy of the cfg, so that --resume alone carries on
 #   OUTPUT/driver.lock    held by the driver writing OUTPUT (OutputLock.py)
+#   OUTPUT/drivers/NAME/  one per driver of a joined search (Joined.py): its
+#                         heartbeat, and the journals of a driver that does not
+#                         hold driver.lock (results.csv, started.csv, progress.csv)
+#   OUTPUT/claims/TTTTTT.G  a joined search's tickets toward POINTS_MAX (Tickets.py)
 #   OUTPUT/NAME.png       the report's plots (Plots.py names them)
 #
 #   OUTPUT/tasks/SSS/NNNN/           the task's own working directory
@@ -32,6 +36,10 @@ RUN = "run.json"
 CFG_COPY = "cfg.json"
 LOCK = "driver.lock"
 BEST = "best.json"  # the best ok task, kept whole by the driver (Best.py)
+DRIVERS = "drivers"
+HEARTBEAT = "heartbeat"
+CLAIMS = "claims"
+JOURNALS = (RESULTS, STARTED, PROGRESS)
 # what makes a folder a search's OUTPUT (main.py refuses a new search there)
 SEARCH_FILES = (RUN, RESULTS, STARTED)
 
@@ -39,6 +47,31 @@ SEARCH_FILES = (RUN, RESULTS, STARTED)
 def path(output: str, name: str) -> str:
     """OUTPUT/NAME, NAME one of the search's files above (RESULTS, RUN, LOCK...)."""
     return os.path.join(output, name)
+
+
+def driver_dir(output: str, name: str) -> str:
+    """OUTPUT/drivers/NAME: the folder of one driver of a joined search."""
+    return os.path.join(output, DRIVERS, name)
+
+
+def driver_names(output: str) -> list[str]:
+    """The drivers that joined the search in OUTPUT (their folders' names), sorted."""
+    return sorted(_names(os.path.join(output, DRIVERS)))
+
+
+def journal_folders(output: str) -> list[str]:
+    """Every folder that may hold journals: OUTPUT, then each driver's folder."""
+    return [output] + [driver_dir(output, n) for n in driver_names(output)]
+
+
+def all_journals(output: str, name: str) -> list[str]:
+    """Every driver's journal NAME (RESULTS, STARTED, PROGRESS), OUTPUT's first."""
+    return [path(folder, name) for folder in journal_folders(output)]
+
+
+def claim_path(output: str, ticket: int, generation: int) -> str:
+    """OUTPUT/claims/TTTTTT.G: generation G of the claim on ticket TTTTTT."""
+    return os.path.join(output, CLAIMS, f"{ticket:06d}.{generation}")
 
 
 def plot_name(name: str) -> str:

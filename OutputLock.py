@@ -30,9 +30,11 @@ from typing import Any
 import Layout
 from utils import UsageError, proc_stat, warn
 
-HEARTBEAT = 60.0  # seconds between two touches of the lock by its driver
+# a lock (or heartbeat file) on another host untouched this long is a dead driver's:
+# the lease; $ASYNC_LOCAL_LEASE (seconds) shortens it for tests
+STALE_AFTER = float(os.environ.get("ASYNC_LOCAL_LEASE") or 600.0)
+HEARTBEAT = min(60.0, STALE_AFTER / 10)  # seconds between two touches by its driver
 JOIN_LIMIT = 10.0  # seconds release() waits for the heartbeat thread (a hung file system)
-STALE_AFTER = 600.0  # a lock on another host untouched this long is a dead driver's
 
 
 def process_start(pid: int) -> str | None:
@@ -105,6 +107,14 @@ def _link(own: str, path: str) -> bool:
         return mine.read() == theirs.read()
 
 
+class InUse(UsageError):
+    """OUTPUT's lock is held by a live driver; `holder`: what its lock says."""
+
+    def __init__(self, holder: dict[str, Any], message: str) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
 @dataclass
 class OutputLock:
     """A held lock on an OUTPUT folder; release() it when the driver ends."""
@@ -151,12 +161,43 @@ class OutputLock:
             pass
 
 
-def acquire(output: str) -> OutputLock:
-    """Take OUTPUT's lock (OUTPUT exists), or raise UsageError naming its holder."""
+def holder_content(**more: Any) -> str:
+    """What a lock or heartbeat file says: this process's host, pid, start time and since
+    when, with `more` (a joined driver's name)."""
+    pid = os.getpid()
+    return json.dumps({"host": socket.gethostname(), "pid": pid,
+                       "started": process_start(pid),
+                       "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **more}) + "\n"
+
+
+def beat(path: str, content: str) -> OutputLock:
+    """Write the heartbeat file `path` (a joined driver's) and keep touching it until
+    release(), which removes it."""
+    with open(path, "w") as stream:
+        stream.write(content)
+        stream.flush()
+        os.fsync(stream.fileno())
+    lock = OutputLock(path, content)
+    lock.start_heartbeat()
+    return lock
+
+
+def is_alive(path: str) -> bool:
+    """Whether the driver whose lock or heartbeat file is `path` still runs (no file: no)."""
+    if not os.path.exists(path):
+        return False
+    holder, age = read_holder(path)
+    return bool(holder) and holder_alive(holder, age)[0]
+
+
+def acquire(output: str, **more: Any) -> OutputLock:
+    """Take OUTPUT's lock (OUTPUT exists), or raise UsageError naming its holder.
+
+    `more` goes into the lock's content (a joined driver: its name).
+    """
     path = Layout.path(output, Layout.LOCK)
     host, pid = socket.gethostname(), os.getpid()
-    content = json.dumps({"host": host, "pid": pid, "started": process_start(pid),
-                          "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}) + "\n"
+    content = holder_content(**more)
     own = f"{path}.{host}.{pid}"
     with open(own, "w") as stream:
         stream.write(content)
@@ -173,7 +214,7 @@ def acquire(output: str) -> OutputLock:
             who = f"the driver pid {holder.get('pid')} on host {holder.get('host')}" \
                 if holder else "another driver"
             if alive:
-                raise UsageError(f"OUTPUT {output}: in use by {who} (since "
+                raise InUse(holder, f"OUTPUT {output}: in use by {who} (since "
                                  f"{holder.get('since', '?')}; {why}); wait for it to end, "
                                  f"or remove {path} if that driver is gone")
             warn(f"OUTPUT {output}: taking over the lock of {who}, which is gone ({why})")

@@ -6,7 +6,7 @@
 # intermediate.png (from progress.csv).
 #
 # Call order: Report.write_report reads, prints, then write_plots(summary,
-# run). Each PNG is written atomically (NAME.png.tmp, then renamed; the
+# run). Each PNG is written atomically (NAME.png.PID.tmp, then renamed; the
 # .tmp is removed when the write fails). A plot that has too little data,
 # or fails, becomes a PNG saying why, never an exception. The GP fit and
 # its predictions run with one BLAS thread (threadpoolctl): on a busy
@@ -628,7 +628,7 @@ def plot_intermediate(summary: "ReportSummary", curves: dict[int, list[tuple[int
 
 def _save(fig: Figure, path: str) -> None:
     """Write a PNG atomically (a viewer never sees half a file)."""
-    tmp = path + ".tmp"
+    tmp = f"{path}.{os.getpid()}.tmp"  # two drivers of a joined search may both write it
     try:
         fig.savefig(tmp, format="png", dpi=DPI)
         os.replace(tmp, path)

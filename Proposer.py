@@ -339,6 +339,11 @@ class Proposer:
         with self.lock:
             self.search.drop(points)
 
+    def pend(self, points: list[list[Any]]) -> None:
+        """Points another driver of a joined search runs: pending until told."""
+        with self.lock:
+            self.search.register(points)
+
     def take(self, k: int) -> list[list[Any]]:
         """Up to `k` points now; the rest is proposed in the background."""
         with self.lock:

@@ -29,6 +29,7 @@ import Layout
 import OutputLock
 import Plots
 from History import History, RunFileError, read_journals, read_run_file, told_value
+from Joined import alive_drivers
 from Plots import PLOTS, PROG
 from Results import (
     FIXED_AFTER,
@@ -114,9 +115,13 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
     if not os.path.isdir(output):
         raise ReportError(f"OUTPUT {output}: no such folder; expected a search output folder")
     path = Layout.path(output, Layout.RESULTS)
-    if not os.path.isfile(path):
+    paths = Layout.all_journals(output, Layout.RESULTS)  # every driver's (Joined.py)
+    if not any(os.path.isfile(p) for p in paths):
         raise ReportError(f"{path}: no such file; expected the results.csv of a search")
-    header, records = read_journals([path])
+    try:
+        header, records = read_journals(paths)
+    except ValueError as err:  # two drivers' journals of different columns
+        raise ReportError(str(err)) from None
     if not header and not records:  # created, header not written yet
         return [], []
     expected = ",".join(FIXED_BEFORE + ["<parameters>"] + FIXED_AFTER + ["<metrics>"])
@@ -157,10 +162,11 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
     and whether started.csv records origins at all (folders written before
     the `origin` column do not).
     """
-    path = Layout.path(output, Layout.STARTED)
-    if not os.path.isfile(path):
+    paths = Layout.all_journals(output, Layout.STARTED)
+    try:
+        header, records = read_journals(paths)
+    except ValueError:
         return [], None, False
-    header, records = read_journals([path])
     if header[:len(STARTED_FIXED)] != STARTED_FIXED:
         return [], None, False
     running = []
@@ -356,6 +362,11 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
     summary.driver_alive = OutputLock.held_by_another(output_dir)
     for line in format_report(summary):
         print(line, file=out)
+    drivers = Layout.driver_names(output_dir)
+    if drivers:  # a search of several jobs (--join)
+        alive = alive_drivers(output_dir)
+        print(f"drivers: {len(drivers)} joined this search; alive: "
+              f"{', '.join(alive) if alive else 'none'}", file=out)
     if plots:
         Plots.write_plots(summary, run, err=err)
         print("plots:", file=out)
@@ -391,10 +402,13 @@ def best_point(output_dir: str) -> str:
 
 
 def write_csv(output_dir: str, out: TextIO, top: int | None = None) -> None:
-    """results.csv's columns and rows on `out`: every row, or the `top` best ok ones."""
-    names, rows = read_rows(output_dir)  # checks the folder and the header
-    header, records = read_journals([Layout.path(output_dir, Layout.RESULTS)])
-    if top is not None:
+    """Every driver's results rows of OUTPUT as one CSV (results.csv's columns), by task
+    number; with `top`, the `top` best ok rows only, best first."""
+    names, rows = read_rows(output_dir)  # the same checks and one-line errors as the report
+    header, records = read_journals(Layout.all_journals(output_dir, Layout.RESULTS))
+    if top is None:
+        records = sorted(records, key=lambda r: int_or_none(r["id"]) or 0)
+    else:
         summary = summarize(output_dir, names, rows, [], top=top, run=read_run(output_dir))
         by_id = {int_or_none(record["id"]): record for record in records}
         records = [by_id[row.id] for row in summary.best]

@@ -273,6 +273,43 @@ def read_journal(path: str) -> tuple[list[str], list[dict[str, str]]]:
     return parsed.header, parsed.rows
 
 
+class JournalTail:
+    """A journal another driver appends to, read by its new bytes only.
+
+    Each read_new() reads from where the last one stopped to the end of the
+    file and returns the complete rows found there; a last record without
+    its newline yet (being written) waits for the next read.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.offset = 0  # bytes of complete records read so far
+        self.head = b""  # the header line
+
+    def read_new(self) -> list[dict[str, str]]:
+        """The rows appended since the last read (none while the file is missing)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return []
+        try:
+            size = os.fstat(fd).st_size
+            data = os.pread(fd, size - self.offset, self.offset) if size > self.offset else b""
+        finally:
+            os.close(fd)
+        if not data:
+            return []
+        parsed = parse_journal(self.head + data)
+        if not self.head:
+            if not parsed.header:
+                return []
+            self.head = data[:data.index(b"\n") + 1]
+            self.offset = parsed.complete
+        else:
+            self.offset += parsed.complete - len(self.head)
+        return parsed.rows
+
+
 @dataclass
 class Journals:
     """The three journals a run appends to, opened before its first task."""

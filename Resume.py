@@ -8,7 +8,9 @@
 #
 # Call order (main.py): read_run -> resume_config -> fill_numbers ->
 # read_recorded -> Search(...) -> replay -> stop_leftovers -> record_resume;
-# a first run calls record_run (which keeps the cfg copy) instead.
+# a first run calls record_run (which keeps the cfg copy) instead. A driver
+# that joins a search (--join) calls join_run: the first one to come records
+# the search, race-free; the others take up the recorded one.
 
 import argparse
 import json
@@ -122,14 +124,14 @@ def read_recorded(config: Config, output: str, retry_failed: bool = False) -> Re
     failed point not superseded is issued again, once.
     """
     names = config.problem.names
-    header, results = read_journals([Layout.path(output, Layout.RESULTS)])
+    header, results = read_journals(Layout.all_journals(output, Layout.RESULTS))
     expected = results_columns(names, config.metrics)
     if header and header != expected:
         raise UsageError(f"OUTPUT {output}: cannot resume: {Layout.RESULTS} has the columns "
                          f"{','.join(header)!r}, this run's cfg makes {','.join(expected)!r} "
                          "(a run keeps its parameters and metrics)")
     try:
-        history = History(results, read_journals([Layout.path(output, Layout.STARTED)])[1],
+        history = History(results, read_journals(Layout.all_journals(output, Layout.STARTED))[1],
                           names)
         ids = [int(r["id"]) for r in history.results + history.started]
         retry = history.failures() if retry_failed else []
@@ -200,17 +202,62 @@ def keep_cfg_copy(output: str, config: Config) -> None:
     write_whole(copy, read_cfg_bytes(config.path))
 
 
+def _run_record(config: Config, args: argparse.Namespace, dryrun: bool) -> dict[str, Any]:
+    record = dict(config.settings())
+    record.update({name: getattr(args, name) for name in NUMBERS})
+    record.update(cfg=config.path, cfg_dir=config.path and os.path.dirname(config.path),
+                  created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), dryrun=dryrun)
+    return record
+
+
 def record_run(config: Config, output: str, args: argparse.Namespace, dryrun: bool) -> None:
     """Write run.json (the settings a resumed run must share) and the cfg copy."""
     path = Layout.path(output, Layout.RUN)
     if os.path.exists(path):
         raise UsageError(f"OUTPUT {output}: already holds {Layout.RUN}")
     keep_cfg_copy(output, config)
-    record = dict(config.settings())
-    record.update({name: getattr(args, name) for name in NUMBERS})
-    record.update(cfg=config.path, cfg_dir=config.path and os.path.dirname(config.path),
-                  created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), dryrun=dryrun)
+    record = _run_record(config, args, dryrun)
     write_whole(path, (json.dumps(record, indent=2) + "\n").encode())
+
+
+def join_run(output: str, args: argparse.Namespace, dryrun: bool) -> Config:
+    """The cfg of a joined search: recorded here by the first driver, race-free (run.json is
+    written whole to a file of this driver's own, then link()ed: of the drivers of a job
+    array, one creates it), else the recorded one, checked as --resume checks it.
+
+    Job-local numbers not given (PARALLELISM, POINTS_INIT) default to the recorded ones;
+    a POINTS_MAX given must be the recorded one.
+    """
+    path = Layout.path(output, Layout.RUN)
+    if not os.path.exists(path):
+        config = load_config(args.cfg)
+        fill_numbers(args, None)
+        os.makedirs(output, exist_ok=True)
+        own = f"{path}.{os.uname().nodename}.{os.getpid()}"
+        record = dict(_run_record(config, args, dryrun), joined=True)
+        write_whole(own, (json.dumps(record, indent=2) + "\n").encode())
+        try:
+            os.link(own, path)
+            created = os.stat(own).st_nlink == 2
+        except FileExistsError:
+            created = False
+        finally:
+            os.unlink(own)
+        if created:
+            keep_cfg_copy(output, config)  # until it is there, the others read record["cfg"]
+            return config
+    run = read_run(output)
+    if not run.get("joined"):
+        raise UsageError(f"OUTPUT {output}: holds the search of a single job (its {Layout.RUN} "
+                         "was not made by --join); continue it with --resume")
+    given = args.points_max
+    if given is not None and given != run.get("points_max"):
+        raise UsageError(f"OUTPUT {output}: cannot join: its POINTS_MAX is "
+                         f"{run.get('points_max')}, not {given}")
+    config = resume_config(output, args.cfg, run)
+    check_settings(config, output, run, dryrun)
+    fill_numbers(args, run)
+    return config
 
 
 def record_resume(config: Config, output: str, args: argparse.Namespace,

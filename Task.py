@@ -231,7 +231,7 @@ class Task:
                    PARALLELISM=str(parallelism), OUTPUT=output, TASK_SLOT=str(self.slot))
         argv = [script, str(parallelism), json_dumps(self.params)]
         folder = self.task_dir(output)
-        os.makedirs(folder)  # an OSError here or below is OUTPUT's (a full disk): raised
+        os.makedirs(folder, exist_ok=True)  # made by the loop; an OSError is OUTPUT's: raised
         with open(self.output_file(output), "xb") as log:
             self.start = time.time()
             try:

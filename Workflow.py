@@ -14,18 +14,26 @@
 # of the pool has its point tried once more on other hosts, and a host
 # whose tasks keep failing at once is quarantined (Issues.py, BadNodes.py).
 # When the system allows no more processes, it runs with the lanes in use.
+# In a joined search (Joined.py) each task takes a ticket toward POINTS_MAX
+# first, and every SYNC_INTERVAL the loop reads the other drivers' new rows
+# (_sync): their results are told to the search, their running points are
+# pending, and the tickets of drivers that are gone are issued again; it
+# ends when every ticket's task has finished, so that a driver that dies
+# late still has its points run.
 #
 # Call order: run() -> _open -> points.start -> _loop; each turn:
 #   _handle_signal, _check_stop -> _launch (_want; Issuer.choose: which
 #   points; _start: one task each, in a free lane (TASK_SLOT) on its seat)
 #   -> running.wait (select) -> _handle_signal, deadlines, walltime ->
-#   _record (results.csv, then the search, then the log) -> _look;
+#   _record (results.csv, then the search, then the log) -> _look ->
+#   _sync (a joined search);
 # then _close -> _finish (summary, best, the resume line, the exit code).
 # Threading: all of it on the caller's thread. The points' thread
 # (Proposer) only calls wake(); signal handlers only take note
 # (Signals.Noted) and wake select() through the wakeup fd.
 
 import math
+import os
 import shlex
 import signal
 import socket
@@ -41,6 +49,7 @@ from Best import Keeper
 from Config import Config
 from Direction import minimized
 from Issues import Issue, Issuer, Points
+from Joined import SYNC_INTERVAL, Joined
 from Launcher import Launcher
 from Leftovers import Leftovers
 from Progress import ProgressReader
@@ -52,6 +61,7 @@ from Status import Status
 from StopReason import Ended, Stopping, StopReason
 from Tally import Best, Standing, Tally, status_line
 from Task import NoProcessLeft, Outcome, Task
+from Tickets import Claim
 from utils import debug, format_params, json_dumps, say, shout
 
 
@@ -77,7 +87,8 @@ class Workflow:
     """Runs one search to its end and returns the exit code."""
 
     def __init__(self, config: Config, plan: Plan, points: Points, launcher: Launcher,
-                 environ: dict[str, str], journals: Journals) -> None:
+                 environ: dict[str, str], journals: Journals,
+                 joined: Joined | None = None) -> None:
         self.config = config
         self.plan = plan
         self.points = points
@@ -93,6 +104,7 @@ class Workflow:
         self.free_slots = list(range(plan.concurrency - 1, -1, -1))  # lanes: TASK_SLOT
         self.lanes_capped = False  # the system allowed fewer processes than CONCURRENCY
         self.next_id = plan.first_id
+        self.launched: set[int] = set()  # this driver's tasks (others' run between, --join)
         self.issued = 0
         self.tally = Tally()
         self.failures = 0
@@ -114,6 +126,9 @@ class Workflow:
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
         self.pruner = Pruner(config.pruner, config.direction) if config.pruner else None
         self.best_file = Keeper(plan.output)  # OUTPUT/best.json
+        self.joined = joined  # a joined search: this driver's part in it
+        self.claims: dict[int, Claim] = {}  # task -> its ticket's claim (a joined search)
+        self.next_sync = 0.0  # when to read the other drivers' journals next
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value)
@@ -132,7 +147,7 @@ class Workflow:
         signal.set_wakeup_fd(-1)
         self.running.kill_all()  # never leave a task behind (the loop failed)
         if self.leftovers is not None:
-            stopped = self.leftovers.finish(set(range(self.plan.first_id, self.next_id)))
+            stopped = self.leftovers.finish(self.launched)
             if stopped:
                 say(f"stopped {stopped} process(es) the tasks left behind")
         self.points.close()  # joins its thread and ends its fitting process
@@ -141,6 +156,8 @@ class Workflow:
         self.wake_read.close()
         self.wake_write.close()
         self.journals.close()
+        if self.joined is not None:
+            self.joined.close()
 
     def wake(self) -> None:
         """Wake the loop from another thread (new points are ready)."""
@@ -159,6 +176,8 @@ class Workflow:
         self.began = time.time()
         self.next_status = self.began + self.config.status_interval
         try:
+            if self.joined is not None:
+                self._sync()  # what the others (and earlier runs) recorded, before any point
             try:
                 self.points.start()
             except Exception as err:  # noqa: BLE001 - e.g. its process killed by a stop signal
@@ -180,7 +199,8 @@ class Workflow:
                     self._record(unstarted)
                     continue
                 self._check_stop()  # launching may have met a full disk
-            if not self.running and (self.stopping is not None or self._issued_all()):
+            if not self.running and (self.stopping is not None or self._issued_all()) \
+                    and not self._waiting():
                 self._look()  # the last lines of the tasks that ended last
                 return
             if time.time() >= self.next_status:  # after the launches: lanes refilled
@@ -195,6 +215,8 @@ class Workflow:
                 self._record(finished)
             if time.time() >= self.next_look:
                 self._look()
+            if self.joined is not None and time.time() >= self.next_sync:
+                self._sync()
 
     def _sweep(self) -> None:
         """Kill what ended tasks left outside their process group; reap such orphans."""
@@ -203,7 +225,26 @@ class Workflow:
             self.leftovers.sweep({t.id for t in tasks}, {t.pid for t in tasks})
 
     def _issued_all(self) -> bool:
+        if self.joined is not None:
+            return self.joined.tickets.exhausted and not self.issuer.tickets_held()
         return self.plan.done_before + self.issued >= self.plan.points_max
+
+    def _left(self) -> int:
+        """How many tasks may still be issued (in a joined search: at most)."""
+        if self.joined is not None:
+            tickets = self.joined.tickets
+            return tickets.points_max - tickets.cursor + self.issuer.tickets_held()
+        return self.plan.points_max - self.plan.done_before - self.issued
+
+    def _waiting(self) -> bool:
+        """A joined search this driver has nothing to run for, with tickets unfinished:
+        it waits (as long as it could issue) in case their driver dies."""
+        if self.joined is None or (self.stopping is not None and
+                                   self.stopping.reason is not StopReason.POINTS_MAX):
+            return False
+        if self.stop_at is not None and time.time() >= self.stop_at:
+            return False  # the job ends: the ones that stay take the tickets over
+        return not self.joined.settled()
 
     def _check_stop(self) -> None:
         if self.stopping is None:
@@ -270,6 +311,8 @@ class Workflow:
         if self.running:
             soonest = min(soonest, self.next_look)
         soonest = min(soonest, self.next_status)
+        if self.joined is not None:
+            soonest = min(soonest, self.next_sync)
         if soonest == math.inf:
             return None
         return max(0.0, soonest - time.time())
@@ -293,6 +336,9 @@ class Workflow:
                 shout(f"cannot write task {Layout.task_name(self.next_id)}'s files in "
                       f"{self.plan.output}: {err.strerror or err}; stopping")
                 break
+            if task is None:  # another driver took its ticket first
+                self.issuer.give_up([issue])
+                continue
             (unstarted if task.cannot_start else launched).append(task)
         if launched:
             columns = self.journals.started.columns
@@ -304,8 +350,7 @@ class Workflow:
 
     def _want(self) -> int:
         """How many tasks to start now: free lanes and seats, POINTS_MAX, launch_delay."""
-        want = min(len(self.free_slots),
-                   self.plan.points_max - self.plan.done_before - self.issued)
+        want = min(len(self.free_slots), self._left())
         room = self.launcher.room(self.plan.parallelism)
         if room is not None:  # fewer than the lanes once a host is quarantined
             want = min(want, room)
@@ -323,10 +368,16 @@ class Workflow:
             self._points_failed(err)
             return []
 
-    def _start(self, issue: Issue) -> Task:
+    def _start(self, issue: Issue) -> Task | None:
         """Start one task for `issue` in a free lane (raises NoProcessLeft, or OSError:
-        OUTPUT cannot take its files)."""
-        task = Task(id=self.next_id, point=issue.point,
+        OUTPUT cannot take its files; None: in a joined search, another driver took its
+        ticket first)."""
+        task_id = self._task_folder()
+        claim = self._ticket(issue, task_id) if self.joined is not None else None
+        if self.joined is not None and claim is None:
+            os.rmdir(Layout.task_dir(self.plan.output, task_id))
+            return None
+        task = Task(id=task_id, point=issue.point,
                     params=self.config.problem.params(issue.point), slot=self.free_slots.pop(),
                     placement=issue.seat, origin=issue.origin, first_hosts=issue.first_hosts)
         launch = self.launcher.launch(self.plan.parallelism, task.placement)
@@ -336,12 +387,36 @@ class Workflow:
             task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
         except (NoProcessLeft, OSError):
             self.free_slots.append(task.slot)
+            issue.claim = claim or issue.claim  # a held point keeps its ticket
             raise
-        self.next_id += 1
+        self.next_id = task_id + 1
+        self.launched.add(task_id)
         self.issued += 1
+        if claim is not None:
+            self.claims[task.id] = claim
         if not task.cannot_start:
             self._watch(task, env["LAUNCH"])
         return task
+
+    def _task_folder(self) -> int:
+        """Make the next task's folder (mkdir: a number another driver took is skipped)."""
+        while True:
+            folder = Layout.task_dir(self.plan.output, self.next_id)
+            os.makedirs(os.path.dirname(folder), exist_ok=True)
+            try:
+                os.mkdir(folder)
+                return self.next_id
+            except FileExistsError:
+                self.next_id += 1
+
+    def _ticket(self, issue: Issue, task_id: int) -> Claim | None:
+        """Claim a ticket for task `task_id` (None: every ticket, or this one, is taken)."""
+        assert self.joined is not None
+        tickets = self.joined.tickets
+        if issue.claim is None:
+            return tickets.claim_new(task_id)
+        claim = issue.claim.next(self.joined.name, task_id)
+        return claim if tickets.claim(claim) else None
 
     def _watch(self, task: Task, launch: str) -> None:
         """Watch a task that started: its exit, its deadlines, its output."""
@@ -388,6 +463,9 @@ class Workflow:
             self._lose(outcomes)
             return
         self._try_again([t for t, _ in outcomes if t.retried])
+        if self.joined is not None:
+            for task, outcome in outcomes:
+                self.joined.record(task.id, outcome.status)
         self._tell(outcomes)
         for task, outcome in outcomes:
             self._free(task)
@@ -416,7 +494,7 @@ class Workflow:
     def _try_again(self, tasks: list[Task]) -> None:
         """Points that failed at once run again elsewhere, in place of their first try."""
         if tasks:
-            self.issuer.try_again(tasks)
+            self.issuer.try_again(tasks, self.claims)
             self.issued -= len(tasks)
             if self.stopping is not None and self.stopping.reason is StopReason.POINTS_MAX:
                 self.stopping = None
@@ -448,14 +526,24 @@ class Workflow:
 
     # -- status lines and journals --------------------------------------------
     def _whole(self) -> Tally:
-        """This run's tally joined with the earlier runs' (after a resume)."""
-        return self.tally.joined(self.plan.earlier, self.config.direction)
+        """This run's tally joined with the earlier runs' (after a resume) and, in a joined
+        search, with the other drivers'."""
+        whole = self.tally.joined(self.plan.earlier, self.config.direction)
+        if self.joined is not None:
+            whole = whole.joined(self.joined.others, self.config.direction)
+        return whole
+
+    def _done(self) -> int:
+        """Tasks of the whole search done toward POINTS_MAX."""
+        if self.joined is not None:
+            return self.joined.finished()
+        return self.plan.done_before + self.tally.finished
 
     def status_line(self) -> str:
         """`status: done N/POINTS_MAX, running, failed, [pruned,] best, elapsed, ETA`."""
         now = time.time()
         return status_line(self._whole(), Standing(
-            done=self.plan.done_before + self.tally.finished, points_max=self.plan.points_max,
+            done=self._done(), points_max=self.plan.points_max,
             concurrency=self.plan.concurrency, ages=[now - t.start for t in self.running],
             issuing=self.stopping is None, pruning=self.config.pruner is not None,
             elapsed=now - self.began))
@@ -463,7 +551,10 @@ class Workflow:
     def _status(self) -> None:
         """Print a status line (at every log level: a batch log at WARNING keeps them)."""
         self.next_status = time.time() + self.config.status_interval
-        shout(self.status_line())
+        line = self.status_line()
+        if self.joined is not None:
+            line += f", drivers alive {len(self.joined.alive_drivers())}"
+        shout(line)
 
     def _journal(self, journal: Journal, rows: list[dict[str, Any]]) -> bool:
         """Append rows durably (all or none); a full disk stops the run cleanly.
@@ -550,12 +641,45 @@ class Workflow:
         if self.signals.count > 1:
             self.running.kill_all()
 
+    # -- a joined search: the other drivers ----------------------------------
+    def _sync(self) -> None:
+        """Tell the search what the other drivers recorded; queue the lost tickets."""
+        assert self.joined is not None
+        self.next_sync = time.time() + SYNC_INTERVAL
+        seen = self.joined.sync()
+        try:
+            if seen.pending:
+                self.points.pend(seen.pending)
+            if seen.told:
+                self.points.tell([p for p, _ in seen.told], [v for _, v in seen.told])
+            if seen.failed:
+                self.points.fail(seen.failed)
+            if seen.dropped:
+                self.points.drop(seen.dropped)
+        except Exception as err:  # noqa: BLE001 - any error of the search stops the run
+            self._points_failed(err)
+        if seen.lags:
+            debug(f"others: told {len(seen.lags)} result(s), seconds after their end: "
+                  + " ".join(f"{lag:.3f}" for lag in seen.lags))
+        lost = self.joined.lost()
+        if not lost:
+            return
+        shout(f"taking over {len(lost)} ticket(s) of driver(s) that are gone "
+              f"({', '.join(sorted({x.claim.driver for x in lost}))}): their tasks "
+              f"{', '.join(Layout.task_name(x.claim.task) for x in lost[:10])} are issued again")
+        self.issuer.lost += lost
+        if self.stopping is not None and self.stopping.reason is StopReason.POINTS_MAX:
+            self.stopping = None
+
     # -- the end --------------------------------------------------------------
     def _finish(self) -> int:
         """The summary, the best result and how the run ended; return the exit code."""
         shout(self.tally.summary_line())
         if self.issuer.summary():
             shout(self.issuer.summary())
+        if self.joined is not None:
+            shout(f"joined search: done {self._done()}/{self.plan.points_max} by every "
+                  f"driver; this one ran {self.issued} task(s)")
         best = self._whole().best  # of the whole search, earlier runs too
         if best is not None:
             shout(best.line())

@@ -2,7 +2,10 @@
 # The main Python program: wiring only. Reads the arguments and the cfg,
 # checks every input before anything is written, takes OUTPUT's lock, sets
 # the folder up (or takes it up: Resume.py), runs the search loop
-# (Workflow.py), writes the report, and returns the exit code.
+# (Workflow.py), writes the report, and returns the exit code. With --join
+# it is one of several drivers of one search (Joined.py): the first records
+# the search; one that finds OUTPUT's lock held by a live joined driver
+# writes its journals in a folder of its own; the last to end writes the report.
 
 try:
     import StopEarly  # noqa: F401 - first: stop signals are handled from here on
@@ -15,8 +18,10 @@ import os
 import resource
 import sys
 import time
+import zlib
 from typing import Any, NoReturn
 
+import Joined
 import LaunchPlan
 import Layout
 import Machines
@@ -72,6 +77,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "./output/<YYYY-MM-DD_HH-MM-SS>/)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the search recorded in OUTPUT")
+    parser.add_argument("--join", action="store_true",
+                        help="add this job's tasks to the search in OUTPUT, which the first "
+                        "driver to come creates (several jobs, one search: docs/jobs.adoc)")
     parser.add_argument("--retry-failed", action="store_true",
                         help="with --resume: issue each failed or timed-out point once more")
     parser.add_argument("--check", action="store_true",
@@ -93,6 +101,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed retries the failed points of a recorded search: "
                          "give it with --resume")
+    if args.join and args.resume:
+        raise UsageError("--join and --resume: give one (--join also takes up a search "
+                         "that every job left)")
     return args
 
 
@@ -111,8 +122,9 @@ def choose_output(args: argparse.Namespace) -> str:
             raise UsageError(f"OUTPUT {given!r}: expected a path without control characters "
                              "(newline, tab, ...)")
         return os.path.abspath(given)
-    if args.resume:
-        raise UsageError("--resume needs the folder to continue: -o OUTPUT (or $OUTPUT)")
+    if args.resume or args.join:
+        word = "--resume" if args.resume else "--join"
+        raise UsageError(f"{word} needs the folder of the search: -o OUTPUT (or $OUTPUT)")
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     path = os.path.abspath(os.path.join("output", stamp))
     suffix = 1
@@ -122,11 +134,15 @@ def choose_output(args: argparse.Namespace) -> str:
     return path
 
 
-def check_output(output: str, resume: bool) -> None:
-    """Refuse an OUTPUT that cannot be written, or that holds a search without --resume."""
+def check_output(output: str, resume: bool, join: bool = False) -> None:
+    """Refuse an OUTPUT that cannot be written, or that holds a search without --resume
+    (or --join, which takes a folder with or without a search)."""
     holds = [f for f in Layout.SEARCH_FILES if os.path.exists(os.path.join(output, f))]
     if os.path.exists(output) and not os.path.isdir(output):
         raise UsageError(f"OUTPUT {output}: exists and is not a folder")
+    if join and holds and Layout.RUN not in holds:
+        raise UsageError(f"OUTPUT {output}: --join needs {Layout.RUN}, which is missing")
+    resume = resume or (join and bool(holds))
     if resume and not holds:
         raise UsageError(f"OUTPUT {output}: --resume given, but it holds no search "
                          f"(no {Layout.RUN})")
@@ -161,10 +177,17 @@ def run(argv: list[str]) -> int:
     args = parse_args(argv)
     require_pidfd()
     output = choose_output(args)
-    check_output(output, args.resume)
+    check_output(output, args.resume, args.join)
     environ = dict(os.environ)
     run_record = Resume.read_run(output) if args.resume else None
-    if run_record is not None:
+    if run_record is not None and run_record.get("joined"):  # a joined search goes on joined
+        if args.retry_failed:
+            raise UsageError(f"OUTPUT {output}: --retry-failed: not for a search of several "
+                             "jobs (--join)")
+        args.join, args.resume, run_record = True, False, None
+    if args.join:
+        config = Resume.join_run(output, args, dry_run(environ))
+    elif run_record is not None:
         config = Resume.resume_config(output, args.cfg, run_record)
         Resume.check_settings(config, output, run_record, dry_run(environ))
     else:
@@ -203,17 +226,33 @@ def run(argv: list[str]) -> int:
         print("\n".join(LaunchPlan.plan_lines(launcher, args.parallelism, concurrency)))
         return 0
     os.makedirs(output, exist_ok=True)
-    lock = OutputLock.acquire(output)
+    name = Joined.driver_name(environ) if args.join else ""
+    lock = take_lock(output, name)
     try:
-        return search(args, config, output, run_record, launcher, environ, warm, concurrency)
+        return search(args, config, output, run_record, launcher, environ, warm, concurrency,
+                      name, lock is not None)
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
+
+
+def take_lock(output: str, name: str) -> OutputLock.OutputLock | None:
+    """OUTPUT's lock; for a joined driver (`name`), None when a live joined driver holds it."""
+    if not name:
+        return OutputLock.acquire(output)
+    try:
+        return OutputLock.acquire(output, join=name)
+    except OutputLock.InUse as err:
+        if not err.holder.get("join"):
+            raise
+        return None
 
 
 def search(args: argparse.Namespace, config: Config, output: str,
            run_record: dict[str, Any] | None, launcher: Launcher, environ: dict[str, str],
-           warm: WarmStart.Earlier, concurrency: int) -> int:
-    """Set up (or take up) OUTPUT, which this driver holds, and run the search.
+           warm: WarmStart.Earlier, concurrency: int, name: str = "", leader: bool = True) -> int:
+    """Set up (or take up) OUTPUT, which this driver holds (a joined driver `name`: or one
+    of the drivers of its search, `leader` when it holds the lock), and run the search.
 
     A stop signal before the loop takes over (Signals.py) still ends with the
     resume line once run.json is recorded.
@@ -223,15 +262,45 @@ def search(args: argparse.Namespace, config: Config, output: str,
                 end_time=Walltime.job_end(config.walltime, environ),
                 resume_command=Resume.resume_line(output, dry_run(environ)))
     try:
-        workflow = set_up(args, config, plan, run_record, launcher, environ, warm)
+        if name:
+            workflow = join(config, plan, launcher, environ, warm, name, leader)
+        else:
+            workflow = set_up(args, config, plan, run_record, launcher, environ, warm)
         code = workflow.run()
     except Signals.Interrupted:
         if os.path.exists(Layout.path(output, Layout.RUN)):
             shout(f"to resume: {plan.resume_command}")
         raise
     Signals.loop_ended(code)  # a signal now cuts the report short
-    write_report(output)
+    others = Joined.alive_drivers(output) if name else []
+    if others:
+        say(f"report: left to the last driver of the search ({len(others)} still running: "
+            f"{', '.join(others)})")
+    else:
+        write_report(output)
     return Signals.exit_code(code)
+
+
+def join(config: Config, plan: Plan, launcher: Launcher, environ: dict[str, str],
+         warm: WarmStart.Earlier, name: str, leader: bool) -> Workflow:
+    """Join the search in OUTPUT as driver `name` (Joined.py); the loop, ready to run."""
+    output = plan.output
+    folder = Joined.claim_folder(output, name)
+    journals = open_output_journals(config, output if leader else folder)
+    search = Search(config.problem, config.optimizer, config.pending_lie,
+                    zlib.crc32(os.path.basename(folder).encode()))  # its own random points
+    WarmStart.tell(warm, search)
+    plan.first_id = Layout.highest_task_id(output) + 1
+    role = " (it writes OUTPUT's journals)" if leader else ""
+    say(f"joined the search in {output} as driver {os.path.basename(folder)}{role}")
+    raise_fd_limit()
+    environ.update(OUTPUT=output, PYTHON=sys.executable)
+    joined = Joined.Joined(output, folder, leader, config.problem, config.direction,
+                           config.metrics, plan.points_max)
+    workflow: Workflow
+    proposer = Proposer(search, notify=lambda: workflow.wake())
+    workflow = Workflow(config, plan, proposer, launcher, environ, journals, joined)
+    return workflow
 
 
 def set_up(args: argparse.Namespace, config: Config, plan: Plan,

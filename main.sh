@@ -8,7 +8,8 @@ THIS=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
   cat <<USAGE
-usage: main.sh [-c CFG] [-o OUTPUT] [--resume [--retry-failed]] [--check [--nodes N]] [-h]
+usage: main.sh [-c CFG] [-o OUTPUT] [--resume [--retry-failed] | --join]
+               [--check [--nodes N]] [-h]
                [PARALLELISM [POINTS_INIT [POINTS_MAX]]]
 Runs an asynchronous skopt search: POINTS_INIT tasks at a time, POINTS_MAX
 in all, each task on PARALLELISM nodes (defaults 1 4 8).
@@ -19,6 +20,8 @@ in all, each task on PARALLELISM nodes (defaults 1 4 8).
   --check         check everything, start and write nothing, print the launch plan
                   of the first round (exit 0: the run would start, 2: it would not)
   --nodes N       with --check: plan on N made-up nodes (default: the job's, else 1)
+  --join          add this job's tasks to the search in OUTPUT (-o needed), which
+                  the first driver to come creates: several jobs, one search
   -h              this help
 Environment: PYTHON selects the interpreter; DRYRUN=1 passes to the tasks.
 USAGE

@@ -2,8 +2,10 @@
 # SUBMIT COMMON
 # What submit-theta.sh, submit-pbs.sh and submit-slurm.sh share: the
 # options, NODES / PARALLELISM arithmetic, the timestamped output folder
-# (or, with -r OUTPUT, the search folder a new job resumes), printing and
-# recording what was submitted, and waiting for the job.
+# (or, with -r OUTPUT, the search folder a new job resumes; with -j OUTPUT,
+# the search a new job joins), a job array of -a JOBS jobs that join one new
+# search (main.sh --join), printing and recording what was submitted, and
+# waiting for the job.
 # Sourced, not run.  The script that sources it defines:
 #   PROGRAM             its name, for messages
 #   SCHEDULER           Cobalt, PBS or Slurm
@@ -17,6 +19,9 @@
 #                       (empty when the submit command itself blocks)
 #   JOB_VARIABLES       NAME=VALUE words the job will have that choose its
 #                       machine and launcher (for main.sh's checks here)
+#   ARRAY_OPTION        its job-array option (--array, -J; "": no arrays), given
+#                       ARRAY_ARGS=( OPTION 0-(JOBS-1) ) to put in CMD
+#   ARRAY_INDEX         what its log path says for the array index (%a, ^array_index^)
 # and then calls: submit_main "$@"
 # Before submitting, main.sh's own checks run here for a job of NODES nodes
 # (main.py --check --nodes NODES): a cfg or number the job would refuse is
@@ -26,6 +31,9 @@
 WALLTIME=00:02:00
 WALLTIME_GIVEN=0
 RESUME=""
+JOIN=""
+JOBS=""
+ARRAY_ARGS=()
 PROJECT=${PROJECT:-}
 WAIT=0
 DRY=0
@@ -38,6 +46,7 @@ submit_usage()
   echo "usage: $PROGRAM [-q QUEUE] [-w WALLTIME] [-A PROJECT] [-W] [-t TASKS] [-n]$EXTRA_SYNOPSIS"
   echo "       ${PROGRAM//?/ } NODES PARALLELISM [main args...]"
   echo "       $PROGRAM [options] -r OUTPUT NODES [main args...]"
+  echo "       $PROGRAM [options] -j OUTPUT NODES [main args...]"
   echo "Submits main.sh to $SCHEDULER on NODES nodes: CONCURRENCY = NODES / PARALLELISM"
   echo "tasks at a time, each on PARALLELISM nodes, TASKS in all."
   echo "  -q QUEUE     queue (default: ${QUEUE:-that of the scheduler})"
@@ -49,6 +58,15 @@ submit_usage()
   echo "  -r OUTPUT    resume the search in OUTPUT in a new job: it runs"
   echo "               main.sh --resume -o OUTPUT [main args...] (the search's own settings;"
   echo "               numbers after NODES are main.sh's), its log OUTPUT.resume-<timestamp>.txt"
+  if [[ -n $ARRAY_OPTION ]]
+  then
+    echo "  -a JOBS      submit JOBS jobs (a job array, $ARRAY_OPTION) that feed one new search:"
+    echo "               each runs main.sh --join -o OUTPUT [main args...] PARALLELISM"
+    echo "               CONCURRENCY TASKS (TASKS in all, default CONCURRENCY x 10 x JOBS);"
+    echo "               job I's log is output/<timestamp>.job-I.txt"
+  fi
+  echo "  -j OUTPUT    one more job that joins the search in OUTPUT: it runs"
+  echo "               main.sh --join -o OUTPUT [main args...], its log OUTPUT.join-<timestamp>.txt"
   echo "  main args    given to main.sh before its numbers, e.g. -c uno-1.json"
   extra_usage
   echo "The job runs: main.sh [main args...] PARALLELISM CONCURRENCY TASKS"
@@ -137,6 +155,7 @@ new_arguments()
     echo "$PROGRAM: warning: NODES $NODES is not a multiple of" \
          "PARALLELISM $PARALLELISM: $(( NODES % PARALLELISM )) node(s) idle" >&2
   fi
+  TASKS_GIVEN=$TASKS
   if [[ -z $TASKS ]]
   then
     TASKS=$(( CONCURRENCY * 10 ))
@@ -191,16 +210,35 @@ pre_check()
   fi
 }
 
+all_ok()
+# Whether the job's log (each job's of an array) says main.sh: OK
+{
+  local FILE COUNT=0
+  if [[ -z $JOBS ]]
+  then
+    grep -q "^main.sh: OK" "$LOG" 2> /dev/null
+    return
+  fi
+  for FILE in "$OUTPUT".job-*.txt
+  do
+    grep -q "^main.sh: OK" "$FILE" 2> /dev/null || return 1
+    COUNT=$(( COUNT + 1 ))
+  done
+  (( COUNT == JOBS ))
+}
+
 submit_main()
 {
   local OPTION
-  while getopts ":hq:w:A:Wt:nr:$EXTRA_OPTS" OPTION
+  while getopts ":hq:w:A:Wt:nr:j:a:$EXTRA_OPTS" OPTION
   do
     case $OPTION in
       h) submit_usage ; exit 0 ;;
       q) QUEUE=$OPTARG ;;
       w) WALLTIME=$OPTARG ; WALLTIME_GIVEN=1 ;;
       r) RESUME=$OPTARG ;;
+      j) JOIN=$OPTARG ;;
+      a) JOBS=$OPTARG ;;
       A) PROJECT=$OPTARG ;;
       W) WAIT=1 ;;
       t) TASKS=$OPTARG ;;
@@ -212,11 +250,33 @@ submit_main()
   done
   shift $(( OPTIND - 1 ))
 
-  if [[ -n $RESUME ]]
+  if [[ -n $RESUME && -n $JOIN ]]
+  then
+    submit_error "-r and -j: give one (-r resumes a search, -j joins one)"
+  fi
+  if [[ -n $JOBS ]]
+  then
+    [[ -n $ARRAY_OPTION ]] || submit_error "-a: $SCHEDULER job arrays are not supported here"
+    [[ -z $RESUME && -z $JOIN ]] || submit_error "-a: not with -r or -j (-a starts a new search)"
+    positive JOBS "$JOBS"
+    JOBS=$(( 10#$JOBS ))
+    (( JOBS >= 2 )) || submit_error "JOBS '$JOBS': expected at least 2 (one job: leave -a out)"
+    # shellcheck disable=SC2034 # put in CMD by the sourcing script
+    ARRAY_ARGS=( "$ARRAY_OPTION" "0-$(( JOBS - 1 ))" )
+  fi
+  if [[ -n $JOIN ]]
+  then
+    RESUME=$JOIN
+    resume_arguments "$@"
+  elif [[ -n $RESUME ]]
   then
     resume_arguments "$@"
   else
     new_arguments "$@"
+  fi
+  if [[ -n $JOBS && -z $TASKS_GIVEN ]]
+  then
+    TASKS=$(( TASKS * JOBS ))
   fi
   if [[ ! $WALLTIME =~ ^[0-9]+(:[0-9]{2}){0,2}$ ]]
   then
@@ -235,7 +295,14 @@ submit_main()
 
   TIMESTAMP=$( date "+%Y-%m-%d_%H-%M-%S" )
   local NAME=submit
-  if [[ -n $RESUME ]]
+  if [[ -n $JOIN ]]
+  then
+    # The joined folder names the job's log and records: OUTPUT.join-<timestamp>.txt
+    OUTPUT=$RESUME
+    NAME=submit.join-$TIMESTAMP
+    LOG=$OUTPUT.join-$TIMESTAMP.txt
+    JOB_ARGS=( "$THIS/main.sh" --join -o "$OUTPUT" "${MAIN_ARGS[@]}" )
+  elif [[ -n $RESUME ]]
   then
     # The resumed folder names the job's log and records: OUTPUT.resume-<timestamp>.txt
     OUTPUT=$RESUME
@@ -253,6 +320,12 @@ submit_main()
     LOG=$OUTPUT.txt
     JOB_ARGS=( "$THIS/main.sh" "${MAIN_ARGS[@]}"
                "$PARALLELISM" "$CONCURRENCY" "$TASKS" )
+    if [[ -n $JOBS ]]
+    then
+      LOG=$OUTPUT.job-$ARRAY_INDEX.txt
+      JOB_ARGS=( "$THIS/main.sh" --join -o "$OUTPUT" "${MAIN_ARGS[@]}"
+                 "$PARALLELISM" "$CONCURRENCY" "$TASKS" )
+    fi
   fi
   CMD=()
   submit_command
@@ -268,10 +341,14 @@ submit_main()
     echo "OUTPUT=$OUTPUT"
     echo "LOG=$LOG"
     echo "NODES=$NODES"
-    if [[ -n $RESUME ]]
+    if [[ -n $JOIN ]]
+    then
+      echo "JOIN=$OUTPUT"
+    elif [[ -n $RESUME ]]
     then
       echo "RESUME=$OUTPUT"
     else
+      [[ -z $JOBS ]] || echo "JOBS=$JOBS"
       echo "PARALLELISM=$PARALLELISM"
       echo "CONCURRENCY=$CONCURRENCY"
       echo "TASKS=$TASKS"
@@ -313,7 +390,7 @@ submit_main()
   then
     exit 0
   fi
-  if grep -q "^main.sh: OK" "$LOG" 2> /dev/null
+  if all_ok
   then
     echo "$PROGRAM: job $JOB: OK" | tee -a "$RECORD"
     exit 0

@@ -14,6 +14,8 @@ SCHEDULER=PBS
 QUEUE=debug
 JOB_VARIABLES=( "PBS_JOBID=(planned)" "PBS_O_HOST=$( hostname )" )
 NEED_PROJECT=1
+ARRAY_OPTION=-J
+ARRAY_INDEX=^array_index^
 EXTRA_OPTS="s:f:"
 EXTRA_SYNOPSIS=" [-s SYSTEM] [-f FILESYSTEMS]"
 SYSTEM=${PBS_SYSTEM:-polaris}
@@ -59,6 +61,7 @@ submit_command()
              -l place=scatter
              -l "walltime=$WALLTIME"
              -l "filesystems=$FILESYSTEMS"
+             "${ARRAY_ARGS[@]}"
              -N async-local
              -j oe
              -o "$LOG"

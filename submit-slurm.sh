@@ -18,6 +18,8 @@ SCHEDULER=Slurm
 QUEUE=""
 JOB_VARIABLES=( "SLURM_JOB_ID=(planned)" )
 NEED_PROJECT=0
+ARRAY_OPTION=--array
+ARRAY_INDEX=%a
 EXTRA_OPTS="C:g:"
 EXTRA_SYNOPSIS=" [-C CONSTRAINT] [-g GPUS]"
 CONSTRAINT=""
@@ -100,7 +102,8 @@ submit_command()
   then
     CMD+=( --constraint "$CONSTRAINT" )
   fi
-  CMD+=( --exclusive
+  CMD+=( "${ARRAY_ARGS[@]}"
+         --exclusive
          --job-name async-local
          --output "$LOG"
          "--export=ALL,$ENV" )

@@ -3,14 +3,14 @@
 # One command per benchmark: prepares the bundle's Python (as main.sh does,
 # plus benchmarks/requirements.txt for quality), raises the open-files limit,
 # and runs benchmarks/NAME.py with any further arguments.
-#   benchmarks/run.sh overhead|scale|pack|quality|report_time|plot_folders|soak|prune [ARGS...]
+#   benchmarks/run.sh overhead|scale|pack|quality|report_time|plot_folders|soak|prune|jobs [ARGS...]
 set -eu
 
 THIS=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
   cat <<USAGE
-usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folders|soak|prune [ARGS...]
+usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folders|soak|prune|jobs [ARGS...]
   overhead  replacement latency and driver CPU per task vs the original inline loop (~6 min)
   scale     slot utilization: 1,024 x 20-40 s tasks (6,000) and 16 x 1 s tasks (2,000) (~6 min)
   pack      GPU utilization on a Polaris-shaped allocation: 128 nodes x 4 GPUs, single-GPU
@@ -24,6 +24,9 @@ usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folde
   soak      5,000 tiny tasks at concurrency 64: the driver's descriptors, RSS, zombies (~15 s)
   prune     task-seconds and best final value with no pruner, the median rule and ASHA, on
             the digits MLP and boosted trees, random and GP searches, 5 seeds (~65 min; run it alone)
+  jobs      several jobs, one search: 4 drivers x 256 slots of 20-40 s tasks joining one
+            OUTPUT against 1 driver x 1,024 slots: utilization, how soon a result is told to
+            the others, duplicates; reading 30,000 results (~20 min)
 ARGS go to benchmarks/NAME.py (see benchmarks/run.sh NAME -h).
 Environment: PYTHON selects the interpreter (else as main.sh: python3 or .venv).
 USAGE
@@ -32,8 +35,8 @@ USAGE
 case "${1:-}" in
   -h|--help) usage; exit 0 ;;
   "") usage >&2; exit 2 ;;
-  overhead|scale|pack|quality|report_time|plot_folders|soak|prune) NAME=$1; shift ;;
-  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, pack, quality, report_time, plot_folders, soak or prune" >&2; exit 2 ;;
+  overhead|scale|pack|quality|report_time|plot_folders|soak|prune|jobs) NAME=$1; shift ;;
+  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, pack, quality, report_time, plot_folders, soak, prune or jobs" >&2; exit 2 ;;
 esac
 
 # shellcheck source=lib/python-env.sh

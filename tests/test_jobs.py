@@ -1,0 +1,312 @@
+# TEST JOBS PY
+# Several jobs, one search (--join, Joined.py, Tickets.py): four drivers
+# started at once on one OUTPUT, one of them killed with SIGKILL while its
+# tasks run; on the real Slurm test cluster, a job array of three with one
+# job scancelled. Real processes throughout; every wait is for an event (a file
+# a driver writes), never for a lucky ordering.
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BUNDLE, run_main, write_cfg, write_script
+from launch_helpers import clean_env, printed
+from test_signals import wait_until
+from test_slurm import nodes, queued, submit, wait_for  # noqa: F401 - nodes: a fixture
+
+from Results import JournalTail, read_journal
+from Tickets import Claim, Tickets
+
+# Every task waits at the gate until the test opens it, then runs task.sh.
+GATED_TASK = f"""
+while [ ! -e "$OUTPUT/../gate" ]; do sleep 0.05; done
+exec {BUNDLE / "task.sh"} "$@"
+"""
+POINTS_MAX = 24
+JOB_VARIABLES = ("SLURM_JOB_ID", "PBS_JOBID", "COBALT_JOBID")
+
+
+def start_driver(args: list[str], log: Path) -> subprocess.Popen:
+    """main.py itself (its pid names its driver folder), in a session of its own."""
+    env = dict(os.environ, PYTHON=sys.executable, TASK_DELAY="0.2")
+    for name in ("OUTPUT", *JOB_VARIABLES):
+        env.pop(name, None)
+    with open(log, "w") as stream:
+        return subprocess.Popen([sys.executable, "-u", str(BUNDLE / "main.py"), *args],
+                                env=env, stdout=stream, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=BUNDLE)
+
+
+def journal_rows(output: Path, name: str) -> list[dict[str, str]]:
+    """Every driver's rows of journal `name` (OUTPUT's and each drivers/NAME/'s)."""
+    paths = [output / name] + sorted((output / "drivers").glob(f"*/{name}"))
+    return [row for path in paths if path.exists() for row in read_journal(str(path))[1]]
+
+
+def claims(output: Path) -> dict[tuple[int, int], tuple[str, int]]:
+    """(ticket, generation) -> (driver, task) of every claim in OUTPUT/claims/."""
+    found = {}
+    for link in (output / "claims").iterdir():
+        ticket, generation = map(int, link.name.split("."))
+        driver, task = os.readlink(link).rsplit("/", 1)
+        found[ticket, generation] = (driver, int(task))
+    return found
+
+
+def victim_folder(output: Path, pid: int) -> Path | None:
+    found = list((output / "drivers").glob(f"*-{pid}"))
+    return found[0] if found else None
+
+
+def test_four_drivers_one_killed(tmp_path: Path) -> None:
+    """POINTS_MAX unique rows, the killed driver's running points issued again once under
+    their tickets, nothing duplicated, unique task numbers; the report counts every job."""
+    script = write_script(tmp_path, GATED_TASK)
+    cfg = write_cfg(tmp_path, {"script": str(script)})
+    output = tmp_path / "out"
+    args = ["--join", "-c", str(cfg), "-o", str(output), "1", "2", str(POINTS_MAX)]
+    drivers = [start_driver(args, tmp_path / f"driver{n}.log") for n in range(4)]
+    try:
+        victim = drivers[3]
+        folder: list[Path] = []
+
+        def victim_runs_a_task() -> bool:
+            found = victim_folder(output, victim.pid)
+            if found is None or not (output / "claims").exists():
+                return False
+            folder[:] = [found]
+            started = {int(r["id"]) for r in journal_rows(output, "started.csv")}
+            return any(d == found.name and t in started for d, t in claims(output).values())
+
+        wait_until(victim_runs_a_task, "the victim driver to start a task", limit=60)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=10)
+        name = folder[0].name
+        lost = {t for d, t in claims(output).values() if d == name}
+        (tmp_path / "gate").touch()
+        codes = [d.wait(timeout=120) for d in drivers[:3]]
+    finally:
+        (tmp_path / "gate").touch()
+        for driver in drivers:
+            if driver.poll() is None:
+                os.killpg(driver.pid, signal.SIGKILL)
+    logs = [(tmp_path / f"driver{n}.log").read_text() for n in range(3)]
+    assert codes == [0, 0, 0], logs
+    results = journal_rows(output, "results.csv")
+    ids = [int(r["id"]) for r in results]
+    assert len(ids) == len(set(ids)), f"a task number is recorded twice: {sorted(ids)}"
+    started = [int(r["id"]) for r in journal_rows(output, "started.csv")]
+    assert len(started) == len(set(started)), f"a task number started twice: {sorted(started)}"
+    assert [r["status"] for r in results].count("ok") == POINTS_MAX, results
+    assert len(results) == POINTS_MAX  # the victim recorded no result: its tasks were lost
+    taken = claims(output)
+    latest = {t: max(g for (t2, g) in taken if t2 == t) for t, _ in taken}
+    assert sorted(latest) == list(range(POINTS_MAX))
+    assert {taken[t, g][1] for t, g in latest.items()} == set(ids)  # each ticket: one task
+    # the victim's tasks were lost, each ticket taken again once (generation 1), on its point
+    assert lost and {taken[t, 0][1] for t, g in latest.items() if g} == lost
+    assert all(g <= 1 for g in latest.values())
+    points = {int(r["id"]): (r["drop"], r["batch_size"])
+              for r in journal_rows(output, "started.csv")}
+    again = {taken[t, 0][1]: taken[t, 1][1] for t, g in latest.items() if g}
+    assert all(points[old] == points[new] for old, new in again.items() if old in points)
+    assert any("taking over" in log for log in logs)
+    report = subprocess.run([str(BUNDLE / "report.sh"), str(output), "--csv"],
+                            env=dict(os.environ, PYTHON=sys.executable), capture_output=True,
+                            text=True, check=False)
+    table = list(csv.DictReader(io.StringIO(report.stdout)))
+    assert sorted(int(r["id"]) for r in table) == sorted(ids), report.stderr
+
+
+def test_join_refuses_another_search(tmp_path: Path) -> None:
+    """A POINTS_MAX (or a cfg) that describes another search: one line, exit 2."""
+    cfg = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh")})
+    output = tmp_path / "out"
+    first = run_main(["--join", "-c", str(cfg), "-o", str(output), "1", "2", "3"])
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = run_main(["--join", "-o", str(output), "1", "2", "5"])
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines() == [
+        f"main.sh: error: OUTPUT {output}: cannot join: its POINTS_MAX is 3, not 5"]
+    other = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh"), "pending_lie": "min"},
+                      name="other.json")
+    refused = run_main(["--join", "-c", str(other), "-o", str(output)])
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "the recorded 'pending_lie' differs" in refused.stderr
+
+
+def test_join_refuses_a_single_job_search(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh")})
+    output = tmp_path / "out"
+    assert run_main(["-c", str(cfg), "-o", str(output), "1", "2", "2"]).returncode == 0
+    joined = run_main(["--join", "-o", str(output)])
+    assert joined.returncode == 2
+    assert "holds the search of a single job" in joined.stderr
+
+
+def element(array: str, job: str) -> str:
+    """The ARRAY_INDEX name of the array's job whose SLURM_JOB_ID is `job` (scancel of the
+    plain id of an array's job is silently ignored on the test cluster)."""
+    lines = subprocess.run(["squeue", "--noheader", "--jobs", array, "--format", "%i %A"],
+                           capture_output=True, text=True, timeout=20, check=True).stdout
+    names = [n for n, i in (line.split() for line in lines.splitlines()) if i == job]
+    assert names, f"job {job} is not in the queue of array {array}: {lines!r}"
+    return names[0]
+
+
+@pytest.mark.usefixtures("nodes")
+def test_slurm_job_array_one_cancelled(tmp_path: Path) -> None:
+    """Three jobs of one array (submit-slurm.sh -a 3) feed one search on the real cluster;
+    one is scancelled while its task runs: the same checks as above, one log per job."""
+    script = write_script(tmp_path, GATED_TASK)
+    cfg = write_cfg(tmp_path, {"script": str(script)})
+    env = clean_env(tmp_path, shims=False, ASYNC_LOCAL_LEASE="5", TASK_DELAY="0.2")
+    tasks = 6
+    submitted = submit(["-a", "3", "-t", str(tasks), "-w", "00:05:00", "1", "1", "-c", str(cfg)],
+                       env, tmp_path)
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    values = printed(submitted.stdout)
+    array, output = values["JOB"], Path(values["OUTPUT"])
+    victim: list[str] = []
+
+    def a_driver_runs_a_task() -> bool:
+        if not (output / "claims").exists():
+            return False
+        started = {int(r["id"]) for r in journal_rows(output, "started.csv")}
+        running = [d for d, t in claims(output).values() if t in started]
+        victim[:] = running[:1]
+        return bool(running)
+
+    try:
+        wait_for(a_driver_runs_a_task, 120, "a job's driver to start a task")
+        job = element(array, victim[0].split("-")[0])
+        subprocess.run(["scancel", job], check=True, timeout=20)
+        wait_for(lambda: not queued(job), 60, f"job {job} to leave the queue")
+    finally:
+        (output.parent / "gate").touch()
+    wait_for(lambda: not queued(array), 240, f"the job array {array} to end")
+    results = journal_rows(output, "results.csv")
+    ids = [int(r["id"]) for r in results]
+    assert len(ids) == len(set(ids)), f"a task number is recorded twice: {sorted(ids)}"
+    started = [int(r["id"]) for r in journal_rows(output, "started.csv")]
+    assert len(started) == len(set(started))
+    taken = claims(output)
+    latest = {t: max(g for (t2, g) in taken if t2 == t) for t, _ in taken}
+    assert sorted(latest) == list(range(tasks))
+    statuses = {int(r["id"]): r["status"] for r in results}
+    assert [statuses[taken[t, g][1]] for t, g in latest.items()] == ["ok"] * tasks, results
+    assert list(statuses.values()).count("ok") == tasks  # nothing counted twice
+    lost = {t for (t, g), (d, _) in taken.items() if d == victim[0] and g == 0}
+    assert lost and all(latest[t] == 1 for t in lost)  # taken again, once
+    logs = sorted(p.name for p in output.parent.glob(f"{output.name}.job-*.txt"))
+    assert logs == [f"{output.name}.job-{i}.txt" for i in range(3)]
+    report = subprocess.run([str(BUNDLE / "report.sh"), str(output), "--csv"], env=env,
+                            capture_output=True, text=True, check=False)
+    assert len(report.stdout.splitlines()) == len(results) + 1, report.stderr
+
+
+def test_journal_tail_reads_only_new_complete_rows(tmp_path: Path) -> None:
+    """A torn last line waits for its newline; each read returns only the new rows."""
+    path = tmp_path / "results.csv"
+    tail = JournalTail(str(path))
+    assert tail.read_new() == []  # not written yet
+    path.write_bytes(b"id,value\n1,a\n2,")
+    assert tail.read_new() == [{"id": "1", "value": "a"}]
+    with open(path, "ab") as stream:
+        stream.write(b'"b\nc"\n3,d\n')
+    assert tail.read_new() == [{"id": "2", "value": "b\nc"}, {"id": "3", "value": "d"}]
+    assert tail.read_new() == []
+
+
+def test_a_ticket_goes_to_one_claim(tmp_path: Path) -> None:
+    """Two drivers claim: each ticket once, in order; a next generation once."""
+    first, second = Tickets(str(tmp_path), "a", 3), Tickets(str(tmp_path), "b", 3)
+    assert first.claim_new(0) == Claim(0, 0, "a", 0)
+    assert second.claim_new(1) == Claim(1, 0, "b", 1)  # ticket 0 is taken: the next one
+    assert first.claim_new(2) == Claim(2, 0, "a", 2)
+    assert second.claim_new(3) is None and second.exhausted
+    again = Claim(1, 0, "b", 1).next("a", 4)
+    assert first.claim(again) and not second.claim(Claim(1, 0, "b", 1).next("b", 5))
+    assert second.scan()[1] == again
+
+
+def test_csv_into_a_pipe_closed_early(tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh")})
+    output = tmp_path / "out"
+    assert run_main(["--join", "-c", str(cfg), "-o", str(output), "1", "2", "4"]).returncode == 0
+    piped = subprocess.run(f"{BUNDLE / 'report.sh'} {output} --csv | head -1", shell=True,
+                           env=dict(os.environ, PYTHON=sys.executable), capture_output=True,
+                           text=True, check=False)
+    assert piped.stdout.startswith("id,status,") and piped.stderr == ""
+
+
+# Task 0 waits at gate0, every other task at gate.
+TWO_GATES = f"""
+GATE=gate; [ "$TASK_ID" -eq 0 ] && GATE=gate0
+while [ ! -e "$OUTPUT/../$GATE" ]; do sleep 0.05; done
+exec {BUNDLE / "task.sh"} "$@"
+"""
+
+
+def test_a_driver_that_ends_leaves_the_others_tasks_alone(tmp_path: Path) -> None:
+    """Driver A runs tasks 0 and 2, driver B task 1 between them; A is stopped (SIGTERM):
+    at its end it stops its own tasks' leftovers only, and B's task 1 ends ok."""
+    script = write_script(tmp_path, TWO_GATES)
+    cfg = write_cfg(tmp_path, {"script": str(script)})
+    output = tmp_path / "out"
+    args = ["--join", "-c", str(cfg), "-o", str(output), "1", "1", "6"]
+
+    def started(task: int) -> bool:
+        return task in {int(r["id"]) for r in journal_rows(output, "started.csv")}
+
+    first = start_driver(args, tmp_path / "a.log")
+    second = None
+    try:
+        wait_until(lambda: started(0), "driver A to start task 0", limit=60)
+        second = start_driver(args, tmp_path / "b.log")
+        wait_until(lambda: started(1), "driver B to start task 1", limit=60)
+        (tmp_path / "gate0").touch()
+        wait_until(lambda: started(2), "driver A to start task 2", limit=60)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=60) == 128 + signal.SIGTERM
+        (tmp_path / "gate").touch()
+        assert second.wait(timeout=120) == 0, (tmp_path / "b.log").read_text()
+    finally:
+        (tmp_path / "gate").touch()
+        for driver in (first, second):
+            if driver is not None and driver.poll() is None:
+                os.killpg(driver.pid, signal.SIGKILL)
+    status = {int(r["id"]): r["status"] for r in journal_rows(output, "results.csv")}
+    assert status[1] == "ok", status
+    assert list(status.values()).count("ok") == 6
+
+
+def test_a_row_of_another_problem_is_skipped(tmp_path: Path, capsys) -> None:
+    """Another driver's row that does not fit this search is named and skipped; the rows
+    after it are told."""
+    from Config import load_config
+    from Joined import Joined, claim_folder
+    from Results import Journal, results_columns
+
+    config = load_config(None)
+    output = str(tmp_path)
+    journal = Journal(os.path.join(claim_folder(output, "other"), "results.csv"),
+                      results_columns(config.problem.names, config.metrics))
+    row = {"id": 0, "status": "ok", "objective": "0.5", "seconds": "1", "drop": "0.2",
+           "batch_size": "999", "start": "0", "end": "1", "slot": 0, "pid": 1,
+           "exit_code": 0, "reason": ""}
+    journal.append([row, dict(row, id=1, batch_size="64")])
+    journal.close()
+    joined = Joined(output, claim_folder(output, "me"), False, config.problem,
+                    config.direction, config.metrics, 4)
+    try:
+        seen = joined.sync()
+    finally:
+        joined.close()
+    assert [point for point, _ in seen.told] == [[0.2, 64]]
+    assert "skipping a row that does not fit this search" in capsys.readouterr().err
