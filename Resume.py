@@ -241,6 +241,9 @@ def join_run(output: str, args: argparse.Namespace, dryrun: bool) -> Config:
             created = os.stat(own).st_nlink == 2
         except FileExistsError:
             created = False
+        except OSError as err:  # no hard links here: no race-free creation (docs/jobs.adoc)
+            raise UsageError(f"OUTPUT {output}: cannot join: link() of {Layout.RUN} failed: "
+                             f"{err.strerror}; --join needs a file system with hard links")
         finally:
             os.unlink(own)
         if created:

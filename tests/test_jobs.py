@@ -310,3 +310,21 @@ def test_a_row_of_another_problem_is_skipped(tmp_path: Path, capsys) -> None:
         joined.close()
     assert [point for point, _ in seen.told] == [[0.2, 64]]
     assert "skipping a row that does not fit this search" in capsys.readouterr().err
+
+
+def test_join_without_hard_links_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """Where link() is refused, run.json cannot be created race-free: one line, no traceback."""
+    import argparse
+    import errno
+
+    import Resume
+    from utils import UsageError
+
+    def no_links(source: str, target: str) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    args = argparse.Namespace(cfg=None, parallelism=None, points_init=None, points_max=None)
+    with pytest.raises(UsageError, match="--join needs a file system with hard links"):
+        Resume.join_run(str(tmp_path / "out"), args, False)
+    assert not (tmp_path / "out" / "run.json").exists()
