@@ -2,7 +2,8 @@
 # How long the end-of-run report takes, and how much memory, on a large
 # search: writes a results.csv of N tasks (6 dimensions, 1,024 slots of
 # 20-40 s tasks, as the scale benchmark's) into a scratch folder and times
-# Report.write_report on it (text and the three PNGs).
+# Report.write_report on it (text and the PNGs it writes: no intermediate.png,
+# since these tasks report no intermediate values).
 #   benchmarks/run.sh report_time [--tasks N] [--slots N]
 
 import argparse
@@ -54,10 +55,9 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as folder:
         make_search(folder, args.tasks, args.slots)
         began, cpu = time.perf_counter(), time.process_time()
-        Report.write_report(folder, out=io.StringIO())
+        summary = Report.write_report(folder, out=io.StringIO())
         wall, cpu = time.perf_counter() - began, time.process_time() - cpu
-        sizes = {name: os.path.getsize(os.path.join(folder, name + ".png"))
-                 for name in Report.PLOTS}
+        sizes = {name: os.path.getsize(summary.plots[name]) for name in summary.figures}
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(table(["tasks", "slots", "wall s", "CPU s", "max RSS MiB", "PNG KiB"],
                 [[args.tasks, args.slots, f"{wall:.1f}", f"{cpu:.1f}", f"{rss:.0f}",
