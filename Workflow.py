@@ -32,6 +32,7 @@
 # (Proposer) only calls wake(); signal handlers only take note
 # (Signals.Noted) and wake select() through the wakeup fd.
 
+import contextlib
 import math
 import os
 import shlex
@@ -388,6 +389,8 @@ class Workflow:
         except (NoProcessLeft, OSError):
             self.free_slots.append(task.slot)
             issue.claim = claim or issue.claim  # a held point keeps its ticket
+            with contextlib.suppress(OSError):  # its number is free again (Task.launch may
+                os.rmdir(Layout.task_dir(self.plan.output, task_id))  # have removed it)
             raise
         self.next_id = task_id + 1
         self.launched.add(task_id)
