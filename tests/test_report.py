@@ -344,7 +344,7 @@ def test_digits_dryrun_search_and_the_docs_of_the_example(tmp_path: Path) -> Non
     rows = read_results(output)
     assert len(rows) == 8 and all(0 < float(r["objective"]) < 1 for r in rows)
     assert "DRYRUN: would run: " in Path(Layout.output_file(str(output), 0)).read_text()
-    walkthrough = (BUNDLE / "README.adoc").read_text()  # the walk-through is a README section
+    walkthrough = (BUNDLE / "docs" / "digits.adoc").read_text()  # the walk-through's page
     assert (BUNDLE / "digits-1.json").read_text() in walkthrough  # the cfg shown is the cfg
     its_plots = (BUNDLE / "docs" / "steering.adoc").read_text()  # shown in "Reading the plots"
     for name in Report.PLOTS:
