@@ -2,15 +2,18 @@
 # Points from a Gaussian process (the default surrogate): skopt's GP with a
 # Matern 5/2 kernel fitted to the (warped) results, an acquisition (LCB, EI
 # or PI) scored over random candidates plus perturbations of the best
-# results (trust-region style local search); pending points and the points
-# of a batch are told to the model at its own mean (kriging believer).
+# results (trust-region style local search); pending points and the first
+# MODELLED_BATCH points of a batch are told to the model at its own mean
+# (kriging believer); the rest of a large batch is qUCB: each point the
+# best LCB of a random kappa, kept apart from the points picked before it.
 #
 # Call order: GPProposal(space, ...) once per search (Surrogates.gp_proposal);
 # then per proposal propose(X, y, failed, pending, lie, k, rng, taken):
 # warp the values, fit the kernel (only when the results grew by a quarter
 # since the last fit), condition on the results, the failed points (at the
 # worst value) and the pending points (at the model's belief), score the
-# candidates, pick k one at a time, all on one BLAS thread. Kept between
+# candidates (more of them for a large batch), pick k one at a time, all on
+# one BLAS thread. Kept between
 # calls: the kernel's last hyperparameters (the kernel until the next fit,
 # and where that fit starts) and each point's transformed row (a cache).
 
@@ -36,7 +39,9 @@ RANDOM_CANDIDATES = 500
 LOCAL_CANDIDATES = 700
 INCUMBENTS = 5  # the best results the local candidates are drawn around
 LOCAL_SCALES = (0.2, 0.05, 0.01)  # step sizes, in units of each (normalized) range
-MODELLED_BATCH = 64  # points of a batch picked by the model; more are random
+MODELLED_BATCH = 64  # points of a batch picked by the believer; more by qUCB
+CANDIDATES_PER_POINT = 4  # more candidates for each point of a batch beyond MODELLED_BATCH
+MAX_CANDIDATES = 8000  # candidates in all, however large the batch
 RANDOM_REDRAWS = 20  # draws of random points that tries to avoid known ones
 LENGTH_BOUNDS = (1e-2, 20.0)  # of each column's length scale (normalized); integers: >= a step
 NOISE_BOUNDS = (1e-6, 1e-1)  # of the noise term, in units of the warped values' variance
@@ -192,11 +197,18 @@ class GPProposal:
             model = _Posterior(signal, noise, np.vstack([Zt, Pt]),
                                np.concatenate([zu, believed]), offset)
         candidates = self.candidates(Xt, u, signal, rng)
-        points = self.pick(model, candidates, float(np.min(u)), min(k, MODELLED_BATCH), taken)
+        more = min(CANDIDATES_PER_POINT * (k - MODELLED_BATCH),
+                   MAX_CANDIDATES - len(candidates))
+        if more > 0:  # a large batch: drawn after the usual ones, which stay as they were
+            share = RANDOM_CANDIDATES / (RANDOM_CANDIDATES + LOCAL_CANDIDATES)
+            candidates = np.vstack([candidates, self.candidates(
+                Xt, u, signal, rng, round(share * more), more - round(share * more))])
+        points = self.pick(model, candidates, float(np.min(u)), k, taken, rng)
         return points + self.random_points(k - len(points), rng, taken)
 
     def candidates(self, Xt: np.ndarray, u: np.ndarray, signal: Any,
-                   rng: np.random.RandomState) -> np.ndarray:
+                   rng: np.random.RandomState, uniform_count: int = RANDOM_CANDIDATES,
+                   local_count: int = LOCAL_CANDIDATES) -> np.ndarray:
         """Uniform random candidates, and perturbations of the best results.
 
         Built column by column in the normalized space (skopt's Space.transform
@@ -206,10 +218,10 @@ class GPProposal:
         longer along the directions the kernel finds flat (TuRBO's weights);
         integers are rounded as skopt rounds them, categories switch at random.
         """
-        uniform = np.empty((RANDOM_CANDIDATES, Xt.shape[1]))
+        uniform = np.empty((uniform_count, Xt.shape[1]))
         best = Xt[np.argsort(u, kind="stable")[:INCUMBENTS]]
-        local = best[rng.randint(0, len(best), LOCAL_CANDIDATES)]
-        scale = np.asarray(LOCAL_SCALES)[rng.randint(0, len(LOCAL_SCALES), LOCAL_CANDIDATES)]
+        local = best[rng.randint(0, len(best), local_count)]
+        scale = np.asarray(LOCAL_SCALES)[rng.randint(0, len(LOCAL_SCALES), local_count)]
         lengths = np.exp(signal.k2.theta)
         weights = np.clip(lengths / np.exp(np.mean(np.log(lengths))), 0.25, 4.0) \
             if len(lengths) == Xt.shape[1] else np.ones(Xt.shape[1])
@@ -270,18 +282,24 @@ class GPProposal:
         return -(std * (z * norm.cdf(z) + norm.pdf(z)))
 
     def pick(self, model: "_Posterior", Ct: np.ndarray, best: float, k: int,
-             taken: set[str]) -> list[list[Any]]:
-        """The batch: each pick is told to the model at its own mean, in turn.
+             taken: set[str], rng: np.random.RandomState) -> list[list[Any]]:
+        """The batch: the believer's MODELLED_BATCH points, then qUCB's.
 
-        Telling the model its own mean leaves the mean as it is and shrinks
-        the variance around the pick (kriging believer): a rank-one update of
-        the candidates' variances, no refit.
+        Each of the first MODELLED_BATCH picks is told to the model at its
+        own mean, in turn: that leaves the mean as it is and shrinks the
+        variance around the pick (kriging believer), a rank-one update of
+        the candidates' variances, no refit; its cost grows with the square
+        of the batch. The rest (qUCB, as DeepHyper at large scale) costs
+        the same per point: each is the best LCB of its own kappa, drawn
+        from an exponential of mean kappa (a few explore, most refine), over
+        the believer's final variances, and keeps a share of the candidates
+        nearest to it from the points after it (local penalization).
         """
         mean, var, V = model.predict(Ct)
         down: list[np.ndarray] = []  # rank-one updates of the posterior covariance
         points: list[list[Any]] = []
         alive = np.ones(len(Ct), dtype=bool)
-        while len(points) < k and alive.any():
+        while len(points) < min(k, MODELLED_BATCH) and alive.any():
             std = np.sqrt(np.maximum(var, 1e-12))
             score = np.where(alive, self.acquisition(mean, std, best), np.inf)
             index = int(np.argmin(score))
@@ -299,6 +317,26 @@ class GPProposal:
             w = cov / np.sqrt(s)
             var = np.maximum(var - w ** 2, 0.0)
             down.append(w)
+        if len(points) < k:
+            points += self.pick_ucb(Ct, mean, np.sqrt(np.maximum(var, 1e-12)), alive,
+                                    k - len(points), taken, rng)
+        return points
+
+    def pick_ucb(self, Ct: np.ndarray, mean: np.ndarray, std: np.ndarray, alive: np.ndarray,
+                 k: int, taken: set[str], rng: np.random.RandomState) -> list[list[Any]]:
+        """`k` points by qUCB: a random kappa each, the nearest candidates then left out."""
+        near = max(1, int(alive.sum()) // (4 * (k + 1)))
+        points: list[list[Any]] = []
+        while len(points) < k and alive.any():
+            kappa = rng.exponential(self.kappa)
+            index = int(np.argmin(np.where(alive, mean - kappa * std, np.inf)))
+            distance = np.where(alive, np.sum((Ct - Ct[index]) ** 2, axis=1), np.inf)
+            alive[np.argpartition(distance, min(near, len(Ct) - 1))[:near]] = False
+            alive[index] = False
+            point = self.decode(Ct[index])
+            if key(point) not in taken:
+                taken.add(key(point))
+                points.append(point)
         return points
 
 

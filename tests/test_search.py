@@ -437,6 +437,30 @@ def test_gp_large_batches_are_complete():
     assert len({key(p) for p in points}) == Acquisition.MODELLED_BATCH + 20
 
 
+def test_gp_large_batches_come_from_the_model(monkeypatch):
+    """Past MODELLED_BATCH points qUCB picks the rest: no random filler (issue 22)."""
+    search = gp_search(space(3), n=12)
+
+    def refuse(self, k, rng, taken):
+        assert k == 0, f"{k} random points in a model batch"
+        return []
+    monkeypatch.setattr(Acquisition.GPProposal, "random_points", refuse)
+    batch = search.propose(search.snapshot(), Acquisition.MODELLED_BATCH + 40)
+    assert len({key(p) for p in batch}) == Acquisition.MODELLED_BATCH + 40
+
+
+def test_gp_large_batches_are_spread_and_better_than_random():
+    """qUCB's points keep apart (local penalization) and score better than random points."""
+    search = gp_search(space(2), n=20)
+    k = Acquisition.MODELLED_BATCH + 100
+    batch = np.array(search.propose(search.snapshot(), k))[Acquisition.MODELLED_BATCH:]
+    closest = min(np.linalg.norm(a - b) for a, b in itertools.combinations(batch, 2))
+    assert closest > 1e-3
+    rng = np.random.RandomState(0)
+    assert np.mean([objective(list(p)) for p in batch]) \
+        < np.mean([objective(list(p)) for p in rng.rand(len(batch), 2)])
+
+
 def test_gp_kernel_is_refitted_only_when_the_results_grew():
     search = gp_search(space(2), n=12)
     fitted = []
