@@ -49,6 +49,7 @@ JITTER = 1e-8
 # The model's matrices are small (at most MAX_MODEL_POINTS rows): more BLAS
 # threads only spin against each other and the tasks (4x the CPU on 2 cores).
 BLAS = ThreadpoolController()
+Key = tuple[Any, ...]  # a point's identity: key(point)
 
 
 def _lbfgs(iterations: int) -> Any:
@@ -99,7 +100,11 @@ class GPProposal:
         self.theta: np.ndarray | None = None  # the last fitted kernel hyperparameters
         self.fitted_on = 0  # results at the last kernel fit
         self.fits = 0
-        self.rows: dict[str, np.ndarray] = {}  # transformed points, by key
+        self.rows: dict[Key, np.ndarray] = {}  # transformed points, by key
+        # the results seen so far (a search's results only grow): rows and keys
+        self.results = np.empty((0, space.transformed_n_dims))
+        self.result_keys: set[Key] = set()
+        self.last_result: Key = ()  # the key of the last of them
         self.parts: list[tuple[Any, int, int]] = []  # dimension, its columns
         start = 0
         for dim in space.dimensions:
@@ -160,20 +165,37 @@ class GPProposal:
             return np.empty((0, self.space.transformed_n_dims))
         return np.array([self.rows[k] for k in keys])
 
+    def transform_results(self, X: Sequence[Sequence[Any]]) -> np.ndarray:
+        """The rows of a search's results, of which only the new ones are looked at.
+
+        The results only grow: the rows and keys of those seen before are
+        kept, so a proposal at 10,000 results costs no more than at 1,000
+        (a new list of results, e.g. another search's, starts afresh).
+        """
+        seen = len(self.results)
+        if seen > len(X) or (seen and key(X[seen - 1]) != self.last_result):
+            self.results, self.result_keys, seen = self.results[:0], set(), 0
+        if len(X) > seen:
+            new = X[seen:]
+            self.results = np.vstack([self.results, self.transform(new)])
+            self.result_keys.update(key(p) for p in new)
+            self.last_result = key(new[-1])
+        return self.results
+
     # -- proposing ------------------------------------------------------------
     def propose(self, X: Sequence[list[Any]], y: Sequence[float],
                 failed: Sequence[list[Any]], pending: Sequence[list[Any]], lie: str,
-                k: int, rng: np.random.RandomState,
-                taken: set[str]) -> list[list[Any]]:
-        """`k` new points (their `key` not in `taken`) from one model, on one BLAS thread."""
+                k: int, rng: np.random.RandomState) -> list[list[Any]]:
+        """`k` new points (none a result, failed or pending) from one model, on one BLAS
+        thread."""
         with BLAS.limit(limits=1, user_api="blas"):
-            return self._propose(X, y, failed, pending, lie, k, rng, taken)
+            return self._propose(X, y, failed, pending, lie, k, rng)
 
     def _propose(self, X: Sequence[list[Any]], y: Sequence[float],
                  failed: Sequence[list[Any]], pending: Sequence[list[Any]], lie: str,
-                 k: int, rng: np.random.RandomState,
-                 taken: set[str]) -> list[list[Any]]:
-        Xt = self.transform(X)
+                 k: int, rng: np.random.RandomState) -> list[list[Any]]:
+        Xt = self.transform_results(X)
+        taken = self.result_keys | {key(p) for p in [*failed, *pending]}
         u = warp(np.asarray(y, dtype=float))
         kernel = self.fit(Xt, u, rng)
         signal, noise = kernel.k1, float(np.exp(kernel.k2.theta[0]))
@@ -203,7 +225,7 @@ class GPProposal:
             share = RANDOM_CANDIDATES / (RANDOM_CANDIDATES + LOCAL_CANDIDATES)
             candidates = np.vstack([candidates, self.candidates(
                 Xt, u, signal, rng, round(share * more), more - round(share * more))])
-        known = self.transform(list(X) + list(failed) + list(pending))
+        known = np.vstack([Xt, self.transform([*failed, *pending])])
         points = self.pick(model, candidates, fresh(candidates, known), float(np.min(u)), k,
                            taken, rng)
         return points + self.random_points(k - len(points), rng, taken)
@@ -259,7 +281,7 @@ class GPProposal:
         return plain
 
     def random_points(self, k: int, rng: np.random.RandomState,
-                      taken: set[str]) -> list[list[Any]]:
+                      taken: set[Key]) -> list[list[Any]]:
         """`k` random points, new if a few redraws find them (a tiny space may not)."""
         points: list[list[Any]] = []
         for _ in range(RANDOM_REDRAWS):
@@ -284,7 +306,7 @@ class GPProposal:
         return -(std * (z * norm.cdf(z) + norm.pdf(z)))
 
     def pick(self, model: "_Posterior", Ct: np.ndarray, alive: np.ndarray, best: float,
-             k: int, taken: set[str], rng: np.random.RandomState) -> list[list[Any]]:
+             k: int, taken: set[Key], rng: np.random.RandomState) -> list[list[Any]]:
         """The batch: the believer's MODELLED_BATCH points, then qUCB's.
 
         Each of the first MODELLED_BATCH picks is told to the model at its
@@ -325,7 +347,7 @@ class GPProposal:
         return points
 
     def pick_ucb(self, Ct: np.ndarray, mean: np.ndarray, std: np.ndarray, alive: np.ndarray,
-                 k: int, taken: set[str], rng: np.random.RandomState) -> list[list[Any]]:
+                 k: int, taken: set[Key], rng: np.random.RandomState) -> list[list[Any]]:
         """`k` points by qUCB: a random kappa each, the nearest candidates then left out."""
         near = max(1, int(alive.sum()) // (4 * (k + 1)))
         points: list[list[Any]] = []
@@ -388,9 +410,13 @@ def fresh(Ct: np.ndarray, known: np.ndarray) -> np.ndarray:
     return alive
 
 
-def key(point: Sequence[Any]) -> str:
-    """A point's identity: the same for numpy and plain Python values."""
-    return repr([v.item() if isinstance(v, np.generic) else v for v in point])
+def key(point: Sequence[Any]) -> Key:
+    """A point's identity: the same for numpy and plain Python values.
+
+    A tuple, hashed far faster than the text of the point (at 1,000
+    pending points the text took a third of a proposal's CPU).
+    """
+    return tuple([v.item() if isinstance(v, np.generic) else v for v in point])
 
 
 def _subset(u: np.ndarray, size: int, rng: np.random.RandomState, recent: int = 0) -> np.ndarray:

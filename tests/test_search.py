@@ -475,6 +475,20 @@ def test_gp_candidates_repeating_known_points_are_never_decoded(monkeypatch):
     assert not {key(p) for p in batch} & {key(p) for p in search.optimizer.Xi}
 
 
+def test_gp_proposals_look_only_at_the_new_results(monkeypatch):
+    """The cost of a proposal does not grow with the results seen before (issue 22)."""
+    search = gp_search(space(3), n=60)
+    search.propose(search.snapshot(), 2)
+    point = [0.5, 0.5, 0.5]
+    search.tell([point], [objective(point)])
+    keyed = []
+    key_of = Acquisition.key
+    monkeypatch.setattr(Acquisition, "key", lambda p: keyed.append(p) or key_of(p))
+    batch = search.propose(search.snapshot(), 2)
+    assert len(batch) == 2 and point not in batch
+    assert len(keyed) < 20  # the new result and the picks, not the 61 results
+
+
 def test_fresh_candidates_are_new_and_distinct():
     known = np.array([[0.0, 1.0]])
     candidates = np.array([[0.0, 1.0], [0.5, 0.5], [0.5, 0.5], [1.0, 0.0]])
