@@ -364,6 +364,7 @@ class Proposer:
                 drawn = self.search.ask(k - len(points))
                 points += drawn
                 origins += ["random"] * len(drawn)
+                staleness += [0] * len(drawn)
                 self.served_random = True
             while self.spare and len(points) < k:  # the ready points ran out: no wait
                 point = self.spare.pop(0)
@@ -381,8 +382,9 @@ class Proposer:
                 self.bridged += len(bridge)
                 points += bridge
                 origins += ["random"] * len(bridge)
+                staleness += [0] * len(bridge)
             self.origins = origins
-            self.staleness = staleness + [0] * (len(points) - len(staleness))
+            self.staleness = staleness
             self.share.add(origins, after_design)
             self.taken_since_fit += len(points)
             self.demand = k - len(points)
