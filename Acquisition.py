@@ -8,14 +8,16 @@
 # best LCB of a random kappa, kept apart from the points picked before it.
 #
 # Call order: GPProposal(space, ...) once per search (Surrogates.gp_proposal);
-# then per proposal propose(X, y, failed, pending, lie, k, rng, taken):
-# warp the values, fit the kernel (only when the results grew by a quarter
-# since the last fit), condition on the results, the failed points (at the
-# worst value) and the pending points (at the model's belief), score the
-# candidates (more of them for a large batch), pick k one at a time, all on
-# one BLAS thread. Kept between
-# calls: the kernel's last hyperparameters (the kernel until the next fit,
-# and where that fit starts) and each point's transformed row (a cache).
+# then per proposal propose(X, y, failed, pending, lie, k, rng): warp the
+# values, fit the kernel (only when the results grew by a quarter since the
+# last fit), condition on the results, the failed points (at the worst
+# value) and the pending points (at the model's belief), score the fresh
+# candidates (more of them for a large batch; none that repeats a known
+# point), pick k one at a time, all on one BLAS thread. Kept between calls:
+# the kernel's last hyperparameters (the kernel until the next fit, and
+# where that fit starts), each point's transformed row (a cache), and the
+# rows and keys of the results (which only grow: a proposal at 10,000
+# results costs what it costs at 1,000).
 
 import warnings
 from collections.abc import Sequence
