@@ -2,17 +2,22 @@
 # Points from a Gaussian process (the default surrogate): skopt's GP with a
 # Matern 5/2 kernel fitted to the (warped) results, an acquisition (LCB, EI
 # or PI) scored over random candidates plus perturbations of the best
-# results (trust-region style local search); pending points and the points
-# of a batch are told to the model at its own mean (kriging believer).
+# results (trust-region style local search); pending points and the first
+# MODELLED_BATCH points of a batch are told to the model at its own mean
+# (kriging believer); the rest of a large batch is qUCB: each point the
+# best LCB of a random kappa, kept apart from the points picked before it.
 #
 # Call order: GPProposal(space, ...) once per search (Surrogates.gp_proposal);
-# then per proposal propose(X, y, failed, pending, lie, k, rng, taken):
-# warp the values, fit the kernel (only when the results grew by a quarter
-# since the last fit), condition on the results, the failed points (at the
-# worst value) and the pending points (at the model's belief), score the
-# candidates, pick k one at a time, all on one BLAS thread. Kept between
-# calls: the kernel's last hyperparameters (the kernel until the next fit,
-# and where that fit starts) and each point's transformed row (a cache).
+# then per proposal propose(X, y, failed, pending, lie, k, rng): warp the
+# values, fit the kernel (only when the results grew by a quarter since the
+# last fit), condition on the results, the failed points (at the worst
+# value) and the pending points (at the model's belief), score the fresh
+# candidates (more of them for a large batch; none that repeats a known
+# point), pick k one at a time, all on one BLAS thread. Kept between calls:
+# the kernel's last hyperparameters (the kernel until the next fit, and
+# where that fit starts), each point's transformed row (a cache), and the
+# rows and keys of the results (which only grow: a proposal at 10,000
+# results costs what it costs at 1,000).
 
 import warnings
 from collections.abc import Sequence
@@ -36,7 +41,9 @@ RANDOM_CANDIDATES = 500
 LOCAL_CANDIDATES = 700
 INCUMBENTS = 5  # the best results the local candidates are drawn around
 LOCAL_SCALES = (0.2, 0.05, 0.01)  # step sizes, in units of each (normalized) range
-MODELLED_BATCH = 64  # points of a batch picked by the model; more are random
+MODELLED_BATCH = 64  # points of a batch picked by the believer; more by qUCB
+CANDIDATES_PER_POINT = 4  # more candidates for each point of a batch beyond MODELLED_BATCH
+MAX_CANDIDATES = 8000  # candidates in all, however large the batch
 RANDOM_REDRAWS = 20  # redraws of a random point already taken (Search.py asks too)
 LENGTH_BOUNDS = (1e-2, 20.0)  # of each column's length scale (normalized); integers: >= a step
 NOISE_BOUNDS = (1e-6, 1e-1)  # of the noise term, in units of the warped values' variance
@@ -44,6 +51,7 @@ JITTER = 1e-8
 # The model's matrices are small (at most MAX_MODEL_POINTS rows): more BLAS
 # threads only spin against each other and the tasks (4x the CPU on 2 cores).
 BLAS = ThreadpoolController()
+Key = tuple[Any, ...]  # a point's identity: key(point)
 
 
 def _lbfgs(iterations: int) -> Any:
@@ -94,7 +102,11 @@ class GPProposal:
         self.theta: np.ndarray | None = None  # the last fitted kernel hyperparameters
         self.fitted_on = 0  # results at the last kernel fit
         self.fits = 0
-        self.rows: dict[str, np.ndarray] = {}  # transformed points, by key
+        self.rows: dict[Key, np.ndarray] = {}  # transformed points, by key
+        # the results seen so far (a search's results only grow): rows and keys
+        self.results = np.empty((0, space.transformed_n_dims))
+        self.result_keys: set[Key] = set()
+        self.last_result: Key = ()  # the key of the last of them
         self.parts: list[tuple[Any, int, int]] = []  # dimension, its columns
         start = 0
         for dim in space.dimensions:
@@ -155,20 +167,37 @@ class GPProposal:
             return np.empty((0, self.space.transformed_n_dims))
         return np.array([self.rows[k] for k in keys])
 
+    def transform_results(self, X: Sequence[Sequence[Any]]) -> np.ndarray:
+        """The rows of a search's results, of which only the new ones are looked at.
+
+        The results only grow: the rows and keys of those seen before are
+        kept, so a proposal at 10,000 results costs no more than at 1,000
+        (a new list of results, e.g. another search's, starts afresh).
+        """
+        seen = len(self.results)
+        if seen > len(X) or (seen and key(X[seen - 1]) != self.last_result):
+            self.results, self.result_keys, seen = self.results[:0], set(), 0
+        if len(X) > seen:
+            new = X[seen:]
+            self.results = np.vstack([self.results, self.transform(new)])
+            self.result_keys.update(key(p) for p in new)
+            self.last_result = key(new[-1])
+        return self.results
+
     # -- proposing ------------------------------------------------------------
     def propose(self, X: Sequence[list[Any]], y: Sequence[float],
                 failed: Sequence[list[Any]], pending: Sequence[list[Any]], lie: str,
-                k: int, rng: np.random.RandomState,
-                taken: set[str]) -> list[list[Any]]:
-        """`k` new points (their `key` not in `taken`) from one model, on one BLAS thread."""
+                k: int, rng: np.random.RandomState) -> list[list[Any]]:
+        """`k` new points (none a result, failed or pending) from one model, on one BLAS
+        thread."""
         with BLAS.limit(limits=1, user_api="blas"):
-            return self._propose(X, y, failed, pending, lie, k, rng, taken)
+            return self._propose(X, y, failed, pending, lie, k, rng)
 
     def _propose(self, X: Sequence[list[Any]], y: Sequence[float],
                  failed: Sequence[list[Any]], pending: Sequence[list[Any]], lie: str,
-                 k: int, rng: np.random.RandomState,
-                 taken: set[str]) -> list[list[Any]]:
-        Xt = self.transform(X)
+                 k: int, rng: np.random.RandomState) -> list[list[Any]]:
+        Xt = self.transform_results(X)
+        taken = self.result_keys | {key(p) for p in [*failed, *pending]}
         u = warp(np.asarray(y, dtype=float))
         kernel = self.fit(Xt, u, rng)
         signal, noise = kernel.k1, float(np.exp(kernel.k2.theta[0]))
@@ -192,11 +221,20 @@ class GPProposal:
             model = _Posterior(signal, noise, np.vstack([Zt, Pt]),
                                np.concatenate([zu, believed]), offset)
         candidates = self.candidates(Xt, u, signal, rng)
-        points = self.pick(model, candidates, float(np.min(u)), min(k, MODELLED_BATCH), taken)
+        more = min(CANDIDATES_PER_POINT * (k - MODELLED_BATCH),
+                   MAX_CANDIDATES - len(candidates))
+        if more > 0:  # a large batch: drawn after the usual ones, which stay as they were
+            share = RANDOM_CANDIDATES / (RANDOM_CANDIDATES + LOCAL_CANDIDATES)
+            candidates = np.vstack([candidates, self.candidates(
+                Xt, u, signal, rng, round(share * more), more - round(share * more))])
+        known = np.vstack([Xt, self.transform([*failed, *pending])])
+        points = self.pick(model, candidates, fresh(candidates, known), float(np.min(u)), k,
+                           taken, rng)
         return points + self.random_points(k - len(points), rng, taken)
 
     def candidates(self, Xt: np.ndarray, u: np.ndarray, signal: Any,
-                   rng: np.random.RandomState) -> np.ndarray:
+                   rng: np.random.RandomState, uniform_count: int = RANDOM_CANDIDATES,
+                   local_count: int = LOCAL_CANDIDATES) -> np.ndarray:
         """Uniform random candidates, and perturbations of the best results.
 
         Built column by column in the normalized space (skopt's Space.transform
@@ -206,10 +244,10 @@ class GPProposal:
         longer along the directions the kernel finds flat (TuRBO's weights);
         integers are rounded as skopt rounds them, categories switch at random.
         """
-        uniform = np.empty((RANDOM_CANDIDATES, Xt.shape[1]))
+        uniform = np.empty((uniform_count, Xt.shape[1]))
         best = Xt[np.argsort(u, kind="stable")[:INCUMBENTS]]
-        local = best[rng.randint(0, len(best), LOCAL_CANDIDATES)]
-        scale = np.asarray(LOCAL_SCALES)[rng.randint(0, len(LOCAL_SCALES), LOCAL_CANDIDATES)]
+        local = best[rng.randint(0, len(best), local_count)]
+        scale = np.asarray(LOCAL_SCALES)[rng.randint(0, len(LOCAL_SCALES), local_count)]
         lengths = np.exp(signal.k2.theta)
         weights = np.clip(lengths / np.exp(np.mean(np.log(lengths))), 0.25, 4.0) \
             if len(lengths) == Xt.shape[1] else np.ones(Xt.shape[1])
@@ -245,7 +283,7 @@ class GPProposal:
         return plain
 
     def random_points(self, k: int, rng: np.random.RandomState,
-                      taken: set[str]) -> list[list[Any]]:
+                      taken: set[Key]) -> list[list[Any]]:
         """`k` random points, new if a few redraws find them (a tiny space may not)."""
         points: list[list[Any]] = []
         for _ in range(RANDOM_REDRAWS):
@@ -269,19 +307,25 @@ class GPProposal:
             return -norm.cdf(z)
         return -(std * (z * norm.cdf(z) + norm.pdf(z)))
 
-    def pick(self, model: "_Posterior", Ct: np.ndarray, best: float, k: int,
-             taken: set[str]) -> list[list[Any]]:
-        """The batch: each pick is told to the model at its own mean, in turn.
+    def pick(self, model: "_Posterior", Ct: np.ndarray, alive: np.ndarray, best: float,
+             k: int, taken: set[Key], rng: np.random.RandomState) -> list[list[Any]]:
+        """The batch: the believer's MODELLED_BATCH points, then qUCB's.
 
-        Telling the model its own mean leaves the mean as it is and shrinks
-        the variance around the pick (kriging believer): a rank-one update of
-        the candidates' variances, no refit.
+        Each of the first MODELLED_BATCH picks is told to the model at its
+        own mean, in turn: that leaves the mean as it is and shrinks the
+        variance around the pick (kriging believer), a rank-one update of
+        the candidates' variances, no refit; its cost grows with the square
+        of the batch. The rest (qUCB, as DeepHyper at large scale) costs
+        the same per point: each is the best LCB of its own kappa, drawn
+        from an exponential of mean kappa (a few explore, most refine), over
+        the believer's final variances, and keeps a share of the candidates
+        nearest to it from the points after it (local penalization). Only
+        the `alive` candidates are picked (changed in place).
         """
         mean, var, V = model.predict(Ct)
         down: list[np.ndarray] = []  # rank-one updates of the posterior covariance
         points: list[list[Any]] = []
-        alive = np.ones(len(Ct), dtype=bool)
-        while len(points) < k and alive.any():
+        while len(points) < min(k, MODELLED_BATCH) and alive.any():
             std = np.sqrt(np.maximum(var, 1e-12))
             score = np.where(alive, self.acquisition(mean, std, best), np.inf)
             index = int(np.argmin(score))
@@ -299,6 +343,26 @@ class GPProposal:
             w = cov / np.sqrt(s)
             var = np.maximum(var - w ** 2, 0.0)
             down.append(w)
+        if len(points) < k:
+            points += self.pick_ucb(Ct, mean, np.sqrt(np.maximum(var, 1e-12)), alive,
+                                    k - len(points), taken, rng)
+        return points
+
+    def pick_ucb(self, Ct: np.ndarray, mean: np.ndarray, std: np.ndarray, alive: np.ndarray,
+                 k: int, taken: set[Key], rng: np.random.RandomState) -> list[list[Any]]:
+        """`k` points by qUCB: a random kappa each, the nearest candidates then left out."""
+        near = max(1, int(alive.sum()) // (4 * (k + 1)))
+        points: list[list[Any]] = []
+        while len(points) < k and alive.any():
+            kappa = rng.exponential(self.kappa)
+            index = int(np.argmin(np.where(alive, mean - kappa * std, np.inf)))
+            distance = np.where(alive, np.sum((Ct - Ct[index]) ** 2, axis=1), np.inf)
+            alive[np.argpartition(distance, min(near, len(Ct) - 1))[:near]] = False
+            alive[index] = False
+            point = self.decode(Ct[index])
+            if key(point) not in taken:
+                taken.add(key(point))
+                points.append(point)
         return points
 
 
@@ -331,9 +395,30 @@ def _one_hot(index: np.ndarray, width: int) -> np.ndarray:
     return rows
 
 
-def key(point: Sequence[Any]) -> str:
-    """A point's identity: the same for numpy and plain Python values."""
-    return repr([v.item() if isinstance(v, np.generic) else v for v in point])
+def fresh(Ct: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Which candidates are neither a known point's row nor a copy of an earlier candidate.
+
+    On a space of integers and categories most candidates repeat a point
+    already known or drawn: weeding them out by their rows here spares a
+    decode of each (skopt's inverse transform, ~1 ms) in the pick, where
+    only their points' keys would have told them apart.
+    """
+    row = np.dtype((np.void, Ct.dtype.itemsize * Ct.shape[1]))
+    rows = np.ascontiguousarray(Ct).view(row).ravel()
+    alive = np.zeros(len(Ct), dtype=bool)
+    alive[np.unique(rows, return_index=True)[1]] = True
+    if len(known):
+        alive &= ~np.isin(rows, np.ascontiguousarray(known, dtype=Ct.dtype).view(row).ravel())
+    return alive
+
+
+def key(point: Sequence[Any]) -> Key:
+    """A point's identity: the same for numpy and plain Python values.
+
+    A tuple, hashed far faster than the text of the point (at 1,000
+    pending points the text took a third of a proposal's CPU).
+    """
+    return tuple([v.item() if isinstance(v, np.generic) else v for v in point])
 
 
 def _subset(u: np.ndarray, size: int, rng: np.random.RandomState, recent: int = 0) -> np.ndarray:

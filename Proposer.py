@@ -1,9 +1,10 @@
 # PROPOSER PY
 # Keeps the next points ready: a background thread has the model fitted
-# while tasks run (in a separate, lower-priority process, so the loop never
-# waits for the GIL or a core), so that a finished task's slot is refilled
-# at once instead of after a refit. The random initial phase stays
-# synchronous (it is cheap).
+# while tasks run (in a separate process, so the loop never waits for its
+# GIL; a batch job, so it never preempts the loop), so that a finished
+# task's slot is refilled at once instead of after a refit. The random
+# initial phase stays synchronous (it is cheap). It counts the points the
+# model chose (ModelShare) and says once in the log if it cannot keep up.
 #
 # Threads and processes, and who touches what:
 #   loop thread      (Workflow) calls take / tell / fail / drop / failure /
@@ -16,7 +17,8 @@
 #                    outside it: Fitter.propose(snapshot, k); back under the
 #                    lock it registers the points as pending, keeps them
 #                    ready and wakes the loop (notify).
-#   fitting process  one process (forkserver), started with FitSettings
+#   fitting process  one process (forkserver, a batch job at the driver's
+#                    priority: _share_the_cores), started with FitSettings
 #                    (problem, optimizer settings, lie: immutable, sent
 #                    once); for each snapshot received it returns
 #                    Search.propose(snapshot, k) and its CPU time. It ends
@@ -51,6 +53,7 @@ from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ModelShare import ModelShare
 from Origin import Origin
 from Problem import Problem
 from Search import Search, Snapshot
@@ -58,7 +61,6 @@ from Signals import STOP_SIGNALS
 from utils import debug, warn
 
 MIN_RESERVE = 2
-FITTER_NICE = 10  # the fitting process yields the cores to the loop and the tasks
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,20 @@ def _exit_with(driver: int) -> None:
     os._exit(0)
 
 
+def _share_the_cores() -> None:
+    """Run as a batch job at the driver's priority: a fair share of the cores, never
+    preempting the loop when it wakes up.
+
+    At nice 10 (issue 22) a loaded node starved the fits: with ten busy
+    processes on two cores the fitting process got 1-2 % of a core, and
+    the slots took random points instead of the model's.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux: the ordinary policy
+        pass
+
+
 def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:
     """The fitting process: one reply per (snapshot, k) received, until the pipe closes.
 
@@ -112,10 +128,7 @@ def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:
                      daemon=True).start()
     for number in STOP_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
-    try:
-        os.nice(FITTER_NICE)
-    except OSError:
-        pass
+    _share_the_cores()
     search = settings.search()
     while True:
         try:
@@ -281,11 +294,15 @@ class Proposer:
         self.served_random = False  # points of the random initial phase were handed out
         self.bridged = 0  # random points handed out while the first fit ran
         self.spare: list[list[Any]] = []  # more points of the last fit, not pending
+        self.spare_version = 0  # the results that fit saw
         self.spared = 0  # spare points handed out
         self.closing = False
         self.error: BaseException | None = None
         self.fits = 0
         self.origins: list[Origin] = []  # of the points the last take returned: random or model
+        self.staleness: list[int] = []  # of the same: results told since their fit (random: 0)
+        self.share = ModelShare()  # of every point taken
+        self.lag_said = False  # the log said the model does not keep up
         self._thread = threading.Thread(target=self._run, name="proposer", daemon=True)
 
     def start(self) -> None:
@@ -301,6 +318,7 @@ class Proposer:
         """
         with self.lock:
             self.closing = True
+            self._say_lag(final=True)
             self.search.drop([p for p, _ in self.ready])
             self.ready.clear()
             self.lock.notify_all()
@@ -349,14 +367,19 @@ class Proposer:
         with self.lock:
             if self.error is not None:
                 raise self.error
+            after_design = not self.search.in_random_phase
             points: list[list[Any]] = []
+            staleness: list[int] = []
             while self.ready and len(points) < k:
-                points.append(self.ready.popleft()[0])
+                point, version = self.ready.popleft()
+                points.append(point)
+                staleness.append(self.search.version - version)
             origins = [Origin.MODEL] * len(points)
             if len(points) < k and self.search.in_random_phase:
                 drawn = self.search.ask(k - len(points))
                 points += drawn
                 origins += [Origin.RANDOM] * len(drawn)
+                staleness += [0] * len(drawn)
                 self.served_random = True
             while self.spare and len(points) < k:  # the ready points ran out: no wait
                 point = self.spare.pop(0)
@@ -365,6 +388,7 @@ class Proposer:
                     self.spared += 1
                     points.append(point)
                     origins.append(Origin.MODEL)
+                    staleness.append(self.search.version - self.spare_version)
             if len(points) < k and self.served_random and not self.fits:
                 # the first fit is under way: bridge with the initial design's next
                 # random points rather than leave slots idle (never on a resume)
@@ -373,13 +397,24 @@ class Proposer:
                 self.bridged += len(bridge)
                 points += bridge
                 origins += [Origin.RANDOM] * len(bridge)
+                staleness += [0] * len(bridge)
             self.origins = origins
+            self.staleness = staleness
+            self.share.add(origins, after_design)
             self.taken_since_fit += len(points)
             self.demand = k - len(points)
             if self.demand:
                 self.waits += 1
             self.lock.notify_all()
             return points
+
+    def _say_lag(self, final: bool) -> None:
+        """Say once in the log that the model does not keep up (under the lock)."""
+        if not self.lag_said:
+            lag = self.share.lagging(final)
+            if lag is not None:
+                self.lag_said = True
+                warn(lag)
 
     # -- the thread's side ------------------------------------------------
     def _work(self) -> tuple[int, int]:
@@ -420,12 +455,14 @@ class Proposer:
                     old = [p for p, v in self.ready if v < self.search.version] if stale else []
                     for point in old:  # the fresh points replace these, so do not lie about them
                         snap.pending.remove(point)
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), time.thread_time()
                 assert self.fitter is not None
+                fitter_cpu = self.fitter.cpu
                 count = need or stale
                 points = self.fitter.propose(snap, count + self.reserve)
                 points, spare = points[:count], points[count:]
                 seconds = time.perf_counter() - began
+                cpu = time.thread_time() - cpu + self.fitter.cpu - fitter_cpu
                 debug(f"proposer: fit {self.fits + 1} on {len(snap.y)} results, "
                       f"{len(snap.pending)} pending, {len(snap.failed)} failed: "
                       f"{len(points)} point(s) in {seconds:.2f} s")
@@ -440,7 +477,10 @@ class Proposer:
                     self.search.register(points)
                     self.ready.extend((p, snap.version) for p in points)
                     self.spare = spare
+                    self.spare_version = snap.version
                     self._size_reserve(self.taken_since_fit + max(0, self.demand - demand_before))
+                    self.share.add_fit(seconds, cpu)
+                    self._say_lag(final=False)
                 self.notify()
         except BaseException as err:  # noqa: BLE001 - handed to the loop, which stops the run
             with self.lock:

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
 
-from Acquisition import RANDOM_REDRAWS, key
+from Acquisition import RANDOM_REDRAWS
 from Problem import Problem
 from Surrogates import (
     INT32_MAX,
@@ -208,9 +208,8 @@ class Search:
         lbfgs) take skopt's `ask` for the first point.
         """
         if self.gp is not None:
-            keys = {key(p) for p in snap.X + snap.failed + snap.pending}
             return self.gp.propose(snap.X, snap.y, snap.failed, snap.pending, self.lie, k,
-                                   np.random.RandomState(snap.seed), keys)
+                                   np.random.RandomState(snap.seed))
         X, y = self.training_set(snap)
         scratch = make_optimizer(self.problem, self.kwargs, random_state=snap.seed)
         taken = [list(p) for p in X]

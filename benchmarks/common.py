@@ -1,8 +1,10 @@
 # BENCHMARKS COMMON PY
 # What the benchmarks share: the bundle on sys.path, the 6-dimensional
 # benchmark space, running the real search loop (Workflow) on real
-# subprocess tasks, reading back the times the tasks measured themselves,
-# and printing tables with the exact command that made them.
+# subprocess tasks (beside CPU hogs if asked), reading back the times the
+# tasks measured themselves and where each point came from (the model or
+# random, and how stale), and printing tables with the exact command that
+# made them.
 
 import contextlib
 import csv
@@ -11,9 +13,10 @@ import os
 import resource
 import shlex
 import shutil
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +30,7 @@ import Layout
 from Config import DEFAULT_OPTIMIZER, Config
 from Issues import Points
 from Launcher import Launcher
+from Origin import Origin
 from Problem import Problem
 from Proposer import Proposer
 from Results import open_journals
@@ -100,7 +104,7 @@ def max_rss_mib() -> float:
 
 def run_loop(make_points: Callable[[Callable[[], None]], Points], problem: Problem,
              concurrency: int, points_max: int, output: str, sleep: tuple[float, float],
-             log: str, launcher: Launcher | None = None) -> dict[str, float]:
+             log: str, launcher: Launcher | None = None) -> dict[str, Any]:
     """Run the product's search loop on sleep-task.sh; return wall and CPU seconds.
 
     `make_points(notify)` builds what the loop takes points from (the
@@ -134,12 +138,56 @@ def run_loop(make_points: Callable[[Callable[[], None]], Points], problem: Probl
     return {"wall": wall, "cpu": cpu, "loop_cpu": cpu - getattr(points, "fit_cpu", 0.0),
             "began": began, "ended": began + wall,
             "waits": getattr(points, "waits", 0), "fits": getattr(points, "fits", 0),
-            "spared": getattr(points, "spared", 0)}
+            "spared": getattr(points, "spared", 0),
+            "chosen_late": getattr(getattr(points, "share", None), "chosen_late", 0),
+            "issued_late": getattr(getattr(points, "share", None), "issued_late", 0),
+            "staleness": np.asarray(getattr(points, "stale_log", []), dtype=float)}
+
+
+class RecordingProposer(Proposer):
+    """The product's Proposer, keeping the staleness of every model point it handed out."""
+
+    def __init__(self, search: Search, notify: Callable[[], None]) -> None:
+        super().__init__(search, notify)
+        self.stale_log: list[int] = []
+
+    def take(self, k: int) -> list[list[Any]]:
+        """Proposer.take, and the staleness of its model points (only the loop calls it)."""
+        points = super().take(k)
+        self.stale_log += [s for s, o in zip(self.staleness, self.origins) if o == Origin.MODEL]
+        return points
 
 
 def proposer_factory(search: Search) -> Callable[[Callable[[], None]], Points]:
-    """The product's way: a Proposer over `search`."""
-    return lambda notify: Proposer(search, notify)
+    """The product's way: a Proposer over `search` (recording the staleness of its points)."""
+    return lambda notify: RecordingProposer(search, notify)
+
+
+@contextlib.contextmanager
+def cpu_hogs(count: int) -> Iterator[None]:
+    """`count` busy processes at the driver's priority while the block runs."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def share_columns(stats: dict[str, Any]) -> list[str]:
+    """Model share after the initial design, and the staleness p50 / p99 / max of its points."""
+    stale = stats["staleness"]
+    share = stats["chosen_late"] / stats["issued_late"] if stats["issued_late"] else float("nan")
+    spread = "-" if not len(stale) else " / ".join(
+        f"{np.percentile(stale, q):.0f}" for q in (50, 99, 100))
+    return [f"{stats['chosen_late']} of {stats['issued_late']} ({share:.3f})", spread]
+
+
+SHARE_HEADER = ["model chose (after design)", "staleness p50 / p99 / max"]
+SHARE_NOTE = ("model chose: points the model picked of those issued after the initial random "
+              "design (the others: random points while the first fit ran); staleness: results "
+              "that arrived between a model point's fit and its launch")
 
 
 def read_tasks(output: str) -> list[dict[str, Any]]:

@@ -15,7 +15,10 @@
 #     slot, alone, at each size: both must stay flat as the slots grow
 #   The 4,096-slot run is for the CPU columns: on 2 cores its 4,096 first
 #   spawns take a good part of its 2 rounds, which its utilization shows.
+#   model chose / staleness: as benchmarks/scale.py; --hogs N runs N busy
+#     processes beside the driver (on a GPU machine it shares its node)
 #   python3 benchmarks/pack.py [--runs 128x4x4096 128x1x512 1024x4x8192] [--sleep 20-40]
+#       [--hogs N]
 
 import argparse
 import os
@@ -25,14 +28,18 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (
     QUICK,
+    SHARE_HEADER,
+    SHARE_NOTE,
     banner,
     clean_up,
+    cpu_hogs,
     cpu_seconds,
     max_rss_mib,
     proposer_factory,
     read_tasks,
     run_loop,
     seeded_search,
+    share_columns,
     space6,
     table,
 )
@@ -102,11 +109,14 @@ def main() -> int:
                              "1024x4x8192)")
     parser.add_argument("--sleep", default="20-40", help="task seconds MIN-MAX (20-40)")
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
+    parser.add_argument("--hogs", type=int, default=0,
+                        help="busy processes beside the driver during each run (default 0)")
     args = parser.parse_args(["--runs", "2x4x16", "2x1x4", "--sleep", "0.1-0.3"]
                              + sys.argv[1:] if QUICK else None)
     low, high = (float(x) for x in args.sleep.split("-"))
     banner("pack: GPU utilization on a Polaris-shaped allocation (machine polaris, "
-           "real sleep tasks, the product's loop, Search and Proposer)")
+           f"real sleep tasks, the product's loop, Search and Proposer), {args.hogs} CPU "
+           "hog(s) beside the driver")
     root = tempfile.mkdtemp(prefix="async-local-pack-")
     rows = []
     for nodes, per, count in args.runs:
@@ -116,8 +126,9 @@ def main() -> int:
         print(f"running {count} tasks of {low:g}-{high:g} s on {name} ({slots} at a time) ...",
               flush=True)
         launcher = polaris_launcher(root, nodes, per)
-        stats = run_loop(proposer_factory(seeded_search(space6(), 0)), space6(), slots, count,
-                         out, (low, high), out + ".log", launcher)
+        with cpu_hogs(args.hogs):
+            stats = run_loop(proposer_factory(seeded_search(space6(), 0)), space6(), slots,
+                             count, out, (low, high), out + ".log", launcher)
         tasks = read_tasks(out)
         last_issue = max(t["start"] for t in tasks)
         used = sum(max(0.0, min(t["t1"], last_issue) - max(t["t0"], stats["began"]))
@@ -126,12 +137,14 @@ def main() -> int:
         rows.append([name, slots, len(tasks), f"{utilization:.4f}", conflicts(tasks),
                      f"{1000 * stats['loop_cpu'] / len(tasks):.2f}",
                      f"{pool_cost(nodes, per, 20000 if QUICK else 200000):.1f}",
-                     f"{stats['wall']:.0f}", f"{max_rss_mib():.0f}"])
+                     f"{stats['wall']:.0f}", f"{max_rss_mib():.0f}", *share_columns(stats)])
     print()
     print(table(["allocation", "slots", "tasks", "device utilization", "device conflicts",
-                 "loop CPU ms/task", "pool us/replacement", "wall s", "driver RSS MiB"], rows))
+                 "loop CPU ms/task", "pool us/replacement", "wall s", "driver RSS MiB",
+                 *SHARE_HEADER], rows))
     print("device utilization: GPU-seconds used (one GPU per task) / (nodes x 4 GPUs x time "
           "until the last task was issued); whole-node tasks hold 4 GPUs and use 1")
+    print(SHARE_NOTE)
     clean_up(root, args.keep)
     return 0
 

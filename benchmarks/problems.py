@@ -3,7 +3,8 @@
 # `cocoex`, instance 1 + seed % 5, on [-5, 5]^d), three classics (Branin,
 # Hartmann-6, a mixed categorical / integer / real Branin) and three real
 # scikit-learn model-tuning problems (log-scale, integer and categorical
-# parameters; each evaluation trains in well under a second).
+# parameters; each evaluation trains in well under a second); LARGE: 10-D
+# and 20-D BBOB functions for the large settings, not run by default.
 # A problem is a cfg "problem" object, an objective of (point, seed) and
 # the optimum of that seed's instance (None: the best value any method found).
 
@@ -162,6 +163,13 @@ PROBLEMS: dict[str, Benchmark] = {
     "gallagher101-2d": bbob(21, 2, "multimodal, many peaks"),
     "gallagher21-5d": bbob(22, 5, "multimodal"),
     "lunacek-5d": bbob(24, 5, "multimodal, two funnels"),
+    # larger spaces, for the large settings (issue 22: 256-1,024 workers, 2,000-10,000
+    # evaluations)
+    "ellipsoid-10d": bbob(2, 10, "ill-conditioned, 10-D"),
+    "rosenbrock-10d": bbob(8, 10, "ill-conditioned valley, 10-D"),
+    "rastrigin-10d": bbob(15, 10, "multimodal, 10-D"),
+    "gallagher21-20d": bbob(22, 20, "multimodal, 20-D"),
+    "sphere-20d": bbob(1, 20, "smooth, 20-D"),
     "branin": Benchmark("smooth, 3 optima", BRANIN_SPEC, lambda p, s: branin(*p),
                         _fixed(0.397887)),
     "hartmann6": Benchmark("multimodal, 6-D", {f"x{i}": {"low": 0.0, "high": 1.0}
@@ -187,3 +195,5 @@ PROBLEMS: dict[str, Benchmark] = {
                                _fixed(None)),
 }
 BBOB = {name for name, benchmark in PROBLEMS.items() if benchmark.coco}
+LARGE = ("ellipsoid-10d", "rosenbrock-10d", "rastrigin-10d", "gallagher21-20d", "sphere-20d")
+SUITE = [name for name in PROBLEMS if name not in LARGE]  # the 18 of issue 11, run by default

@@ -8,11 +8,17 @@
 # it), random search and Optuna's TPE with constant_liar=True (optionally
 # sequential skopt), the counts against TPE and random, the geometric mean
 # of regret / random's (each ratio clipped at 1/100: a found optimum is not
-# a ratio of 1e-7), and the CPU seconds per run of each method. --record
-# keeps each run (a JSON line) as it ends; --summarize FILE... prints the
-# tables of recorded runs (problems run apart, methods re-measured) alone.
+# a ratio of 1e-7), and the CPU seconds per run and per 1,000 evaluations
+# of each method. Large settings (issue 22): --workers 256 or 1024,
+# --evaluations 2000-10000, --exits-per-fit (the exits the Proposer sees
+# during one fit at that scale), 10-D and 20-D BBOB problems, and beside
+# TPE Optuna's GPSampler ('optuna GP': needs torch, which run.sh installs
+# only for a command that names it) and forests ('async-local ET', 'RF').
+# --record keeps each run (a JSON line) as it ends; --summarize FILE...
+# prints the tables of recorded runs (problems run apart, methods
+# re-measured) alone.
 #   python3 benchmarks/quality.py [--seeds 10] [--evaluations 100] [--workers 8]
-#       [--jobs N] [--record FILE] [--summarize FILE...]
+#       [--exits-per-fit 1] [--jobs N] [--record FILE] [--summarize FILE...]
 
 import argparse
 import heapq
@@ -32,16 +38,15 @@ from scipy.stats import mannwhitneyu
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import QUICK, banner, table
-from problems import BBOB, PROBLEMS
+from problems import BBOB, PROBLEMS, SUITE
 
 from Config import DEFAULT_OPTIMIZER
 from Problem import Problem
 from Search import Search
 from Surrogates import FastForest
 
-RESERVE = 4  # what the Proposer keeps ready when one task exits per fit (2 x 1 + 2)
-OURS, RANDOM, TPE = "async-local", "random", "optuna TPE (constant liar)"
-METHODS = (OURS, RANDOM, TPE, "sequential skopt")
+OURS, RANDOM, TPE, GP = "async-local", "random", "optuna TPE (constant liar)", "optuna GP"
+METHODS = (OURS, RANDOM, TPE, GP, "sequential skopt")
 DEFAULT_METHODS = (OURS, RANDOM, TPE)
 FLOOR = 1e-9  # regrets below this count as this (a found optimum) in ratios
 CLIP = 0.01  # a ratio to random's counts as at least this in the geometric mean
@@ -55,15 +60,24 @@ def durations(seed: int, count: int) -> np.ndarray:
     return np.random.RandomState(1000 + seed).uniform(0.5, 2.5, count)
 
 
+def reserve(exits_per_fit: int) -> int:
+    """The points the Proposer keeps ready when this many tasks exit during one fit."""
+    return 2 * exits_per_fit + 2
+
+
 def run_async_local(problem: Problem, f: Objective, n: int, workers: int, seed: int,
-                    lie: str = "max", **optimizer: Any) -> list[float]:
+                    lie: str = "max", exits_per_fit: int = 1, **optimizer: Any) -> list[float]:
     """The product's Search in simulated time, with the Proposer's prefetch.
 
     A slot freed at an event gets a point proposed before the results of
-    that event arrived (the ready reserve); then the results are told and
-    the reserve is proposed afresh from one fit (stale points replaced).
+    that event arrived (the ready reserve); then the results are told and,
+    once `exits_per_fit` tasks exited since the last fit, the reserve is
+    proposed afresh from one fit (stale points replaced). A slot that
+    finds no point ready gets one from a fit of its own (the loop would
+    wait for it).
     """
     search = Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed, **optimizer), lie)
+    exits = 0
     times = durations(seed, n)
     clock: list[tuple[float, int, list[Any]]] = []
     ready: list[list[Any]] = []
@@ -90,10 +104,14 @@ def run_async_local(problem: Problem, f: Objective, n: int, workers: int, seed: 
         for p in new:
             heapq.heappush(clock, (now + times[issued], issued, p))
             issued += 1
+        exits += len(done)
+        if exits < exits_per_fit and ready:
+            continue
+        exits = 0
         search.drop(ready)  # stale: replaced by fresh points from one fit
         ready = []
         if issued < n and not search.in_random_phase:
-            ready = search.propose(search.snapshot(), min(RESERVE, n - issued))
+            ready = search.propose(search.snapshot(), min(reserve(exits_per_fit), n - issued))
             search.register(ready)
     return values
 
@@ -116,8 +134,10 @@ def run_random(problem: Problem, f: Objective, n: int, workers: int, seed: int) 
     return [f(list(p)) for p in problem.space.rvs(n, random_state=seed)]
 
 
-def run_optuna(problem: Problem, f: Objective, n: int, workers: int, seed: int) -> list[float]:
-    """Optuna's TPE with constant_liar=True, asynchronous in simulated time."""
+def run_optuna(problem: Problem, f: Objective, n: int, workers: int, seed: int,
+               sampler: str = "TPE") -> list[float]:
+    """Optuna's TPE with constant_liar=True (or its GPSampler, which conditions on
+    running trials itself), asynchronous in simulated time."""
     import optuna
     from skopt.space import Categorical, Integer
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -131,8 +151,8 @@ def run_optuna(problem: Problem, f: Objective, n: int, workers: int, seed: int) 
                                                                    log=log)
         else:
             dists[dim.name] = optuna.distributions.FloatDistribution(dim.low, dim.high, log=log)
-    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
-    study = optuna.create_study(sampler=sampler)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+                                if sampler == "TPE" else optuna.samplers.GPSampler(seed=seed))
     times = durations(seed, n)
     clock: list[tuple[float, int, Any]] = []
     values: list[float] = []
@@ -150,7 +170,13 @@ def run_optuna(problem: Problem, f: Objective, n: int, workers: int, seed: int) 
     return values
 
 
-RUNNERS = {OURS: run_async_local, RANDOM: run_random, TPE: run_optuna,
+def run_optuna_gp(problem: Problem, f: Objective, n: int, workers: int,
+                  seed: int) -> list[float]:
+    """Optuna's GPSampler (torch), asynchronous in simulated time."""
+    return run_optuna(problem, f, n, workers, seed, sampler="GP")
+
+
+RUNNERS = {OURS: run_async_local, RANDOM: run_random, TPE: run_optuna, GP: run_optuna_gp,
            "sequential skopt": run_sequential}
 
 
@@ -177,13 +203,15 @@ def variant(method: str) -> tuple[Callable, dict[str, Any]]:
     return run_async_local, options
 
 
-def one_run(job: tuple[str, str, int, int, int]) -> tuple[str, str, int, float, float]:
+def one_run(job: tuple[str, str, int, int, int, int]) -> tuple[str, str, int, float, float]:
     """Best value and CPU seconds (the method's, not the objective's) of one run."""
-    name, method, seed, n, workers = job
+    name, method, seed, n, workers, exits_per_fit = job
     warnings.simplefilter("ignore")
     speed_up_forests()
     benchmark = PROBLEMS[name]
     runner, options = variant(method)
+    if runner is run_async_local:
+        options["exits_per_fit"] = exits_per_fit
     objective_seconds = [0.0]
 
     def f(point: list[Any]) -> float:
@@ -220,9 +248,11 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
     scores: dict[str, dict[str, float]] = {}
     for method in methods:
         ratios: list[float] = []
-        beat_tpe, beat_random, worse, better = 0, 0, 0, 0
+        beat_tpe, beat_random, beat_gp, worse, better = 0, 0, 0, 0, 0
         for name in problems:
             mine = max(medians[(name, method)], FLOOR)
+            if (name, GP) in medians:
+                beat_gp += mine <= max(medians[(name, GP)], FLOOR)
             if (name, RANDOM) in medians:
                 ratios.append(mine / max(medians[(name, RANDOM)], FLOOR))
                 beat_random += mine <= max(medians[(name, RANDOM)], FLOOR)
@@ -231,7 +261,7 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
                 if method != TPE:
                     worse += _differs(samples[(name, method)], samples[(name, TPE)], "greater")
                     better += _differs(samples[(name, method)], samples[(name, TPE)], "less")
-        scores[method] = {"vs TPE": beat_tpe, "vs random": beat_random,
+        scores[method] = {"vs TPE": beat_tpe, "vs random": beat_random, "vs GP": beat_gp,
                           "geo-mean / random": _geo_mean(np.maximum(ratios, CLIP)),
                           "unclipped": _geo_mean(ratios), "worse": worse, "better": better}
     for row in rows:
@@ -253,22 +283,28 @@ def _geo_mean(ratios: Any) -> float:
 
 
 def report(problems: list[str], methods: list[str], seeds: int,
-           best: dict[tuple[str, str, int], float], cpu: dict[str, list[float]],
+           best: dict[tuple[str, str, int], float], cpu: dict[str, list[tuple[float, int]]],
            optima: dict[tuple[str, int], float | None]) -> None:
-    """The table per problem and method, and the scores per method."""
+    """The table per problem and method, and the scores per method.
+
+    `cpu` holds each run's (CPU seconds, evaluations) per method.
+    """
     rows, scores = summary(problems, methods, best, seeds, optima)
     print()
     print(table(["problem", "method", "median regret", "IQR", "/ random"], rows))
     print()
+    versus_gp = ["no worse than optuna GP"] if GP in methods else []
     print(table(["method", "no worse than TPE", "significantly worse / better than TPE",
-                 "no worse than random",
+                 *versus_gp, "no worse than random",
                  f"geo-mean / random (ratios >= {CLIP})", "unclipped",
-                 "search CPU s per run (median, max)"],
+                 "search CPU s per run (median, max)", "per 1,000 evaluations (median)"],
                 [[m, f"{scores[m]['vs TPE']:.0f} of {len(problems)}",
                   f"{scores[m]['worse']:.0f} / {scores[m]['better']:.0f}",
+                  *[f"{scores[m]['vs GP']:.0f} of {len(problems)}" for _ in versus_gp],
                   f"{scores[m]['vs random']:.0f} of {len(problems)}",
                   f"{scores[m]['geo-mean / random']:.3f}", f"{scores[m]['unclipped']:.3g}",
-                  f"{np.median(cpu[m]):.2f}, {np.max(cpu[m]):.2f}"] for m in methods]))
+                  f"{np.median([c for c, _ in cpu[m]]):.2f}, {max(c for c, _ in cpu[m]):.2f}",
+                  f"{np.median([1000 * c / n for c, n in cpu[m]]):.2f}"] for m in methods]))
     print("(regret: best value minus the optimum; for the model-tuning problems, minus the "
           "best value any run found; significantly: Mann-Whitney U over the seeds, one-sided, "
           f"p < {ALPHA}; CPU: the method's own, objective excluded)")
@@ -287,10 +323,10 @@ def summarize(files: list[str], problems: list[str] | None) -> int:
     seeds = min(sum(1 for (p, m, _) in runs if (p, m) == (name, method))
                 for name in kept for method in methods)
     best = {k: r["best"] for k, r in runs.items() if k[0] in kept and k[2] < seeds}
-    cpu: dict[str, list[float]] = {}
+    cpu: dict[str, list[tuple[float, int]]] = {}
     for (name, method, seed), run in runs.items():
-        if name in kept and seed < seeds:
-            cpu.setdefault(method, []).append(run["cpu"])
+        if name in kept and seed < seeds:  # runs before issue 22 were all of 100 evaluations
+            cpu.setdefault(method, []).append((run["cpu"], run.get("evaluations", 100)))
     optima = {(r["problem"], r["seed"]): r["optimum"] for r in runs.values()}
     print(f"{len(kept)} problems, {seeds} seeds each, from {', '.join(files)}")
     report(kept, methods, seeds, best, cpu, optima)
@@ -302,7 +338,12 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--evaluations", type=int, default=100)
     parser.add_argument("--workers", type=int, default=8, help="simulated concurrency")
-    parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
+    parser.add_argument("--exits-per-fit", type=int, default=1,
+                        help="tasks that exit during one of async-local's fits (default 1: "
+                             "a fit per exit; at 1,024 slots of 20-40 s tasks, 34 exit a "
+                             "second)")
+    parser.add_argument("--problems", nargs="+", default=SUITE, choices=list(PROBLEMS),
+                        help="default: the 18 of the suite (not the LARGE ones)")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
                         help=f"of {', '.join(METHODS)}; also variants of async-local: "
                              "'async-local RF', 'async-local lie=mean acq_func=LCB', ...")
@@ -324,29 +365,34 @@ def main() -> int:
                      "coco-experiment==2.8.2, or choose other --problems")
     if args.summarize:
         return summarize(args.summarize, args.problems if "--problems" in sys.argv else None)
-    if TPE in args.methods and importlib.util.find_spec("optuna") is None:
+    if {TPE, GP} & set(args.methods) and importlib.util.find_spec("optuna") is None:
         parser.error("Optuna is not installed: use benchmarks/run.sh quality (it installs "
                      "benchmarks/requirements.txt), or drop it with --methods")
+    if GP in args.methods and importlib.util.find_spec("torch") is None:
+        parser.error(f"'{GP}' needs torch: use benchmarks/run.sh quality (it installs "
+                     "torch==2.13.0 for a command that names it), or drop it with --methods")
     banner(f"quality: simple regret after {args.evaluations} evaluations, {args.workers} "
-           f"simulated workers, {args.seeds} seeds")
+           f"simulated workers, {args.seeds} seeds, {args.exits_per_fit} exit(s) per fit")
     print("optimizer: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_OPTIMIZER.items()
                                     if k != "random_state") + ", random_state=seed; lie=max")
     methods = list(args.methods)
-    jobs = [(name, method, seed, args.evaluations, args.workers) for name in args.problems
-            for seed in range(args.seeds) for method in methods]
+    jobs = [(name, method, seed, args.evaluations, args.workers, args.exits_per_fit)
+            for name in args.problems for seed in range(args.seeds) for method in methods]
     began = time.time()
     best: dict[tuple[str, str, int], float] = {}
-    cpu: dict[str, list[float]] = {}
+    cpu: dict[str, list[tuple[float, int]]] = {}
     optima: dict[tuple[str, int], float | None] = {}
     with open(args.record or os.devnull, "a") as record, \
             ProcessPoolExecutor(args.jobs) as pool:
         for name, method, seed, value, seconds in pool.map(one_run, jobs):
             best[(name, method, seed)] = value
-            cpu.setdefault(method, []).append(seconds)
+            cpu.setdefault(method, []).append((seconds, args.evaluations))
             optima[(name, seed)] = PROBLEMS[name].optimum(seed)
             record.write(json.dumps({"problem": name, "method": method, "seed": seed,
                                      "best": value, "cpu": seconds,
-                                     "optimum": optima[(name, seed)]}) + "\n")
+                                     "optimum": optima[(name, seed)],
+                                     "evaluations": args.evaluations, "workers": args.workers,
+                                     "exits_per_fit": args.exits_per_fit}) + "\n")
             record.flush()
     report(args.problems, methods, args.seeds, best, cpu, optima)
     print(f"wall: {time.time() - began:.0f} s")

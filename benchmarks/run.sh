@@ -12,12 +12,14 @@ usage() {
   cat <<USAGE
 usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folders|soak|prune|jobs [ARGS...]
   overhead  replacement latency and driver CPU per task vs the original inline loop (~6 min)
-  scale     slot utilization: 1,024 x 20-40 s tasks (6,000) and 16 x 1 s tasks (2,000) (~6 min)
+  scale     slot utilization and the model's share of the points: 1,024 x 20-40 s tasks
+            (6,000) and 16 x 1 s tasks (2,000) (~6 min); --hogs N beside N busy processes
   pack      GPU utilization on a Polaris-shaped allocation: 128 nodes x 4 GPUs, single-GPU
             20-40 s tasks packed vs whole-node; driver CPU per replacement at 512 and 4,096
             slots (~10 min)
   quality   simple regret on 18 problems (BBOB, classics, scikit-learn tuning): async-local,
-            random, Optuna TPE (10 seeds, ~15 min on 2 cores)
+            random, Optuna TPE (10 seeds, ~15 min on 2 cores); --methods 'optuna GP'
+            installs torch==2.13.0 for Optuna's GPSampler
   report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~5 s)
   plot_folders  synthetic OUTPUT folders at 8, 50, 1,000 slots, to look at the PNGs
             (FOLDER [--slots N...] [--report])
@@ -49,6 +51,10 @@ if [ "$NAME" = quality ]; then
 else
   python_env "$THIS" "skopt sklearn numpy matplotlib" "$THIS/requirements.txt"
 fi
+case " $* " in
+  *"optuna GP"*)  # Optuna's GPSampler needs torch: installed for this command, never for a search
+    "$PY" -c "import torch" 2>/dev/null || "$PY" -m pip install -q torch==2.13.0 ;;
+esac
 
 HARD=$(ulimit -Hn)
 ulimit -n "$HARD" 2>/dev/null || true

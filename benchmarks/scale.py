@@ -3,8 +3,10 @@
 # product's loop, Search and Proposer: 1,024 concurrent tasks of 20-40 s
 # (6,000 tasks) and 16 concurrent tasks of 1 s (2,000 tasks), 6 dimensions.
 # A task's run time is what the task measured itself (first line to last),
-# so a late reap or a slow spawn counts as idle.
-#   python3 benchmarks/scale.py [--runs 1024x6000x20-40 16x2000x1-1]
+# so a late reap or a slow spawn counts as idle. Also: the share of the
+# points issued after the initial design that the model chose, and how
+# stale they were; --hogs N runs N busy processes beside the driver.
+#   python3 benchmarks/scale.py [--runs 1024x6000x20-40 16x2000x1-1] [--hogs N]
 
 import argparse
 import heapq
@@ -15,8 +17,11 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (
     QUICK,
+    SHARE_HEADER,
+    SHARE_NOTE,
     banner,
     clean_up,
+    cpu_hogs,
     max_rss_mib,
     ms,
     proposer_factory,
@@ -24,6 +29,7 @@ from common import (
     replacements,
     run_loop,
     seeded_search,
+    share_columns,
     space6,
     table,
 )
@@ -62,9 +68,11 @@ def main() -> int:
                         help="CONCURRENCYxTASKSxMIN-MAX seconds "
                              "(default 1024x6000x20-40 16x2000x1-1)")
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
+    parser.add_argument("--hogs", type=int, default=0,
+                        help="busy processes beside the driver during each run (default 0)")
     args = parser.parse_args(["--runs", "4x30x0.1-0.3"] + sys.argv[1:] if QUICK else None)
     banner("scale: slot utilization with real sleep tasks (the product's loop, Search, "
-           "Proposer)")
+           f"Proposer), {args.hogs} CPU hog(s) beside the driver")
     root = tempfile.mkdtemp(prefix="async-local-scale-")
     rows, extra = [], []
     for concurrency, count, low, high in args.runs:
@@ -73,8 +81,9 @@ def main() -> int:
         print(f"running {count} tasks, {concurrency} at a time, {low:g}-{high:g} s each ...",
               flush=True)
         search = seeded_search(space6(), 0)
-        stats = run_loop(proposer_factory(search), space6(), concurrency, count, out,
-                         (low, high), out + ".log")
+        with cpu_hogs(args.hogs):
+            stats = run_loop(proposer_factory(search), space6(), concurrency, count, out,
+                             (low, high), out + ".log")
         tasks = read_tasks(out)
         busy = sum(t["t1"] - t["t0"] for t in tasks)
         wall = stats["wall"]
@@ -91,7 +100,7 @@ def main() -> int:
                      f"{wall:.1f}", f"{max_rss_mib():.0f}"])
         extra.append([name, ms(to_spawn, 50), ms(to_spawn, 99), ms(to_spawn, 100),
                       f"{1000 * stats['cpu'] / len(tasks):.1f}", stats["fits"], stats["waits"],
-                      stats["spared"]])
+                      stats["spared"], *share_columns(stats)])
     print()
     print("utilization = sum of task-measured run times / (concurrency x wall time)")
     print("zero-overhead bound = the same with the wall time of an ideal driver (same tasks, "
@@ -103,9 +112,10 @@ def main() -> int:
                  "tasks/s", "wall s", "driver RSS MiB"], rows))
     print()
     print(table(["run", "latency p50 ms", "p99 ms", "max ms", "driver CPU ms/task", "fits",
-                 "waits", "spare"], extra))
+                 "waits", "spare", *SHARE_HEADER], extra))
     print("latency: a task's own last timestamp -> its successor spawned; driver CPU includes "
           "the model-fitting process; waits: takes that left slots idle")
+    print(SHARE_NOTE)
     clean_up(root, args.keep)
     return 0
 

@@ -188,6 +188,34 @@ def test_the_first_fit_is_bridged_with_random_points():
     assert proposer.bridged == 3
 
 
+def test_takes_count_model_points_after_the_design_and_their_staleness(running):
+    proposer, search, loop = running()
+    proposer.take(3)
+    wait_until(proposer, loop, lambda: len(proposer.ready) >= 3)
+    with proposer.lock:
+        point = [0.9, 0.9, 0.9]
+        search.register([point])
+        search.tell([point], [objective(point)])  # one result since the ready points' fit
+        points = proposer.take(2)
+        assert proposer.origins == ["model", "model"]
+        assert proposer.staleness == [1, 1]
+        assert proposer.share.chosen_late == proposer.share.issued_late == len(points) == 2
+
+
+def test_a_model_that_cannot_keep_up_is_said_once(capsys):
+    proposer, search, _ = make(warm=False)  # thread not started: the first fit never ends
+    points = proposer.take(10)
+    search.tell(points, [objective(p) for p in points])
+    for _ in range(3):
+        proposer.take(4)  # bridged: random points after the design
+    assert proposer.share.issued_late == 12 and proposer.share.chosen_late == 0
+    proposer.close()
+    proposer.close()
+    said = capsys.readouterr().err
+    assert said.count("the model chose only 0 of the 12 points") == 1
+    assert "the first fit had not landed" in said
+
+
 def test_a_resumed_search_is_never_bridged():
     proposer, _, _ = make(warm=True)  # results known before the first take: no random phase
     assert proposer.take(3) == []
@@ -203,6 +231,19 @@ def test_the_fit_runs_in_a_separate_process(running):
     assert all(p in search.pending for p in points)
     assert proposer.fitter is not None and proposer.fitter.pid is not None
     assert proposer.fitter.cpu > 0  # the fits ran there, not in this process
+
+
+def test_the_fitting_process_is_a_batch_job_at_the_drivers_priority():
+    """Not nice 10: on a loaded node that starved the fits (issue 22)."""
+    _, search, _ = make()
+    fitter = Fitter(search, in_process=True)
+    try:
+        assert len(fitter.propose(search.snapshot(), 2)) == 2  # it is serving: set up
+        assert fitter.pid is not None
+        assert os.sched_getscheduler(fitter.pid) == os.SCHED_BATCH
+        assert os.getpriority(os.PRIO_PROCESS, fitter.pid) == os.getpriority(os.PRIO_PROCESS, 0)
+    finally:
+        fitter.close()
 
 
 def test_a_dead_fitting_process_falls_back_to_the_driver():

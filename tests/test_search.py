@@ -437,6 +437,65 @@ def test_gp_large_batches_are_complete():
     assert len({key(p) for p in points}) == Acquisition.MODELLED_BATCH + 20
 
 
+def test_gp_large_batches_come_from_the_model(monkeypatch):
+    """Past MODELLED_BATCH points qUCB picks the rest: no random filler (issue 22)."""
+    search = gp_search(space(3), n=12)
+
+    def refuse(self, k, rng, taken):
+        assert k == 0, f"{k} random points in a model batch"
+        return []
+    monkeypatch.setattr(Acquisition.GPProposal, "random_points", refuse)
+    batch = search.propose(search.snapshot(), Acquisition.MODELLED_BATCH + 40)
+    assert len({key(p) for p in batch}) == Acquisition.MODELLED_BATCH + 40
+
+
+def test_gp_large_batches_are_spread_and_better_than_random():
+    """qUCB's points keep apart (local penalization) and score better than random points."""
+    search = gp_search(space(2), n=20)
+    k = Acquisition.MODELLED_BATCH + 100
+    batch = np.array(search.propose(search.snapshot(), k))[Acquisition.MODELLED_BATCH:]
+    closest = min(np.linalg.norm(a - b) for a, b in itertools.combinations(batch, 2))
+    assert closest > 1e-3
+    rng = np.random.RandomState(0)
+    assert np.mean([objective(list(p)) for p in batch]) \
+        < np.mean([objective(list(p)) for p in rng.rand(len(batch), 2)])
+
+
+def test_gp_candidates_repeating_known_points_are_never_decoded(monkeypatch):
+    """On a grid most candidates repeat a known point: weeded out before the pick (issue 22:
+    decoding each cost 5 s of CPU in a 100-evaluation run)."""
+    problem = Problem({"a": {"low": 0, "high": 4}, "b": ["x", "y", "z"]})  # 15 points in all
+    search = gp_search(problem, n=10)
+    decoded = []
+    decode = Acquisition.GPProposal.decode
+    monkeypatch.setattr(Acquisition.GPProposal, "decode",
+                        lambda self, row: decoded.append(row) or decode(self, row))
+    batch = search.propose(search.snapshot(), 3)
+    assert len(decoded) == 3
+    assert not {key(p) for p in batch} & {key(p) for p in search.optimizer.Xi}
+
+
+def test_gp_proposals_look_only_at_the_new_results(monkeypatch):
+    """The cost of a proposal does not grow with the results seen before (issue 22)."""
+    search = gp_search(space(3), n=60)
+    search.propose(search.snapshot(), 2)
+    point = [0.5, 0.5, 0.5]
+    search.tell([point], [objective(point)])
+    keyed = []
+    key_of = Acquisition.key
+    monkeypatch.setattr(Acquisition, "key", lambda p: keyed.append(p) or key_of(p))
+    batch = search.propose(search.snapshot(), 2)
+    assert len(batch) == 2 and point not in batch
+    assert len(keyed) < 20  # the new result and the picks, not the 61 results
+
+
+def test_fresh_candidates_are_new_and_distinct():
+    known = np.array([[0.0, 1.0]])
+    candidates = np.array([[0.0, 1.0], [0.5, 0.5], [0.5, 0.5], [1.0, 0.0]])
+    assert Acquisition.fresh(candidates, known).tolist() == [False, True, False, True]
+    assert Acquisition.fresh(candidates, np.empty((0, 2))).tolist() == [True, True, False, True]
+
+
 def test_gp_kernel_is_refitted_only_when_the_results_grew():
     search = gp_search(space(2), n=12)
     fitted = []
