@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from BadNodes import BadNodes
 from Joined import Lost
 from Launcher import Launcher, Placement
+from ModelShare import ModelShare
 from Origin import Origin
 from Status import Status
 from Task import Outcome, Task
@@ -31,6 +32,7 @@ class Points(Protocol):
     """Where new points come from (Proposer, or a benchmark's baseline)."""
 
     origins: list[Origin]  # where each point the last take() returned came from
+    share: ModelShare  # how many of the points it gave the model chose
 
     def start(self) -> None: ...
     def take(self, k: int) -> list[list[Any]]: ...

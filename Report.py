@@ -30,6 +30,8 @@ import OutputLock
 import Plots
 from History import History, RunFileError, read_journals, read_run_file, told_value
 from Joined import alive_drivers
+from ModelShare import ModelShare, count_origins
+from Origin import Origin
 from Plots import PLOTS, PROG
 from Results import (
     FIXED_AFTER,
@@ -88,6 +90,7 @@ class ReportSummary:
     eta_time: float = 0.0  # when the ETA was estimated (epoch seconds)
     first_model: int | None = None  # the first task whose point a model chose
     origins_known: bool = False  # started.csv records where each point came from
+    model_share: str = ""  # 'model chose N of M points' (started.csv's origins)
     driver_alive: bool = False  # a driver runs the search now (OutputLock.held_by_another)
     plots: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Figure] = field(default_factory=dict)
@@ -153,28 +156,29 @@ def _row(record: dict[str, str], names: list[str], metrics: list[str]) -> Row | 
                slot=int_or_none(record["slot"]), metrics={m: record[m] for m in metrics})
 
 
-def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None, bool]:
+def read_running(output: str,
+                 finished: set[int]) -> tuple[list[Row], int | None, bool, ModelShare]:
     """Tasks in OUTPUT/started.csv with no row in results.csv yet, and the model's first task.
 
     A running task's `end` is its last sign of life: the last write to its
     output file (Layout.py), never now. Also returned: the first task whose
     point a model chose (started.csv's origin; None: none yet or unknown),
-    and whether started.csv records origins at all (folders written before
-    the `origin` column do not).
+    whether started.csv records origins at all (folders written before
+    the `origin` column do not), and the counts of its model and random points.
     """
     paths = Layout.all_journals(output, Layout.STARTED)
     try:
         header, records = read_journals(paths)
     except ValueError:
-        return [], None, False
+        return [], None, False, ModelShare()
     if header[:len(STARTED_FIXED)] != STARTED_FIXED:
-        return [], None, False
+        return [], None, False, ModelShare()
     running = []
     names = started_names(header)
     models = []
     for record in records:
         number, start = int_or_none(record["id"]), _float(record["start"])
-        if number is not None and record.get("origin") == "model":
+        if number is not None and record.get("origin") == Origin.MODEL:
             models.append(number)
         if number is None or start is None or number in finished:
             continue
@@ -183,7 +187,8 @@ def read_running(output: str, finished: set[int]) -> tuple[list[Row], int | None
         running.append(Row(id=number, status=RUNNING, objective=None, seconds=0.0,
                            params={n: record[n] for n in names}, start=start, end=end,
                            slot=int_or_none(record["slot"]), origin=record.get("origin", "")))
-    return running, min(models, default=None), "origin" in header
+    share = count_origins(record.get("origin", "") for record in records)
+    return running, min(models, default=None), "origin" in header, share
 
 
 def read_run(output: str) -> dict[str, Any]:
@@ -294,6 +299,8 @@ def format_report(summary: ReportSummary) -> list[str]:
     else:
         lines.append("best: no ok task yet")
     lines += _pruned_lines(summary.rows)
+    if summary.model_share:
+        lines.append(summary.model_share)
     lines.append(f"total task time: {summary.total_seconds:.1f} s")
     if summary.wall_seconds is None:
         lines += ["wall time: n/a (no finished task)", "utilization: n/a"]
@@ -355,10 +362,12 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
         OUTPUT is missing, has no results.csv, or a results.csv with a wrong header.
     """
     names, rows = read_rows(output_dir)
-    running, first_model, origins_known = read_running(output_dir, {r.id for r in rows})
+    running, first_model, origins_known, share = read_running(output_dir,
+                                                              {r.id for r in rows})
     run = read_run(output_dir)
     summary = summarize(output_dir, names, rows, running, top=top, run=run)
     summary.first_model, summary.origins_known = first_model, origins_known
+    summary.model_share = share.line() if origins_known and share.issued else ""
     summary.driver_alive = OutputLock.held_by_another(output_dir)
     for line in format_report(summary):
         print(line, file=out)

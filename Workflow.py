@@ -678,6 +678,8 @@ class Workflow:
     def _finish(self) -> int:
         """The summary, the best result and how the run ended; return the exit code."""
         shout(self.tally.summary_line())
+        if self.points.share.issued:
+            shout(self.points.share.line())
         if self.issuer.summary():
             shout(self.issuer.summary())
         if self.joined is not None:

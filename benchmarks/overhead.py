@@ -32,6 +32,7 @@ from common import (
     table,
 )
 
+from ModelShare import ModelShare
 from Origin import Origin
 from Search import Search
 
@@ -54,6 +55,7 @@ class InlinePoints:
         self.fits_left = budget
         self.first = True
         self.origins: list[Origin] = []  # of the points the last take returned
+        self.share = ModelShare()  # of every point taken
         x, y = self.optimizer.Xi.pop(), self.optimizer.yi.pop()
         self.optimizer._n_initial_points += 1
         with warnings.catch_warnings():
@@ -67,8 +69,10 @@ class InlinePoints:
         if self.first:  # the first wave is not a replacement: drawn at random, not measured
             self.first = False
             self.origins = [Origin.RANDOM] * k
+            self.share.add(self.origins, after_design=False)
             return [list(p) for p in self.optimizer.space.rvs(k, random_state=0)]
         self.origins = [Origin.MODEL] * k
+        self.share.add(self.origins, after_design=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return [list(self.optimizer.ask(n_points=1)[0]) for _ in range(k)]

@@ -63,3 +63,24 @@ def test_short_tasks_are_told_to_do_more_per_task():
 def test_started_csv_origins_are_counted():
     share = count_origins(["random", "model", "again", "elsewhere", "model", ""])
     assert share.line() == "model chose 2 of 3 points"
+
+
+def test_the_summary_and_the_report_say_how_many_points_the_model_chose(tmp_path):
+    """A real run: its summary line and report.sh's report count started.csv's origins."""
+    import csv
+
+    import io
+
+    import Report
+    from conftest import run_main
+
+    output = tmp_path / "out"
+    result = run_main(["-o", str(output), "1", "2", "6"], env={"DRYRUN": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open(output / "started.csv", newline="") as stream:
+        origins = [row["origin"] for row in csv.DictReader(stream)]
+    expected = f"model chose {origins.count('model')} of {len(origins)} points"
+    assert expected in result.stdout + result.stderr
+    report = io.StringIO()
+    Report.write_report(str(output), out=report, plots=False)
+    assert expected in report.getvalue()
