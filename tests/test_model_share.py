@@ -68,11 +68,11 @@ def test_started_csv_origins_are_counted():
 def test_the_summary_and_the_report_say_how_many_points_the_model_chose(tmp_path):
     """A real run: its summary line and report.sh's report count started.csv's origins."""
     import csv
-
     import io
 
-    import Report
     from conftest import run_main
+
+    import Report
 
     output = tmp_path / "out"
     result = run_main(["-o", str(output), "1", "2", "6"], env={"DRYRUN": "1"})
