@@ -521,15 +521,7 @@ def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
     LaunchError : unknown name, bad ppn, a requested launcher not found,
         an unreadable node list, seats that cannot be made
     """
-    if name not in LAUNCHERS:
-        raise LaunchError(f"launcher {name!r}: expected one of "
-                          + ", ".join(LAUNCHERS))
-    if isinstance(ppn, bool) or not isinstance(ppn, int) or ppn < 1:
-        raise LaunchError(f"ppn {ppn!r}: expected an integer >= 1")
-    if isinstance(launcher_args, str) or \
-       not all(isinstance(a, str) for a in launcher_args):
-        raise LaunchError(f"launcher_args {launcher_args!r}: "
-                          "expected a list of strings")
+    _check_launch_settings(name, launcher_args, ppn)
     machine = machine or MACHINES["local"]
     pack = packing(machine, tasks_per_node, gpus_per_node, environ, cpu_count)
     if name == "none":
@@ -554,6 +546,26 @@ def choose_launcher(name: str, launcher_args: Sequence[str], ppn: int,
         return CLASSES[name](launcher_args, ppn, environ,
                              f"requested (launcher: {name}), "
                              f"{program} found at {path}", pack)
+    return _of_the_job(launcher_args, ppn, environ, which, pack)
+
+
+def _check_launch_settings(name: str, launcher_args: Sequence[str], ppn: int) -> None:
+    """Refuse an unknown launcher name, a bad ppn or launcher_args (LaunchError)."""
+    if name not in LAUNCHERS:
+        raise LaunchError(f"launcher {name!r}: expected one of "
+                          + ", ".join(LAUNCHERS))
+    if isinstance(ppn, bool) or not isinstance(ppn, int) or ppn < 1:
+        raise LaunchError(f"ppn {ppn!r}: expected an integer >= 1")
+    if isinstance(launcher_args, str) or \
+       not all(isinstance(a, str) for a in launcher_args):
+        raise LaunchError(f"launcher_args {launcher_args!r}: "
+                          "expected a list of strings")
+
+
+def _of_the_job(launcher_args: Sequence[str], ppn: int, environ: Mapping[str, str],
+                which: Which, pack: Packing) -> Launcher:
+    """`launcher: auto` on a generic machine: the launcher of the first batch job's
+    scheduler found (Schedulers.SCHEDULERS order), else none, saying why."""
     notes = []
     for scheduler in SCHEDULERS:  # auto: the launcher of the first job's scheduler
         job, chosen = scheduler.job(environ), scheduler.launcher

@@ -64,7 +64,8 @@ class Machine:
 
 
 SLURM_MAX_STEPS = 40_000  # slurm.conf MaxStepCount default (https://slurm.schedmd.com/slurm.conf.html#OPT_MaxStepCount)
-ALPS_SIMULTANEOUS = 1_000  # ALPS: at most 1,000 simultaneous aprun per job (Theta documentation below)
+# ALPS: at most 1,000 simultaneous aprun per job (Theta documentation below)
+ALPS_SIMULTANEOUS = 1_000
 
 MACHINES: dict[str, Machine] = {m.name: m for m in (
     # https://docs.alcf.anl.gov/polaris/running-jobs/ and its set_affinity_gpu_polaris.sh:

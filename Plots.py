@@ -331,6 +331,39 @@ def _predict(model: Any, base: np.ndarray, axes: list[_Axis], std: bool) -> np.n
     return np.asarray(values).reshape(len(combos), -1).mean(axis=1).reshape(shape)
 
 
+def _ok_points(summary: "ReportSummary",
+               run: dict[str, Any]) -> tuple[Problem, list[tuple[list[Any], float]]]:
+    """The problem's space and the (point, objective) of the ok tasks inside it (at least
+    two, else Unavailable); tasks outside it are left out with a warning."""
+    ok = [r for r in summary.rows if r.objective is not None]
+    if len(ok) < 2:
+        raise Unavailable(f"needs at least 2 tasks finished ok, has {len(ok)}")
+    problem = problem_space(summary.params, ok, run)
+    pairs = [(p, float(r.objective)) for r in ok
+             if r.objective is not None and (p := _point(problem, r)) is not None]
+    if len(pairs) < len(ok):
+        print(f"{PROG}: warning: objective plot: {len(ok) - len(pairs)} ok task(s) outside the "
+              "problem's space left out", file=sys.stderr)
+    if len(pairs) < 2:
+        raise Unavailable(f"needs at least 2 ok tasks inside the space, has {len(pairs)}")
+    return problem, pairs
+
+
+def _objective_title(summary: "ReportSummary", fitted: int, total: int) -> list[str]:
+    """The lines of objective.png's title: what is drawn, what the model was fitted to,
+    the marks, and the pruned tasks left out."""
+    sample = f"{fitted} ok tasks" if fitted == total else \
+        f"{fitted} of {total} ok tasks: the best and a random sample"
+    heading = f"Partial dependence of the objective ({Direction.wording(summary.direction)})"
+    parts = [heading + " on each parameter",
+             f"Gaussian process fitted to {sample}; band: \u00b1 1 sd",
+             "dots: tasks; red star and dashed line: best task"]
+    pruned = sum(1 for r in summary.rows if r.status == Status.PRUNED)
+    if pruned:
+        parts.append(f"{pruned} pruned task(s) left out (stopped early: no final value)")
+    return parts
+
+
 def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
     """Partial dependence of the objective on each parameter (as skopt's plot_objective).
 
@@ -340,18 +373,8 @@ def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
     mean over two parameters, all on one colour scale with a colour bar.
     """
     direction = summary.direction
-    ok = [r for r in summary.rows if r.objective is not None]
-    if len(ok) < 2:
-        raise Unavailable(f"needs at least 2 tasks finished ok, has {len(ok)}")
-    problem = problem_space(summary.params, ok, run)
+    problem, pairs = _ok_points(summary, run)
     space = problem.space
-    pairs = [(p, float(r.objective)) for r in ok
-             if r.objective is not None and (p := _point(problem, r)) is not None]
-    if len(pairs) < len(ok):
-        print(f"{PROG}: warning: objective plot: {len(ok) - len(pairs)} ok task(s) outside the "
-              "problem's space left out", file=sys.stderr)
-    if len(pairs) < 2:
-        raise Unavailable(f"needs at least 2 ok tasks inside the space, has {len(pairs)}")
     total = len(pairs)
     sample = surrogate_sample([(p, Direction.minimized(v, direction)) for p, v in pairs])
     points = [p for p, _ in sample]
@@ -361,19 +384,11 @@ def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
     if not varying:
         raise Unavailable("no parameter varies: nothing to plot against")
     model = _surrogate(space, points, values)
-    fitted = f"{len(points)} ok tasks" if len(points) == total else \
-        f"{len(points)} of {total} ok tasks: the best and a random sample"
     base = np.asarray(space.transform(space.rvs(SAMPLES, random_state=0)), dtype=float)
     axes1 = [_Axis(d, k, int(columns[k]), GRID_1D) for k, d in varying]
     axes2 = [_Axis(d, k, int(columns[k]), GRID_2D) for k, d in varying]
     best = int(np.argmin([Direction.minimized(v, direction) for v in values]))
-    pruned = sum(1 for r in summary.rows if r.status == "pruned")
-    heading = f"Partial dependence of the objective ({Direction.wording(direction)})"
-    parts = [heading + " on each parameter",
-             f"Gaussian process fitted to {fitted}; band: \u00b1 1 sd",
-             "dots: tasks; red star and dashed line: best task"]
-    if pruned:
-        parts.append(f"{pruned} pruned task(s) left out (stopped early: no final value)")
+    parts = _objective_title(summary, len(points), total)
     bounds = _bounds(values)
     n = len(varying)
     if n == 1:

@@ -84,16 +84,7 @@ def _range(name: str, spec: dict[str, Any]) -> Dimension:
             raise UsageError(f"{where}: missing {bound!r}")
         if not is_number(spec[bound]):
             raise UsageError(f"{where}.{bound}: expected a number, got {spec[bound]!r}")
-    kind = spec.get("type")
-    if kind is None:
-        integers = [isinstance(spec[b], int) for b in ("low", "high")]
-        if integers[0] != integers[1]:
-            raise UsageError(f'{where}: one integer and one real bound (low={spec["low"]!r}, '
-                             f'high={spec["high"]!r}); write both alike, or add "type": "int" '
-                             'or "type": "real"')
-        kind = "int" if integers[0] else "real"
-    elif kind not in TYPES:
-        raise UsageError(f"{where}.type: expected one of {', '.join(TYPES)}, got {kind!r}")
+    kind = _range_type(where, spec)
     low, high = (_bound(f"{where}.{b}", spec[b], kind) for b in ("low", "high"))
     prior = spec.get("prior", "uniform")
     if prior not in PRIORS:
@@ -109,6 +100,21 @@ def _range(name: str, spec: dict[str, Any]) -> Dimension:
     except (ValueError, ArithmeticError) as err:  # e.g. a log of a subnormal low
         raise UsageError(f"{where}: skopt cannot use the range low={low} high={high} "
                          f"prior={prior}: {err}") from None
+
+
+def _range_type(where: str, spec: dict[str, Any]) -> str:
+    """A range's "type": as given, else "int" when both bounds are integers, else "real"."""
+    kind = spec.get("type")
+    if kind is None:
+        integers = [isinstance(spec[b], int) for b in ("low", "high")]
+        if integers[0] != integers[1]:
+            raise UsageError(f'{where}: one integer and one real bound (low={spec["low"]!r}, '
+                             f'high={spec["high"]!r}); write both alike, or add "type": "int" '
+                             'or "type": "real"')
+        return "int" if integers[0] else "real"
+    if kind not in TYPES:
+        raise UsageError(f"{where}.type: expected one of {', '.join(TYPES)}, got {kind!r}")
+    return str(kind)
 
 
 def _dimension(name: str, spec: Any) -> Dimension:

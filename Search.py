@@ -72,7 +72,8 @@ class Search:
         self.lie = lie
         seed = self.kwargs.get("random_state")
         if resume_offset and isinstance(seed, int):
-            seed = int(np.random.RandomState(seed).randint(0, INT32_MAX) + resume_offset) % INT32_MAX
+            drawn = int(np.random.RandomState(seed).randint(0, INT32_MAX))
+            seed = (drawn + resume_offset) % INT32_MAX
             self.kwargs["random_state"] = seed
         self.optimizer = make_state_optimizer(problem, self.kwargs)
         self.gp = gp_proposal(problem, self.kwargs)  # None: forests, skopt's own acquisition

@@ -179,19 +179,7 @@ def run(argv: list[str]) -> int:
     output = choose_output(args)
     check_output(output, args.resume, args.join)
     environ = dict(os.environ)
-    run_record = Resume.read_run(output) if args.resume else None
-    if run_record is not None and run_record.get("joined"):  # a joined search goes on joined
-        if args.retry_failed:
-            raise UsageError(f"OUTPUT {output}: --retry-failed: not for a search of several "
-                             "jobs (--join)")
-        args.join, args.resume, run_record = True, False, None
-    if args.join:
-        config = Resume.join_run(output, args, dry_run(environ))
-    elif run_record is not None:
-        config = Resume.resume_config(output, args.cfg, run_record)
-        Resume.check_settings(config, output, run_record, dry_run(environ))
-    else:
-        config = load_config(args.cfg)
+    config, run_record = read_settings(args, output, environ)
     set_log_level(config.log_level)
     machine, why = Machines.choose(config.machine, environ)
     say(f"machine: {machine.name} ({why})")
@@ -201,17 +189,7 @@ def run(argv: list[str]) -> int:
         shout(f"note: POINTS_INIT={args.points_init} > POINTS_MAX={args.points_max}: "
             f"only {args.points_max} task(s) will run, all at once")
     made_up = LaunchPlan.made_up_count(args.check, args.nodes, environ)
-    try:
-        launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn,
-                                   LaunchPlan.planned_environ(environ, machine, made_up),
-                                   LaunchPlan.which(made_up), machine=machine,
-                                   tasks_per_node=config.tasks_per_node,
-                                   gpus_per_node=config.gpus_per_node, cpu_count=os.cpu_count())
-        if made_up is not None:
-            LaunchPlan.made_up_hosts(launcher, made_up)
-        launcher.check(args.parallelism, concurrency)
-    except LaunchError as err:
-        raise UsageError(f"launcher: {err}") from None
+    launcher = checked_launcher(args, config, machine, environ, made_up, concurrency)
     notes, refusal = Machines.limits(machine, args.points_max, concurrency)
     if refusal:
         raise UsageError(f"machine {machine.name}: {refusal}")
@@ -246,6 +224,44 @@ def take_lock(output: str, name: str) -> OutputLock.OutputLock | None:
         if not err.holder.get("join"):
             raise
         return None
+
+
+def read_settings(args: argparse.Namespace, output: str,
+                  environ: dict[str, str]) -> tuple[Config, dict[str, Any] | None]:
+    """The cfg of this run and, with --resume, OUTPUT's run.json (a joined search goes on
+    joined: --resume of one becomes --join)."""
+    run_record = Resume.read_run(output) if args.resume else None
+    if run_record is not None and run_record.get("joined"):
+        if args.retry_failed:
+            raise UsageError(f"OUTPUT {output}: --retry-failed: not for a search of several "
+                             "jobs (--join)")
+        args.join, args.resume, run_record = True, False, None
+    if args.join:
+        return Resume.join_run(output, args, dry_run(environ)), None
+    if run_record is not None:
+        config = Resume.resume_config(output, args.cfg, run_record)
+        Resume.check_settings(config, output, run_record, dry_run(environ))
+        return config, run_record
+    return load_config(args.cfg), None
+
+
+def checked_launcher(args: argparse.Namespace, config: Config, machine: Machines.Machine,
+                     environ: dict[str, str], made_up: int | None,
+                     concurrency: int) -> Launcher:
+    """The launcher of this run (on `made_up` made-up nodes for --check), checked for
+    PARALLELISM and the concurrency, or a one-line UsageError."""
+    try:
+        launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn,
+                                   LaunchPlan.planned_environ(environ, machine, made_up),
+                                   LaunchPlan.which(made_up), machine=machine,
+                                   tasks_per_node=config.tasks_per_node,
+                                   gpus_per_node=config.gpus_per_node, cpu_count=os.cpu_count())
+        if made_up is not None:
+            LaunchPlan.made_up_hosts(launcher, made_up)
+        launcher.check(args.parallelism, concurrency)
+    except LaunchError as err:
+        raise UsageError(f"launcher: {err}") from None
+    return launcher
 
 
 def search(args: argparse.Namespace, config: Config, output: str,

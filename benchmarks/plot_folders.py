@@ -60,7 +60,8 @@ def make(folder: str, slots: int, tasks: int, seed: int = 1) -> None:
                  rng.choice(PROBLEM["optimizer"])]
         if origin == "model":  # closer to the optimum
             point = [10 ** rng.gauss(-3, 0.7), min(0.9, abs(rng.gauss(0.3, 0.15))),
-                     max(1, min(8, round(rng.gauss(4, 1.5)))), rng.choice(["adam", "adamw_amsgrad"])]
+                     max(1, min(8, round(rng.gauss(4, 1.5)))),
+                     rng.choice(["adam", "adamw_amsgrad"])]
             point[0] = min(1e-1, max(1e-5, point[0]))
         seconds = rng.uniform(20, 40)
         end = start + seconds

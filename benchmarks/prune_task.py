@@ -63,7 +63,8 @@ def boosting(params: dict) -> float:
     if unknown:
         raise ValueError(f"unknown parameter {unknown[0]!r}")
     given = dict(BOOSTING_DEFAULTS, **params)
-    X_train, X_val, y_train, y_val = digits_train.load_data()  # the MLP's split (trees ignore the scale)
+    # the MLP's split (trees ignore the scale)
+    X_train, X_val, y_train, y_val = digits_train.load_data()
     model = GradientBoostingClassifier(
         n_estimators=BOOST_STAGES, learning_rate=float(given["learning_rate"]),
         max_depth=int(given["max_depth"]), subsample=float(given["subsample"]),

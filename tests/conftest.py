@@ -29,7 +29,8 @@ def run_main(args: list[str], env: dict[str, str] | None = None, timeout: float 
         argv = [str(BUNDLE / "main.sh"), *args]
     else:
         argv = [sys.executable, "-u", str(BUNDLE / "main.py"), *args]
-    return subprocess.run(argv, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
+    return subprocess.run(argv, env=full_env, capture_output=True, text=True, timeout=timeout,
+                          check=False,
                           cwd=cwd or BUNDLE)
 
 

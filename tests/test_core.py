@@ -218,7 +218,8 @@ def test_log_level_debug_shows_commands_and_fits(tmp_path: Path) -> None:
     done = run_main(["-c", str(cfg), "-o", str(tmp_path / "out"), "1", "1", "4"])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "started: " in done.stdout
-    assert f"0000: LAUNCH='' cwd={tmp_path / 'out' / 'tasks' / '000' / '0000'} argv: {BUNDLE / 'task.sh'} 1 " \
+    folder = tmp_path / "out" / "tasks" / "000" / "0000"
+    assert f"0000: LAUNCH='' cwd={folder} argv: {BUNDLE / 'task.sh'} 1 " \
         "'{\"drop\": 0.3690935629679824, \"batch_size\": 256}'" in done.stdout
     assert "proposer: fit 1 on 2 results" in done.stdout
 

@@ -266,8 +266,10 @@ def test_a_read_of_many_steps_is_judged_on_its_last_step_and_logged_truly(
 
 
 BAD = {
-    "unknown rule": ({"pruner": {"rule": "hyperband"}}, "'pruner.rule': expected one of median, asha"),
-    "no rule": ({"pruner": {"min_steps": 3}}, "cfg key 'pruner': expected an object with a \"rule\""),
+    "unknown rule": ({"pruner": {"rule": "hyperband"}},
+                     "'pruner.rule': expected one of median, asha"),
+    "no rule": ({"pruner": {"min_steps": 3}},
+                "cfg key 'pruner': expected an object with a \"rule\""),
     "not an object": ({"pruner": "median"}, "cfg key 'pruner'"),
     "unknown key": ({"pruner": {"rule": "median", "warmup": 3}}, "'pruner.warmup': unknown"),
     "min_steps 0": ({"pruner": {"rule": "median", "min_steps": 0}}, "'pruner.min_steps'"),

@@ -168,7 +168,8 @@ def test_folder_still_being_written(tmp_path: Path) -> None:
         stream.write("6,17")  # being appended right now
     summary, text = report(output)
     assert [r.id for r in summary.running] == [4, 5]
-    assert "4 finished (ok 3, failed 1, timeout 0, killed 0, pruned 0), 2 running or unfinished" in text
+    assert "4 finished (ok 3, failed 1, timeout 0, killed 0, pruned 0), " \
+        "2 running or unfinished" in text
     timeline = summary.figures["timeline"].axes[0]
     assert sum(len(c.get_paths()) for c in timeline.collections) == 6  # a bar per task, running too
     check_pngs(output)

@@ -108,7 +108,8 @@ def test_tail_reads_only_the_end(tmp_path: Path) -> None:
     path = tmp_path / "log"
     path.write_text("first\n" + "y" * 100_000 + "\nsecond\nthird\n")
     assert tail(str(path), 2) == ["second", "third"]
-    assert tail(str(path), 3, limit=20, width=5) == ["yyyyy[... 1 more]", "secon[... 1 more]", "third"]
+    assert tail(str(path), 3, limit=20, width=5) == ["yyyyy[... 1 more]", "secon[... 1 more]",
+                                                     "third"]
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     assert tail(str(fifo)) == []

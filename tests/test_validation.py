@@ -67,7 +67,8 @@ BAD_CFG = [
      ("cfg key 'optimizer.n_initial_pointz': unknown setting; expected one of base_estimator, "
       "n_initial_points, initial_point_generator")),
     ('{"kill_grace": NaN}', "cfg key 'kill_grace': expected a finite number, got NaN"),
-    ('{"task_timeout": Infinity}', "cfg key 'task_timeout': expected a finite number, got Infinity"),
+    ('{"task_timeout": Infinity}',
+     "cfg key 'task_timeout': expected a finite number, got Infinity"),
     ('{"launch_delay": 1e400}', "cfg key 'launch_delay': expected a finite number, got 1e400"),
     ('{"kill_grace": ' + "1" * 400 + "}", ("cfg key 'kill_grace': expected an integer within "
                                            "±9223372036854775807, got a 400-digit integer")),
@@ -191,7 +192,8 @@ def main_in_process(argv: list[str], capsys, monkeypatch) -> Result:
     return Result(code, out.out, out.err)
 
 
-@pytest.mark.parametrize("args, cfg, says", BAD_ARGS, ids=[" ".join(a)[:30] for a, _, _ in BAD_ARGS])
+@pytest.mark.parametrize("args, cfg, says", BAD_ARGS,
+                         ids=[" ".join(a)[:30] for a, _, _ in BAD_ARGS])
 def test_bad_arguments(finished: Path, args, cfg, says, capsys, monkeypatch) -> None:
     before = snapshot(finished)
     refused(main_in_process(["--resume", "-o", str(finished), *args], capsys, monkeypatch),
