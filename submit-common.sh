@@ -295,20 +295,16 @@ submit_main()
 
   TIMESTAMP=$( date "+%Y-%m-%d_%H-%M-%S" )
   local NAME=submit
-  if [[ -n $JOIN ]]
+  if [[ -n $RESUME ]]
   then
-    # The joined folder names the job's log and records: OUTPUT.join-<timestamp>.txt
+    # The folder taken up names the job's log and records:
+    # OUTPUT.resume-<timestamp>.txt (-r), OUTPUT.join-<timestamp>.txt (-j)
+    local HOW=resume
+    if [[ -n $JOIN ]]; then HOW="join"; fi
     OUTPUT=$RESUME
-    NAME=submit.join-$TIMESTAMP
-    LOG=$OUTPUT.join-$TIMESTAMP.txt
-    JOB_ARGS=( "$THIS/main.sh" --join -o "$OUTPUT" "${MAIN_ARGS[@]}" )
-  elif [[ -n $RESUME ]]
-  then
-    # The resumed folder names the job's log and records: OUTPUT.resume-<timestamp>.txt
-    OUTPUT=$RESUME
-    NAME=submit.resume-$TIMESTAMP
-    LOG=$OUTPUT.resume-$TIMESTAMP.txt
-    JOB_ARGS=( "$THIS/main.sh" --resume -o "$OUTPUT" "${MAIN_ARGS[@]}" )
+    NAME=submit.$HOW-$TIMESTAMP
+    LOG=$OUTPUT.$HOW-$TIMESTAMP.txt
+    JOB_ARGS=( "$THIS/main.sh" "--$HOW" -o "$OUTPUT" "${MAIN_ARGS[@]}" )
   else
     OUTPUT=$PWD/output/$TIMESTAMP
     local SUFFIX=1
