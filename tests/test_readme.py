@@ -44,10 +44,10 @@ def scratch_bundle(folder: Path) -> None:
 
 def prepare(command: str, finished_output: Path | None, folder: Path) -> str:
     """The command as run here: placeholders filled, submissions only printed."""
+    command = re.sub(r"/tmp/(\w+)", lambda m: str(folder / m.group(1)), command)  # first
     if re.search(r"\bOUTPUT\b(?!=)", command):
         assert finished_output is not None, f"{command!r} needs an earlier run"
         command = re.sub(r"\bOUTPUT\b(?!=)", shlex.quote(str(finished_output)), command)
-    command = command.replace("/tmp/r", str(folder / "r"))
     if re.match(r"^(\S+=\S+ )*\./submit-\w+\.sh ", command):  # print what it would submit
         command = re.sub(r"(\./submit-\w+\.sh) ", r"\1 -n ", command, count=1)
     return command
@@ -81,7 +81,8 @@ def test_every_command_and_python_listing_runs(tmp_path: Path) -> None:
         if command in RUN_BY_CI:
             continue
         if command:
-            argv = ["bash", "-c", prepare(command, finished, tmp_path)]
+            # pipefail: `... | tail -1` fails when its first command does
+            argv = ["bash", "-o", "pipefail", "-c", prepare(command, finished, tmp_path)]
         else:  # a Python listing; OUTPUT in it is the folder of an earlier run
             assert finished is not None or "OUTPUT" not in python, "OUTPUT needs an earlier run"
             argv = [sys.executable, "-c", python.replace("OUTPUT", str(finished))]
