@@ -130,6 +130,7 @@ class Workflow:
         self.joined = joined  # a joined search: this driver's part in it
         self.claims: dict[int, Claim] = {}  # task -> its ticket's claim (a joined search)
         self.next_sync = 0.0  # when to read the other drivers' journals next
+        self.shard_made = ""  # the task shard folder this driver made last (Layout.SHARD)
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value)
@@ -405,7 +406,10 @@ class Workflow:
         """Make the next task's folder (mkdir: a number another driver took is skipped)."""
         while True:
             folder = Layout.task_dir(self.plan.output, self.next_id)
-            os.makedirs(os.path.dirname(folder), exist_ok=True)
+            shard = os.path.dirname(folder)
+            if shard != self.shard_made:  # once per SHARD tasks, not per launch
+                os.makedirs(shard, exist_ok=True)
+                self.shard_made = shard
             try:
                 os.mkdir(folder)
                 return self.next_id
