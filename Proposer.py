@@ -13,15 +13,17 @@
 #                    every field below; the loop and the thread hold it only
 #                    to copy or change state, never during a fit.
 #   proposer thread  waits on the lock for work (demand, reserve, stale
-#                    points), takes a Search.snapshot() under it, and fits
+#                    points), takes a Search.snapshot(since) under it (the
+#                    results the fitter holds left out: Held), and fits
 #                    outside it: Fitter.propose(snapshot, k); back under the
 #                    lock it registers the points as pending, keeps them
 #                    ready and wakes the loop (notify).
 #   fitting process  one process (forkserver, a batch job at the driver's
 #                    priority: _share_the_cores), started with FitSettings
 #                    (problem, optimizer settings, lie: immutable, sent
-#                    once); for each snapshot received it returns
-#                    Search.propose(snapshot, k) and its CPU time. It ends
+#                    once); for each snapshot received (the results it has
+#                    not had yet: Held) it returns Search.propose(snapshot
+#                    made whole, k) and its CPU time. It ends
 #                    when the driver closes it, or dies with the driver. If
 #                    it breaks, the thread fits in the driver instead.
 #
@@ -39,6 +41,7 @@
 #              initial design's next random points (never on a resume);
 # and whatever is still missing is the demand the thread proposes next.
 
+import dataclasses
 import math
 import multiprocessing
 import os
@@ -119,6 +122,8 @@ def _share_the_cores() -> None:
 def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:
     """The fitting process: one reply per (snapshot, k) received, until the pipe closes.
 
+    It keeps the results received (Held): each snapshot brings the newer ones.
+
     Stop signals are the driver's to handle: it ends this process when it
     closes; a watcher thread ends it when the driver dies without closing
     (SIGKILL), so that no fitting process outlives its driver. A reply is
@@ -130,6 +135,7 @@ def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:
         signal.signal(number, signal.SIG_IGN)
     _share_the_cores()
     search = settings.search()
+    held = Held()
     while True:
         try:
             snap, k = conn.recv()
@@ -137,7 +143,7 @@ def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:
             return
         began = time.process_time()
         try:
-            reply: tuple[str, Any, float] = ("points", search.propose(snap, k), 0.0)
+            reply: tuple[str, Any, float] = ("points", search.propose(held.whole(snap), k), 0.0)
         except Exception as err:  # noqa: BLE001 - handed to the driver, which stops the run
             reply = ("error", err, 0.0)
         reply = (reply[0], reply[1], time.process_time() - began)
@@ -148,6 +154,39 @@ def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:
         except Exception:  # noqa: BLE001 - an exception that cannot be sent as it is
             conn.send(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}"),
                        reply[2]))
+
+
+class Held:
+    """The results a fitter has been sent, so that the next snapshot need carry only newer ones.
+
+    At 10,000 results a whole snapshot took 8 ms to copy under the lock and
+    6 ms to pickle (the loop waited for both: the lock in take and tell, the
+    GIL at its wake-ups); from the results the fitter holds on, both cost
+    what the new results and the pending points cost (issue 22). Both ends
+    keep one: the driver's serves the fits in the thread (and the fallback
+    when the process fails), the fitting process's its own.
+    """
+
+    def __init__(self) -> None:
+        self.X: list[list[Any]] = []
+        self.y: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def whole(self, snap: Snapshot) -> Snapshot:
+        """`snap` with the results held before its own, which are held from now on.
+
+        A snapshot with every result (first 0) replaces those held. Raises
+        ValueError when `snap` starts elsewhere than where they end.
+        """
+        if snap.first == 0:
+            self.X, self.y = [], []
+        elif snap.first != len(self.y):
+            raise ValueError(f"a snapshot from result {snap.first}, but {len(self.y)} are held")
+        self.X += snap.X
+        self.y += snap.y
+        return dataclasses.replace(snap, X=self.X, y=self.y, first=0)
 
 
 class Fitter:
@@ -171,6 +210,7 @@ class Fitter:
 
     def __init__(self, search: Search, in_process: bool = True) -> None:
         self.search = search
+        self.held = Held()  # the results sent so far (the fitting process holds them too)
         self.cpu = 0.0  # CPU seconds spent in the fitting process
         self.stopped = False
         self.process: multiprocessing.process.BaseProcess | None = None
@@ -205,7 +245,12 @@ class Fitter:
         return self.process.pid if self.process is not None else None
 
     def propose(self, snap: Snapshot, k: int) -> list[list[Any]]:
-        """`k` points from one fit to `snap` ([] once stopped)."""
+        """`k` points from one fit to `snap` ([] once stopped).
+
+        `snap` may leave out the results sent before (`search.snapshot(len(fitter.held))`):
+        the fit sees them all the same.
+        """
+        whole = self.held.whole(snap)
         conn = self.conn
         if conn is not None:
             try:
@@ -226,7 +271,7 @@ class Fitter:
                 return value
         if self.stopped:
             return []
-        return self.search.propose(snap, k)
+        return self.search.propose(whole, k)
 
     def stop(self) -> None:
         """End the fitting process at once (it holds nothing worth waiting for)."""
@@ -449,21 +494,21 @@ class Proposer:
                         need, stale = self._work()
                     if self.closing:
                         return
-                    snap = self.search.snapshot()
+                    assert self.fitter is not None
+                    snap = self.search.snapshot(since=len(self.fitter.held))
                     self.taken_since_fit = 0
                     demand_before = self.demand
                     old = [p for p, v in self.ready if v < self.search.version] if stale else []
                     for point in old:  # the fresh points replace these, so do not lie about them
                         snap.pending.remove(point)
                 began, cpu = time.perf_counter(), time.thread_time()
-                assert self.fitter is not None
                 fitter_cpu = self.fitter.cpu
                 count = need or stale
                 points = self.fitter.propose(snap, count + self.reserve)
                 points, spare = points[:count], points[count:]
                 seconds = time.perf_counter() - began
                 cpu = time.thread_time() - cpu + self.fitter.cpu - fitter_cpu
-                debug(f"proposer: fit {self.fits + 1} on {len(snap.y)} results, "
+                debug(f"proposer: fit {self.fits + 1} on {len(self.fitter.held)} results, "
                       f"{len(snap.pending)} pending, {len(snap.failed)} failed: "
                       f"{len(points)} point(s) in {seconds:.2f} s")
                 with self.lock:

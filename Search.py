@@ -27,7 +27,11 @@ from Surrogates import (
 
 @dataclass
 class Snapshot:
-    """What a proposal needs, copied under the caller's lock."""
+    """What a proposal needs, copied under the caller's lock.
+
+    `first` results came before X[0]: a snapshot taken `since` them holds
+    only the newer ones (its receiver keeps the earlier: Proposer.Held).
+    """
 
     X: list[list[Any]]
     y: list[float]
@@ -35,6 +39,7 @@ class Snapshot:
     failed: list[list[Any]]
     seed: int
     version: int
+    first: int = 0
 
 
 class Search:
@@ -159,19 +164,36 @@ class Search:
                 return points
             if not self._asked:
                 self._asked = True
-                keep(self.optimizer.ask(n_points=min(k, max(self.n_initial_points, 1))))
+                keep(self._ask_as_skopt(min(k, max(self.n_initial_points, 1))))
             while len(points) < k:
-                self.optimizer.cache_ = {}  # ask(1) twice without a tell repeats itself
-                keep(self.optimizer.ask(n_points=1))
+                keep(self._ask_as_skopt(1))
         return points[:k]
 
-    def snapshot(self) -> Snapshot:
-        """Copy the state a model-based proposal needs (cheap; call under a lock)."""
-        return Snapshot(X=[list(x) for x in self.optimizer.Xi], y=list(self.optimizer.yi),
+    def _ask_as_skopt(self, n: int) -> list[list[Any]]:
+        """The points skopt's `ask(n_points=n)` draws in the random phase, without its fit.
+
+        skopt asks a copy of the optimizer, telling it a lie after each point;
+        when the lies make up n_initial_points it fits the surrogate, which
+        nobody uses (a forest of 100 trees: 0.5 s on the loop's thread as the
+        initial design ends, issue 22). Here the lies are told without a fit.
+        """
+        copy = self.optimizer.copy(random_state=self.optimizer.rng.randint(0, INT32_MAX))
+        points = []
+        for _ in range(n):
+            point = copy.ask()
+            points.append(point)
+            copy.tell(point, 0.0, fit=False)  # as a lie: its value draws nothing
+        return points
+
+    def snapshot(self, since: int = 0) -> Snapshot:
+        """Copy the state a model-based proposal needs (call under a lock); of the results,
+        those after the first `since` only (the copy's cost does not grow with them)."""
+        return Snapshot(X=[list(x) for x in self.optimizer.Xi[since:]],
+                        y=list(self.optimizer.yi[since:]),
                         pending=[list(p) for p in self.pending],
                         failed=[list(p) for p in self.failed],
                         seed=int(self.optimizer.rng.randint(0, INT32_MAX)),
-                        version=self.version)
+                        version=self.version, first=since)
 
     def register(self, points: Sequence[list[Any]]) -> None:
         """Mark points proposed from a snapshot as pending."""
@@ -208,6 +230,9 @@ class Search:
         the one skopt's own `ask` would pick. Other settings (gp_hedge,
         lbfgs) take skopt's `ask` for the first point.
         """
+        if snap.first:
+            raise ValueError(f"a snapshot without its first {snap.first} results: "
+                             "Proposer.Held makes it whole")
         if self.gp is not None:
             return self.gp.propose(snap.X, snap.y, snap.failed, snap.pending, self.lie, k,
                                    np.random.RandomState(snap.seed))

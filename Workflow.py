@@ -49,6 +49,7 @@ from BadNodes import BadNodes
 from Best import Keeper
 from Config import Config
 from Direction import minimized
+from Heap import start_up_frozen
 from Issues import Issue, Issuer, Points
 from Joined import SYNC_INTERVAL, Joined
 from Launcher import Launcher
@@ -184,7 +185,8 @@ class Workflow:
                 self.points.start()
             except Exception as err:  # noqa: BLE001 - e.g. its process killed by a stop signal
                 self._points_failed(err)
-            self._loop()
+            with start_up_frozen():  # no full collection walks start-up's objects (Heap.py)
+                self._loop()
         finally:
             self._close()
         code = self._finish()

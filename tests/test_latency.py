@@ -1,0 +1,135 @@
+# TEST LATENCY PY
+# What keeps a finished task's replacement quick at 1,024 slots and 10,000
+# results (issue 22), each checked on the work it does, never on a time:
+# the loop runs with start-up's objects out of the collector's reach
+# (Heap.py); a snapshot for the fitter carries only the results it has
+# not had (Search.snapshot(since), Proposer.Held) and the fit is the same;
+# the random phase draws the original's points without fitting a model.
+
+import gc
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from skopt.learning import RandomForestRegressor
+
+from Config import DEFAULT_OPTIMIZER, Config
+from Launcher import Launcher
+from Problem import Problem
+from Proposer import FitSettings, Fitter, Held, Proposer
+from Results import open_journals
+from Search import Search
+from Workflow import Plan, Workflow
+
+TASK = """#!/bin/bash
+echo 0.5 > "$TASK_RESULT"
+"""
+
+
+def objective(point: list) -> float:
+    return float(sum((x - 0.3) ** 2 for x in point))
+
+
+def space(d: int = 3) -> Problem:
+    return Problem({f"x{i}": {"low": 0.0, "high": 1.0} for i in range(d)})
+
+
+def told(search: Search, n: int) -> None:
+    """Tell `n` more results (points of the search's own random draws)."""
+    points = search.ask_random(n)
+    search.tell(points, [objective(p) for p in points])
+
+
+class FreezeWatch(Proposer):
+    """The product's Proposer, noting whether the heap was frozen at each take."""
+
+    def __init__(self, search: Search, notify: Any) -> None:
+        super().__init__(search, notify, in_process=False)
+        self.frozen: list[int] = []
+
+    def take(self, k: int) -> list[list[Any]]:
+        self.frozen.append(gc.get_freeze_count())
+        return super().take(k)
+
+
+def test_the_loop_runs_with_start_up_objects_frozen(tmp_path: Path) -> None:
+    script = tmp_path / "task.sh"
+    script.write_text(TASK)
+    script.chmod(0o755)
+    output = tmp_path / "out"
+    output.mkdir()
+    config = Config(script=str(script), problem=space())
+    plan = Plan(parallelism=1, concurrency=2, points_max=4, output=str(output))
+    workflow: Workflow
+    points = FreezeWatch(Search(config.problem, config.optimizer), lambda: workflow.wake())
+    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    assert gc.get_freeze_count() == 0
+    assert workflow.run() == 0
+    assert points.frozen and all(count > 0 for count in points.frozen)
+    assert gc.get_freeze_count() == 0  # thawed when the loop ends
+
+
+def test_a_snapshot_since_holds_only_the_newer_results() -> None:
+    search = Search(space(), DEFAULT_OPTIMIZER)
+    told(search, 12)
+    search.register([[0.5, 0.5, 0.5]])
+    whole, part = search.snapshot(), search.snapshot(since=10)
+    assert (part.first, part.X, part.y) == (10, whole.X[10:], whole.y[10:])
+    assert part.pending == whole.pending and part.version == whole.version
+    with pytest.raises(ValueError, match="without its first 10 results"):
+        search.propose(part, 1)  # only a whole one can be proposed from
+
+
+def test_held_results_make_each_snapshot_whole() -> None:
+    search = Search(space(), DEFAULT_OPTIMIZER)
+    told(search, 12)
+    held = Held()
+    assert held.whole(search.snapshot()).X == search.optimizer.Xi
+    told(search, 3)
+    whole = held.whole(search.snapshot(since=len(held)))
+    assert whole.X == search.optimizer.Xi and whole.y == search.optimizer.yi
+    assert len(held) == 15 and whole.first == 0
+    with pytest.raises(ValueError, match="from result 3, but 15 are held"):
+        held.whole(search.snapshot(since=3))
+    assert held.whole(search.snapshot()).X == search.optimizer.Xi  # a whole one starts over
+
+
+@pytest.mark.parametrize("in_process", [False, True])
+def test_the_fitter_sent_only_new_results_proposes_the_same_points(in_process: bool) -> None:
+    """A fit on a snapshot since the results held is the fit on the whole snapshot."""
+    search = Search(space(), DEFAULT_OPTIMIZER)
+    told(search, 12)
+    reference = FitSettings.of(search).search()  # the same calls, whole snapshots
+    fitter = Fitter(search, in_process=in_process)
+    try:
+        for _ in range(3):
+            whole = search.snapshot()
+            part = search.snapshot(since=len(fitter.held))
+            part.seed = whole.seed  # the same random numbers for both fits
+            assert fitter.propose(part, 3) == reference.propose(whole, 3)
+            assert len(fitter.held) == len(search.optimizer.yi)
+            told(search, 4)
+    finally:
+        fitter.close()
+
+
+@pytest.mark.parametrize("generator", ["random", "lhs"])
+def test_the_random_phase_fits_no_model(monkeypatch: pytest.MonkeyPatch, generator: str) -> None:
+    """skopt's ask(n_points) fits a forest on its lies once they reach n_initial_points
+    (0.5 s on the loop's thread as the design ended); the points need no fit."""
+    points = {}
+    for fits in ("allowed", "refused"):
+        if fits == "refused":
+            def refuse(*args: Any, **kwargs: Any) -> None:
+                raise AssertionError("a model was fitted in the random phase")
+            monkeypatch.setattr(RandomForestRegressor, "fit", refuse)
+        search = Search(space(), dict(DEFAULT_OPTIMIZER, initial_point_generator=generator))
+        drawn = search.ask(4)  # the original's ask(POINTS_INIT) ...
+        while search.in_random_phase:  # ... then ask(1) per result, up to the last one
+            search.tell(drawn[-1:], [objective(drawn[-1])])
+            drawn += search.ask(1)
+        points[fits] = drawn
+    assert points["refused"] == points["allowed"]
+
