@@ -24,9 +24,10 @@
 # Call order: run() -> _open -> points.start -> _loop; each turn:
 #   _handle_signal, _check_stop -> _launch (_want; Issuer.choose: which
 #   points; _start: one task each, in a free lane (TASK_SLOT) on its seat)
-#   -> running.wait (select) -> _handle_signal, deadlines, walltime ->
-#   _record (results.csv, then the search, then the log) -> _look ->
-#   _sync (a joined search);
+#   -> _sweep (leftovers of tasks that ended), _look, _status: after the
+#   launches, so that no replacement waits for them -> running.wait
+#   (select) -> _handle_signal, deadlines, walltime -> _record
+#   (results.csv, then the search, then the log) -> _sync (a joined search);
 # then _close -> _finish (summary, best, the resume line, the exit code).
 # Threading: all of it on the caller's thread. The points' thread
 # (Proposer) only calls wake(); signal handlers only take note
@@ -132,6 +133,7 @@ class Workflow:
         self.claims: dict[int, Claim] = {}  # task -> its ticket's claim (a joined search)
         self.next_sync = 0.0  # when to read the other drivers' journals next
         self.shard_made = ""  # the task shard folder this driver made last (Layout.SHARD)
+        self.unswept = False  # tasks ended since the last sweep for what they left behind
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value)
@@ -207,7 +209,12 @@ class Workflow:
                     and not self._waiting():
                 self._look()  # the last lines of the tasks that ended last
                 return
-            if time.time() >= self.next_status:  # after the launches: lanes refilled
+            # after the launches (lanes refilled): no replacement waits for these
+            if self.unswept:
+                self._sweep()
+            if time.time() >= self.next_look:
+                self._look()
+            if time.time() >= self.next_status:
                 self._status()
             finished = self.running.wait(self._timeout())
             self._check_points()
@@ -215,15 +222,14 @@ class Workflow:
             self.running.fire_deadlines()
             self._check_walltime()
             if finished:
-                self._sweep()
                 self._record(finished)
-            if time.time() >= self.next_look:
-                self._look()
+                self.unswept = True
             if self.joined is not None and time.time() >= self.next_sync:
                 self._sync()
 
     def _sweep(self) -> None:
         """Kill what ended tasks left outside their process group; reap such orphans."""
+        self.unswept = False
         if self.leftovers is not None:
             tasks = list(self.running)
             self.leftovers.sweep({t.id for t in tasks}, {t.pid for t in tasks})

@@ -4,7 +4,8 @@
 # the loop runs with start-up's objects out of the collector's reach
 # (Heap.py); a snapshot for the fitter carries only the results it has
 # not had (Search.snapshot(since), Proposer.Held) and the fit is the same;
-# the random phase draws the original's points without fitting a model.
+# the random phase draws the original's points without fitting a model;
+# a replacement starts before the sweep for what ended tasks left behind.
 
 import gc
 import os
@@ -133,3 +134,30 @@ def test_the_random_phase_fits_no_model(monkeypatch: pytest.MonkeyPatch, generat
         points[fits] = drawn
     assert points["refused"] == points["allowed"]
 
+
+
+def test_a_replacement_starts_before_the_sweep_for_leftovers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading every child's /proc entry is O(running tasks): it waits for the launches."""
+    calls: list[str] = []
+    for name in ("_start", "_record", "_sweep"):
+        method = getattr(Workflow, name)
+
+        def noted(self: Workflow, *args: Any, _method: Any = method, _name: str = name) -> Any:
+            calls.append(_name.strip("_"))
+            return _method(self, *args)
+        monkeypatch.setattr(Workflow, name, noted)
+    script = tmp_path / "task.sh"
+    script.write_text(TASK)
+    script.chmod(0o755)
+    output = tmp_path / "out"
+    output.mkdir()
+    config = Config(script=str(script), problem=space())
+    plan = Plan(parallelism=1, concurrency=1, points_max=3, output=str(output))
+    workflow: Workflow
+    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
+                      in_process=False)
+    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    assert workflow.run() == 0
+    assert calls == ["start", "record", "start", "sweep", "record", "start", "sweep", "record"]
