@@ -17,7 +17,6 @@ import pickle
 import statistics
 import sys
 import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -39,10 +38,11 @@ def with_pending(results: int, pending: int, seed: int = 1) -> Search:
     return search
 
 
-def cpu_ms(action: Callable[[], object]) -> float:
-    """CPU time of `action()` in ms (this process: the proposal runs on one BLAS thread)."""
+def propose_ms(search: Search, k: int) -> float:
+    """CPU ms of one `search.propose(search.snapshot(), k)` (on one BLAS thread)."""
+    snap = search.snapshot()
     began = time.process_time()
-    action()
+    search.propose(snap, k)
     return 1000 * (time.process_time() - began)
 
 
@@ -77,9 +77,8 @@ def main() -> int:
     rows = []
     for results in args.results:
         search = with_pending(results, args.pending)
-        first = cpu_ms(lambda: search.propose(search.snapshot(), args.k))
-        costs = [cpu_ms(lambda: search.propose(search.snapshot(), args.k))
-                 for _ in range(args.repeats)]
+        first = propose_ms(search, args.k)
+        costs = [propose_ms(search, args.k) for _ in range(args.repeats)]
         whole, whole_bytes = driver_ms(search, 0, args.repeats)
         since, since_bytes = driver_ms(search, results - NEW_RESULTS, args.repeats)
         rows.append([f"{results:,}", f"{statistics.median(costs):.1f}", f"{max(costs):.1f}",
@@ -91,7 +90,7 @@ def main() -> int:
                  "driver per fit: whole snapshot + pickle ms",
                  f"since the fitter's results (+{NEW_RESULTS}) ms"], rows))
     search = with_pending(args.batch_results, args.batch_pending)
-    batch = cpu_ms(lambda: search.propose(search.snapshot(), args.batch))
+    batch = propose_ms(search, args.batch)
     print()
     print(f"a {args.batch:,}-point batch at {args.batch_results:,} results and "
           f"{args.batch_pending:,} pending: {batch / 1000:.2f} s of CPU")
