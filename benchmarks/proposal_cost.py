@@ -5,7 +5,7 @@
 # dimensions, told N random results, with 1,023 points pending (1,024
 # slots); Search.propose(snapshot, k) CPU at each N (median of the repeats;
 # the first proposal transforms every result and is shown apart), and a
-# 1,000-point batch (a burst of exits at 1,024 slots). The driver's side:
+# 1,000-point batch after one fit (a burst of exits at 1,024 slots). The driver's side:
 # the snapshot copied under the lock and pickled to the fitting process,
 # whole (before issue 22's Proposer.Held) and since the results the
 # fitting process holds (4 new ones).
@@ -90,6 +90,7 @@ def main() -> int:
                  "driver per fit: whole snapshot + pickle ms",
                  f"since the fitter's results (+{NEW_RESULTS}) ms"], rows))
     search = with_pending(args.batch_results, args.batch_pending)
+    propose_ms(search, args.k)  # the first fit (kernel from scratch), as the loop's is
     batch = propose_ms(search, args.batch)
     print()
     print(f"a {args.batch:,}-point batch at {args.batch_results:,} results and "
