@@ -10,6 +10,8 @@
 #     issued): the drain at the end idles devices for any driver
 #   device conflicts   = tasks that began on a (host, CUDA_VISIBLE_DEVICES)
 #     another task still held: must be 0
+#   latency            = a task's own last timestamp -> its successor spawned
+#     in its slot (as benchmarks/scale.py)
 #   loop CPU / task    = the driver's CPU (its loop, not the model fits) per
 #     task; pool us / replacement = release + acquire + launch line of one
 #     slot, alone, at each size: both must stay flat as the slots grow
@@ -35,8 +37,10 @@ from common import (
     cpu_hogs,
     cpu_seconds,
     max_rss_mib,
+    ms,
     proposer_factory,
     read_tasks,
+    replacements,
     run_loop,
     seeded_search,
     share_columns,
@@ -134,16 +138,19 @@ def main() -> int:
         used = sum(max(0.0, min(t["t1"], last_issue) - max(t["t0"], stats["began"]))
                    for t in tasks)
         utilization = used / (nodes * GPUS * (last_issue - stats["began"]))
+        to_spawn, _ = replacements(tasks)
         rows.append([name, slots, len(tasks), f"{utilization:.4f}", conflicts(tasks),
+                     f"{ms(to_spawn, 50)} / {ms(to_spawn, 99)}",
                      f"{1000 * stats['loop_cpu'] / len(tasks):.2f}",
                      f"{pool_cost(nodes, per, 20000 if QUICK else 200000):.1f}",
                      f"{stats['wall']:.0f}", f"{max_rss_mib():.0f}", *share_columns(stats)])
     print()
     print(table(["allocation", "slots", "tasks", "device utilization", "device conflicts",
-                 "loop CPU ms/task", "pool us/replacement", "wall s", "driver RSS MiB",
-                 *SHARE_HEADER], rows))
+                 "latency p50 / p99 ms", "loop CPU ms/task", "pool us/replacement", "wall s",
+                 "driver RSS MiB", *SHARE_HEADER], rows))
     print("device utilization: GPU-seconds used (one GPU per task) / (nodes x 4 GPUs x time "
           "until the last task was issued); whole-node tasks hold 4 GPUs and use 1")
+    print("latency: a task's own last timestamp -> its successor spawned in the same slot")
     print(SHARE_NOTE)
     clean_up(root, args.keep)
     return 0

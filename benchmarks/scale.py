@@ -99,7 +99,8 @@ def main() -> int:
                      f"{utilization / bound:.4f}", f"{steady:.4f}", f"{len(tasks) / wall:.1f}",
                      f"{wall:.1f}", f"{max_rss_mib():.0f}"])
         extra.append([name, ms(to_spawn, 50), ms(to_spawn, 99), ms(to_spawn, 100),
-                      f"{1000 * stats['cpu'] / len(tasks):.1f}", stats["fits"], stats["waits"],
+                      f"{1000 * stats['cpu'] / len(tasks):.1f}",
+                      f"{1000 * stats['loop_cpu'] / len(tasks):.2f}", stats["fits"], stats["waits"],
                       stats["spared"], *share_columns(stats)])
     print()
     print("utilization = sum of task-measured run times / (concurrency x wall time)")
@@ -111,10 +112,12 @@ def main() -> int:
     print(table(["run", "tasks", "utilization", "zero-overhead bound", "ratio", "steady",
                  "tasks/s", "wall s", "driver RSS MiB"], rows))
     print()
-    print(table(["run", "latency p50 ms", "p99 ms", "max ms", "driver CPU ms/task", "fits",
+    print(table(["run", "latency p50 ms", "p99 ms", "max ms", "driver CPU ms/task",
+                 "loop CPU ms/task", "fits",
                  "waits", "spare", *SHARE_HEADER], extra))
     print("latency: a task's own last timestamp -> its successor spawned; driver CPU includes "
-          "the model-fitting process; waits: takes that left slots idle")
+          "the model-fitting process, loop CPU does not (the driver's own process: its loop "
+          "and the Proposer's thread); waits: takes that left slots idle")
     print(SHARE_NOTE)
     clean_up(root, args.keep)
     return 0
