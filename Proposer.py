@@ -160,7 +160,7 @@ class Held:
     """The results a fitter has been sent, so that the next snapshot need carry only newer ones.
 
     At 10,000 results a whole snapshot took 8 ms to copy under the lock and
-    6 ms to pickle (the loop waited for both: the lock in take and tell, the
+    6 ms to send (the loop waited for both: the lock in take and tell, the
     GIL at its wake-ups); from the results the fitter holds on, both cost
     what the new results and the pending points cost (issue 22). Both ends
     keep one: the driver's serves the fits in the thread (and the fallback
