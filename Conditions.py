@@ -70,8 +70,9 @@ def _rule(where: str, entries: Any, dims: dict[str, tuple[int, Dimension]]) -> R
                              f"{', '.join(dims)}")
         index, dim = dims[name]
         if not isinstance(dim, (Categorical, Integer)):
-            raise UsageError(f"{where}.{name}: {name} is a real parameter; conditions and forbid "
-                             "clauses name categorical or integer parameters (reals are never equal)")
+            raise UsageError(f"{where}.{name}: {name} is a real parameter; conditions and "
+                             "forbid clauses name categorical or integer parameters (reals are "
+                             "never equal)")
         rule[index] = _allowed_texts(f"{where}.{name}", dim, given)
     return rule
 
