@@ -161,6 +161,23 @@ def test_resume_and_warm_start_of_a_conditional_search(tmp_path: Path) -> None:
     check_rows(other)
 
 
+def test_a_lost_point_now_forbidden_is_not_issued_again(tmp_path: Path) -> None:
+    done, out = search(tmp_path, 4)
+    assert done.returncode == 0, done.stdout + done.stderr
+    started = read_csv(out / "started.csv")
+    lost = dict(started[0], id="4", optimizer="adam", batch_size="8", momentum="",
+                nesterov="", dampening="")  # an earlier run's task that left no result
+    with open(out / "started.csv", "a", newline="") as stream:
+        csv.DictWriter(stream, fieldnames=list(started[0])).writerow(lost)
+    again = run_main(["--resume", "-o", str(out), "1", "3", "8"], env={"TASK_DELAY": "0"},
+                     timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 task(s) to issue again (1 forbidden now: not issued), numbering from 0005" \
+        in again.stdout
+    assert not any(forbidden(r) for r in read_results(out))
+    assert "again" not in [r["origin"] for r in read_csv(out / "started.csv")]
+
+
 @pytest.mark.parametrize("change, expected", [
     ({"problem": dict(PROBLEM, momentum={"low": 0.0, "high": 1.0, "when": {"optimiser": "sgd"}})},
      "problem.momentum.when: unknown parameter 'optimiser'; expected one of optimizer"),
