@@ -6,7 +6,8 @@
 # parameters; each evaluation trains in well under a second); LARGE: 10-D
 # and 20-D BBOB functions for the large settings, not run by default;
 # CONDITIONAL: an MLP/SGD-like space whose optimizer and depth gate other
-# parameters ("when", issue 21), not run by default either.
+# parameters ("when", issue 21), and its flat twin (the same objective, no
+# "when": what the conditions are worth), not run by default either.
 # A problem is a cfg "problem" object, an objective of (point, seed) and
 # the optimum of that seed's instance (None: the best value any method found).
 
@@ -243,9 +244,12 @@ PROBLEMS: dict[str, Benchmark] = {
                                _fixed(None)),
     "mlp-sgd": Benchmark("conditional: optimizer- and depth-gated", MLP_SGD_SPEC, mlp_sgd,
                          _fixed(0.0)),
+    "mlp-sgd-flat": Benchmark("mlp-sgd without its conditions", {
+        name: {k: v for k, v in spec.items() if k != "when"} if isinstance(spec, dict) else spec
+        for name, spec in MLP_SGD_SPEC.items()}, mlp_sgd, _fixed(0.0)),
 }
 BBOB = {name for name, benchmark in PROBLEMS.items() if benchmark.coco}
 LARGE = ("ellipsoid-10d", "rosenbrock-10d", "rastrigin-10d", "gallagher21-20d", "sphere-20d")
-CONDITIONAL = ("mlp-sgd",)
+CONDITIONAL = ("mlp-sgd", "mlp-sgd-flat")
 # the 18 of issue 11, run by default
 SUITE = [name for name in PROBLEMS if name not in LARGE and name not in CONDITIONAL]
