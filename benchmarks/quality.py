@@ -190,7 +190,8 @@ def run_optuna_by_run(problem: Problem, f: Objective, n: int, workers: int, seed
     dims = problem.space.dimensions
 
     def ask() -> tuple[Any, list[Any]]:
-        trial, point = study.ask(), []
+        trial = study.ask()
+        point: list[Any] = []
         for index, dim in enumerate(dims):
             rule = problem.rules.conditions.get(index, {})
             if not all(point[parent] is not None and value_text(dims[parent], point[parent])
