@@ -13,7 +13,9 @@
 # last fit), condition on the results, the failed points (at the worst
 # value) and the pending points (at the model's belief), score the fresh
 # candidates (more of them for a large batch; none that repeats a known
-# point), pick k one at a time, all on one BLAS thread. Kept between calls:
+# point; on a conditional space, inactive columns at their fixed values and
+# no forbidden candidate: Problem.admit_rows), pick k one at a time, all on
+# one BLAS thread. Kept between calls:
 # the kernel's last hyperparameters (the kernel until the next fit, and
 # where that fit starts), each point's transformed row (a cache), and the
 # rows and keys of the results (which only grow: a proposal at 10,000
@@ -31,6 +33,8 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from skopt.learning import GaussianProcessRegressor
 from skopt.space import Categorical, Integer, Space
 from threadpoolctl import ThreadpoolController
+
+from Problem import Problem
 
 MAX_FIT_POINTS = 200  # results the kernel's hyperparameters are fitted to
 MAX_MODEL_POINTS = 300  # results, failed and pending points the model is conditioned on
@@ -92,10 +96,14 @@ class GPProposal:
     acq_func : {"EI", "LCB", "PI"}
     acq_func_kwargs : dict
         skopt's: `xi` (EI, PI) and `kappa` (LCB).
+    problem : Problem
+        Whose conditions and forbidden points every candidate obeys.
     """
 
-    def __init__(self, space: Space, acq_func: str, acq_func_kwargs: dict[str, Any]) -> None:
+    def __init__(self, space: Space, acq_func: str, acq_func_kwargs: dict[str, Any],
+                 problem: Problem) -> None:
         self.space = space
+        self.problem = problem
         self.acq_func = acq_func
         self.xi = float(acq_func_kwargs.get("xi", 0.01))
         self.kappa = float(acq_func_kwargs.get("kappa", 1.96))
@@ -227,9 +235,10 @@ class GPProposal:
             share = RANDOM_CANDIDATES / (RANDOM_CANDIDATES + LOCAL_CANDIDATES)
             candidates = np.vstack([candidates, self.candidates(
                 Xt, u, signal, rng, round(share * more), more - round(share * more))])
+        candidates, allowed = self.problem.admit_rows(self.space, candidates)
         known = np.vstack([Xt, self.transform([*failed, *pending])])
-        points = self.pick(model, candidates, fresh(candidates, known), float(np.min(u)), k,
-                           taken, rng)
+        points = self.pick(model, candidates, fresh(candidates, known) & allowed,
+                           float(np.min(u)), k, taken, rng)
         return points + self.random_points(k - len(points), rng, taken)
 
     def candidates(self, Xt: np.ndarray, u: np.ndarray, signal: Any,
@@ -272,7 +281,8 @@ class GPProposal:
         return np.vstack([uniform, local])
 
     def decode(self, row: np.ndarray) -> list[Any]:
-        """The point of a transformed row, in the problem's own values (plain Python)."""
+        """The point of a transformed row, in the problem's own values (plain Python; inactive
+        parameters at exactly their fixed values)."""
         point = self.space.inverse_transform(row[None, :])[0]
         plain = []
         for dim, value in zip(self.space.dimensions, point):
@@ -280,7 +290,7 @@ class GPProposal:
                 texts = [str(c) for c in dim.categories]
                 value = dim.categories[texts.index(str(value))]
             plain.append(value.item() if isinstance(value, np.generic) else value)
-        return plain
+        return self.problem.canonical(plain) if self.problem.rules.conditions else plain
 
     def random_points(self, k: int, rng: np.random.RandomState,
                       taken: set[Key]) -> list[list[Any]]:
@@ -289,14 +299,18 @@ class GPProposal:
         for _ in range(RANDOM_REDRAWS):
             if len(points) == k:
                 break
-            for point in self.space.rvs(k - len(points), random_state=rng):
-                point = self.decode(self.space.transform([point])[0])
+            for point in self.allowed(self.space.rvs(k - len(points), random_state=rng)):
                 if key(point) not in taken:
                     taken.add(key(point))
                     points.append(point)
-        while len(points) < k:
-            points.append(self.decode(self.space.transform(self.space.rvs(1, random_state=rng))[0]))
+        while len(points) < k:  # a forbidden draw gives none
+            points += self.allowed(self.space.rvs(1, random_state=rng))
         return points
+
+    def allowed(self, drawn: list[list[Any]]) -> list[list[Any]]:
+        """Random draws as points (decode), the forbidden ones left out."""
+        points = [self.decode(self.space.transform([point])[0]) for point in drawn]
+        return [p for p, ok in zip(points, self.problem.admit(points)[1]) if ok]
 
     def acquisition(self, mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
         """The acquisition to minimize (negated EI and PI, LCB as is)."""

@@ -501,6 +501,9 @@ class Config:
     # null is no problem at all (Problem(None) would be the default one)
     problem: Problem = field(default_factory=Problem, metadata=checked_by(
         lambda _, value: Problem({} if value is None else value)))
+    # points never proposed: kept by the problem (Problem.forbid), which answers for them
+    forbid: list[dict[str, Any]] = field(default_factory=list, metadata=checked_in(
+        lambda value, reading: reading.config.problem.forbid(value)))
     optimizer: dict[str, Any] = field(
         default_factory=lambda: dict(DEFAULT_OPTIMIZER), metadata=checked_in(
             lambda value, reading: check_optimizer(value, reading.config.problem), absent={}))

@@ -69,9 +69,12 @@ def trial(row: Report.Row, problem_spec: Any, dists: dict[str, BaseDistribution]
     value = row.objective if state is TrialState.COMPLETE else None
     attrs: dict[str, Any] = {"task_id": row.id, "status": row.status}
     attrs.update({name: text for name, text in row.metrics.items() if text != ""})
+    # an inactive parameter is absent from the trial, as in a define-by-run Optuna study
+    params = Best.recorded_params(problem_spec, row.params)
     made = optuna.trial.create_trial(
-        state=state, value=value, params=Best.recorded_params(problem_spec, row.params),
-        distributions=dists, user_attrs=attrs, intermediate_values=dict(curve))
+        state=state, value=value, params=params,
+        distributions={name: dists[name] for name in params}, user_attrs=attrs,
+        intermediate_values=dict(curve))
     made.datetime_start = _time(row.start)
     made.datetime_complete = None if state is TrialState.RUNNING else _time(row.end)
     return made

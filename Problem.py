@@ -1,14 +1,23 @@
 # PROBLEM PY
 # The search space (the bounding box of the original), built from the
-# cfg "problem" object: name -> [choices] | {"low": L, "high": H, "prior": P,
-# "type": "int" | "real"}.
+# cfg "problem" object: name -> [choices] | {"choices": [...]} | {"low": L,
+# "high": H, "prior": P, "type": "int" | "real"}; either object may say when
+# the parameter is active ("when", Conditions.py), and the cfg's "forbid"
+# adds the points never proposed. A point is always the full list of values
+# in dimension order, an inactive parameter at its fixed value (the first
+# choice, or the low bound): the models see points of one length, and two
+# points that differ only in inactive values are one point. admit() and
+# admit_rows() make points so and say which are allowed; params() leaves
+# the inactive parameters out of what a task is given.
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from skopt.space import Categorical, Dimension, Integer, Real, Space
 
+from Conditions import Conditions, value_text
 from utils import UsageError, to_plain
 
 # The original's space, used when the cfg has no "problem".
@@ -25,6 +34,9 @@ RESERVED_NAMES = ("id", "status", "objective", "seconds", "start", "end",
 # floats), reals far from float overflow (skopt computes high - low).
 MAX_INTEGER = 2**53
 MAX_REAL = 1e100
+WHEN = "when"  # the key of a parameter's condition
+# Random points drawn to check that the forbidden clauses leave some point.
+FORBID_PROBES = 2000
 
 
 def is_number(value: Any) -> bool:
@@ -76,9 +88,10 @@ def _bound(where: str, value: Any, kind: str) -> int | float:
 def _range(name: str, spec: dict[str, Any]) -> Dimension:
     """A range {"low": L, "high": H, "prior": P, "type": "int" | "real"}."""
     where = f"problem.{name}"
-    unknown = sorted(set(spec) - {"low", "high", "prior", "type"})
+    unknown = sorted(set(spec) - {"low", "high", "prior", "type", WHEN})
     if unknown:
-        raise UsageError(f"{where}: unknown key {unknown[0]!r}; expected low, high, prior, type")
+        raise UsageError(f"{where}: unknown key {unknown[0]!r}; expected low, high, prior, type, "
+                         f"{WHEN}")
     for bound in ("low", "high"):
         if bound not in spec:
             raise UsageError(f"{where}: missing {bound!r}")
@@ -123,7 +136,16 @@ def _dimension(name: str, spec: Any) -> Dimension:
         return _choices(name, spec)
     if not isinstance(spec, dict):
         raise UsageError(f"problem.{name}: expected a list of choices or an object "
-                         f'{{"low": L, "high": H}}, got {spec!r}')
+                         f'{{"low": L, "high": H}} or {{"choices": [...]}}, got {spec!r}')
+    if "choices" in spec:
+        unknown = sorted(set(spec) - {"choices", WHEN})
+        if unknown:
+            raise UsageError(f"problem.{name}: unknown key {unknown[0]!r}; expected choices, "
+                             f"{WHEN}")
+        if not isinstance(spec["choices"], list):
+            raise UsageError(f"problem.{name}.choices: expected a list of choices, got "
+                             f"{spec['choices']!r}")
+        return _choices(name, spec["choices"])
     return _range(name, spec)
 
 
@@ -147,17 +169,85 @@ class Problem:
         self.spec: dict[str, Any] = dict(spec)
         self.names: list[str] = list(spec)
         self.space = Space([_dimension(n, s) for n, s in spec.items()])
+        self.rules = Conditions(self.space.dimensions, {
+            n: s[WHEN] for n, s in spec.items() if isinstance(s, dict) and WHEN in s})
+        self.fixed: list[Any] = [d.categories[0] if isinstance(d, Categorical) else d.low
+                                 for d in self.space.dimensions]
+
+    def forbid(self, clauses: Any) -> list[dict[str, Any]]:
+        """Keep the cfg's "forbid" clauses (checked); refuse clauses that forbid every point."""
+        kept = self.rules.add_forbidden(clauses)
+        if kept:
+            probes = self.space.rvs(n_samples=FORBID_PROBES, random_state=np.random.RandomState(0))
+            if not any(self.admit(probes)[1]):
+                raise UsageError(f"forbid: each of {FORBID_PROBES} random points of the problem "
+                                 "is forbidden; expected clauses that leave points to try")
+        return kept
+
+    # -- which points, which parameters ---------------------------------------
+    def admit(self, points: Sequence[Sequence[Any]]) -> tuple[list[list[Any]], list[bool]]:
+        """The points with their inactive parameters at the fixed values, and whether each is
+        allowed (matches no forbid clause). Points of a plain box come back as they are."""
+        if not self.rules.restricts:
+            return [list(p) for p in points], [True] * len(points)
+        dims = self.space.dimensions
+        columns = {i: np.array([value_text(dims[i], p[i]) for p in points], dtype=str)
+                   for i in self.rules.read}
+        active, allowed = self.rules.masks(columns, len(points))
+        canonical = [[v if on else fixed for v, on, fixed in zip(p, row, self.fixed)]
+                     for p, row in zip(points, active)]
+        return canonical, allowed.tolist()
+
+    def admit_rows(self, space: Space, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """admit() of points given as rows of `space`'s transform (the GP's candidates,
+        thousands at a time: each dimension's columns decoded at once)."""
+        if not self.rules.restricts:
+            return rows, np.ones(len(rows), dtype=bool)
+        parts, start = [], 0
+        for dim in space.dimensions:
+            parts.append((start, start + dim.transformed_size))
+            start += dim.transformed_size
+        columns = {}
+        for i in self.rules.read:
+            dim, (begin, end) = space.dimensions[i], parts[i]
+            block = rows[:, begin:end] if end - begin > 1 else rows[:, begin]
+            columns[i] = np.array([value_text(dim, v) for v in dim.inverse_transform(block)],
+                                  dtype=str)
+        active, allowed = self.rules.masks(columns, len(rows))
+        fixed = space.transform([self.fixed])[0]
+        rows = rows.copy()
+        for i in self.rules.conditions:
+            begin, end = parts[i]
+            rows[~active[:, i], begin:end] = fixed[begin:end]
+        return rows, allowed
+
+    def canonical(self, point: Sequence[Any]) -> list[Any]:
+        """The point with its inactive parameters at their fixed values."""
+        return self.admit([point])[0][0]
+
+    def allowed(self, point: Sequence[Any]) -> bool:
+        """True when the point matches no forbid clause."""
+        return self.admit([point])[1][0]
 
     def params(self, point: list[Any]) -> dict[str, Any]:
-        """Return {name: plain value} of a point (a list in dimension order)."""
-        return dict(zip(self.names, to_plain(list(point))))
+        """Return {name: plain value} of a point's active parameters (a task's PARAMS)."""
+        plain = dict(zip(self.names, to_plain(list(point))))
+        if not self.rules.conditions:
+            return plain
+        columns = {i: np.array([value_text(self.space.dimensions[i], point[i])], dtype=str)
+                   for i in self.rules.read}
+        active = self.rules.masks(columns, 1)[0][0]
+        return {n: v for (n, v), on in zip(plain.items(), active) if on}
 
     def point(self, row: Mapping[str, str]) -> list[Any]:
-        """Return the point recorded as text in a results row (as read by csv)."""
+        """Return the point recorded as text in a results row (as read by csv); the empty
+        cell of an inactive parameter is its fixed value."""
         values = []
-        for dim in self.space.dimensions:
+        for index, dim in enumerate(self.space.dimensions):
             text = row[dim.name]
-            if isinstance(dim, Categorical):
+            if text == "" and index in self.rules.conditions:
+                values.append(self.fixed[index])
+            elif isinstance(dim, Categorical):
                 by_text = {str(c): c for c in dim.categories}
                 if text not in by_text:
                     raise ValueError(f"{dim.name}={text!r} is not one of {dim.categories}")
@@ -166,7 +256,7 @@ class Problem:
                 values.append(int(float(text)))
             else:
                 values.append(float(text))
-        return values
+        return self.canonical(values) if self.rules.conditions else values
 
     def contains(self, point: list[Any]) -> bool:
         """True when a point lies inside the space."""

@@ -292,7 +292,7 @@ def format_report(summary: ReportSummary) -> list[str]:
         head = ["id", "objective"] + metrics + summary.params + ["seconds"]
         table = [head] + [[str(r.id), f"{r.objective:.6g}"]
                           + [_cell(r.metrics[m]) or "-" for m in metrics]
-                          + [_cell(r.params[n]) for n in summary.params]
+                          + [_cell(r.params[n]) or "-" for n in summary.params]
                           + [f"{r.seconds:.1f}"] for r in summary.best]
         widths = [max(len(line[k]) for line in table) for k in range(len(head))]
         lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in table]

@@ -177,10 +177,14 @@ def replay(config: Config, output: str, recorded: Recorded, search: Search) -> R
     search.tell([p for p, _ in told], [minimized(v, config.direction) for _, v in told])
     search.fail(failed)
     again = f" ({len(retry)} failed one(s) retried)" if retry else ""
+    # a forbid clause added since is obeyed by the points issued again too
+    reissue = [p for p in lost + retry if problem.allowed(p)]
+    if len(reissue) < len(lost) + len(retry):
+        again += f" ({len(lost) + len(retry) - len(reissue)} forbidden now: not issued)"
     say(f"resume: {len(told)} result(s) told to the search, {len(failed)} failed, "
-        f"{len(lost) + len(retry)} task(s) to issue again{again}, numbering from "
+        f"{len(reissue)} task(s) to issue again{again}, numbering from "
         f"{recorded.next_id:04d}")
-    return Replayed(tally.finished, lost + retry, tally)
+    return Replayed(tally.finished, reissue, tally)
 
 
 def stop_leftovers(output: str, recorded: Recorded, grace: float) -> None:

@@ -147,7 +147,7 @@ class Search:
 
         def keep(batch: list[list[Any]]) -> None:
             nonlocal tries
-            for point in batch:
+            for point in self.admitted(batch):
                 key = tuple(point)
                 if key in taken and tries > 0:
                     tries -= 1
@@ -168,6 +168,19 @@ class Search:
             while len(points) < k:
                 keep(self._ask_as_skopt(1))
         return points[:k]
+
+    def admitted(self, points: Sequence[Sequence[Any]]) -> list[list[Any]]:
+        """The points allowed by the problem, inactive parameters at their fixed values (the
+        filter every point passes before it is issued)."""
+        canonical, allowed = self.problem.admit(points)
+        return [p for p, ok in zip(canonical, allowed) if ok]
+
+    def random_point(self, rng: np.random.RandomState) -> list[Any]:
+        """One random point the problem allows (Problem.forbid leaves some)."""
+        while True:
+            drawn = self.admitted(self.problem.space.rvs(random_state=rng))
+            if drawn:
+                return drawn[0]
 
     def _ask_as_skopt(self, n: int) -> list[list[Any]]:
         """The points skopt's `ask(n_points=n)` draws in the random phase, without its fit.
@@ -247,9 +260,9 @@ class Search:
                 model.fit(scratch.space.transform(X), y)
                 return self._best_candidates(scratch, model, float(np.min(y)), [], k, taken)
             scratch.tell(X, y)
-            first = list(scratch.ask())
-        if first in taken:
-            first = list(self.problem.space.rvs(random_state=scratch.rng)[0])
+            first = self.problem.canonical(list(scratch.ask()))
+        if first in taken or not self.problem.allowed(first):
+            first = self.random_point(scratch.rng)
         if k == 1:
             return [first]
         return self._best_candidates(scratch, scratch.models[-1], float(np.min(y)),
@@ -265,8 +278,9 @@ class Search:
         of them and never crowds one basin.
         """
         space = scratch.space
-        n = max(scratch.n_points, 4 * (k + len(chosen)))
-        candidates = space.rvs(n_samples=n, random_state=scratch.rng)
+        candidates = self.admitted(space.rvs(n_samples=max(scratch.n_points, 4 * (k + len(chosen))),
+                                             random_state=scratch.rng))
+        n = len(candidates)
         Xt = space.transform(candidates)
         acq = scratch.acq_func if scratch.acq_func in SCORABLE else "LCB"
         with warnings.catch_warnings():
@@ -291,7 +305,7 @@ class Search:
             points.append(point)
             self._exclude_near(Xt, Xt[index], alive, radius_count)
         while len(points) < k:  # a tiny space: fill with random points
-            points.append(list(space.rvs(random_state=scratch.rng)[0]))
+            points.append(self.random_point(scratch.rng))
         return chosen + points
 
     @staticmethod

@@ -132,7 +132,7 @@ def gp_proposal(problem: Problem, kwargs: dict[str, Any]) -> GPProposal | None:
     model = make_optimizer(problem, kwargs)
     if model.acq_func not in SCORABLE or model.acq_optimizer != "sampling":
         return None
-    return GPProposal(model.space, model.acq_func, model.acq_func_kwargs or {})
+    return GPProposal(model.space, model.acq_func, model.acq_func_kwargs or {}, problem)
 
 
 def make_optimizer(problem: Problem, kwargs: dict[str, Any],

@@ -296,10 +296,10 @@ class Task:
             return Outcome(Status.FAILED, None, why)
         return Outcome(Status.OK, value, "", found)
 
-    def log_end(self, outcome: Outcome, output: str, names: Sequence[str]) -> None:
+    def log_end(self, outcome: Outcome, output: str) -> None:
         """The log lines of the task's end: one for ok and pruned, else why and its last lines."""
         seconds = self.end - self.start
-        params = format_params(names, self.point)
+        params = format_params(self.params, self.params.values())
         if outcome.status is Status.OK:
             say("finished:", self.name, "pid", self.pid, f"objective={outcome.objective:.6g}",
                 f"seconds={seconds:.2f}", params)

@@ -93,7 +93,7 @@ def _point(problem: Problem, row: dict[str, str]) -> list[Any] | None:
     """The row's point, or None where it does not fit this search."""
     try:
         point = problem.point(row)
-        if any(isinstance(d, Integer) and float(row[d.name]) != p
+        if any(isinstance(d, Integer) and row[d.name] != "" and float(row[d.name]) != p
                for d, p in zip(problem.space.dimensions, point)):
             return None  # 4.63 is no value of an integer parameter
     except ValueError:

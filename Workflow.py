@@ -97,7 +97,6 @@ class Workflow:
         self.points = points
         self.launcher = launcher
         self.environ = environ
-        self.names = config.problem.names
         self.wake_read, self.wake_write = socket.socketpair()
         self.running = RunningTasks(self.wake_read, config.kill_grace,
                                     config.task_timeout or 0.0)
@@ -439,7 +438,8 @@ class Workflow:
         self.progress.watch(task.id, task.output_file(self.plan.output))
         if self.next_look == math.inf:
             self.next_look = time.time() + self.config.progress_interval
-        say("started: ", task.name, "pid", task.pid, format_params(self.names, task.point))
+        say("started: ", task.name, "pid", task.pid,
+            format_params(task.params, task.params.values()))
         debug(f"  {task.name}: LAUNCH={launch!r} cwd={task.task_dir(self.plan.output)} argv:",
               shlex.join([self.config.script, str(self.plan.parallelism),
                           json_dumps(task.params)]))
@@ -485,7 +485,7 @@ class Workflow:
         for task, outcome in outcomes:
             self._free(task)
             self._count(task, outcome)
-            task.log_end(outcome, self.plan.output, self.names)
+            task.log_end(outcome, self.plan.output)
         self.best_file.keep(self._whole().best)
         say("tasks_running: ", len(self.running))
 

@@ -4,7 +4,10 @@
 # Hartmann-6, a mixed categorical / integer / real Branin) and three real
 # scikit-learn model-tuning problems (log-scale, integer and categorical
 # parameters; each evaluation trains in well under a second); LARGE: 10-D
-# and 20-D BBOB functions for the large settings, not run by default.
+# and 20-D BBOB functions for the large settings, not run by default;
+# CONDITIONAL: an MLP/SGD-like space whose optimizer and depth gate other
+# parameters ("when", issue 21), and its flat twin (the same objective, no
+# "when": what the conditions are worth), not run by default either.
 # A problem is a cfg "problem" object, an objective of (point, seed) and
 # the optimum of that seed's instance (None: the best value any method found).
 
@@ -146,6 +149,52 @@ def forest(point: list[Any], seed: int = 0) -> float:
     return float(log_loss(y_test, np.clip(model.predict_proba(X_test), 1e-6, 1 - 1e-6)))
 
 
+# -- a conditional space (issue 21) -------------------------------------------------
+MLP_SGD_SPEC: dict[str, Any] = {
+    "optimizer": ["sgd", "adam", "rmsprop"],
+    "learning_rate": {"low": 1e-5, "high": 1.0, "prior": "log-uniform"},
+    "momentum": {"low": 0.0, "high": 0.99, "when": {"optimizer": ["sgd"]}},
+    "nesterov": {"choices": [False, True], "when": {"optimizer": ["sgd"]}},
+    "beta1": {"low": 0.5, "high": 0.999, "when": {"optimizer": ["adam"]}},
+    "rho": {"low": 0.5, "high": 0.99, "when": {"optimizer": ["rmsprop"]}},
+    "layers": {"low": 1, "high": 3},
+    "units1": {"low": 16, "high": 512, "prior": "log-uniform"},
+    "units2": {"low": 16, "high": 512, "prior": "log-uniform", "when": {"layers": [2, 3]}},
+    "units3": {"low": 16, "high": 512, "prior": "log-uniform", "when": {"layers": [3]}},
+    "dropout": {"low": 0.0, "high": 0.5},
+    "batch_size": [16, 32, 64, 128, 256],
+}
+
+
+def mlp_sgd(point: list[Any], seed: int) -> float:
+    """A synthetic validation error of an MLP trained by SGD, Adam or RMSprop: 0 at best.
+
+    Each optimizer has its own best learning rate (SGD's moves with its
+    momentum: what counts is lr / (1 - momentum)), shifted by the seed;
+    SGD with momentum 0.9 and Nesterov reaches 0, Adam 0.01 and RMSprop 0.03
+    at best. Depth and widths (units 256, 128, 64 at best; fewer layers cost
+    0.04 each), dropout 0.2 and batch 64 add their share. Only the active
+    parameters are read.
+    """
+    p = dict(zip(MLP_SGD_SPEC, point))
+    shift = np.random.RandomState(seed).uniform(-0.5, 0.5)
+    rate = math.log10(p["learning_rate"])
+    if p["optimizer"] == "sgd":
+        error = 0.3 * (rate - math.log10(1 - p["momentum"]) - (-0.5 + shift)) ** 2 \
+            + 0.5 * (p["momentum"] - 0.9) ** 2 + (0.0 if p["nesterov"] else 0.02)
+    elif p["optimizer"] == "adam":
+        error = 0.3 * (rate - (-3.0 + shift)) ** 2 + 2 * (p["beta1"] - 0.9) ** 2 + 0.01
+    else:
+        error = 0.3 * (rate - (-3.3 + shift)) ** 2 + 2 * (p["rho"] - 0.9) ** 2 + 0.03
+    layers = int(p["layers"])
+    error += 0.04 * (3 - layers)
+    for units, best in list(zip([p["units1"], p.get("units2"), p.get("units3")],
+                                (256, 128, 64)))[:layers]:
+        error += 0.01 * (math.log2(units) - math.log2(best)) ** 2
+    return error + 0.4 * (p["dropout"] - 0.2) ** 2 \
+        + 0.01 * abs(math.log2(p["batch_size"]) - 6)
+
+
 def _fixed(value: float | None) -> Callable[[int], float | None]:
     return lambda seed: value
 
@@ -193,7 +242,14 @@ PROBLEMS: dict[str, Benchmark] = {
                                 "leaf": {"low": 1, "high": 30},
                                 "criterion": ["gini", "entropy", "log_loss"]}, forest,
                                _fixed(None)),
+    "mlp-sgd": Benchmark("conditional: optimizer- and depth-gated", MLP_SGD_SPEC, mlp_sgd,
+                         _fixed(0.0)),
+    "mlp-sgd-flat": Benchmark("mlp-sgd without its conditions", {
+        name: {k: v for k, v in spec.items() if k != "when"} if isinstance(spec, dict) else spec
+        for name, spec in MLP_SGD_SPEC.items()}, mlp_sgd, _fixed(0.0)),
 }
 BBOB = {name for name, benchmark in PROBLEMS.items() if benchmark.coco}
 LARGE = ("ellipsoid-10d", "rosenbrock-10d", "rastrigin-10d", "gallagher21-20d", "sphere-20d")
-SUITE = [name for name in PROBLEMS if name not in LARGE]  # the 18 of issue 11, run by default
+CONDITIONAL = ("mlp-sgd", "mlp-sgd-flat")
+# the 18 of issue 11, run by default
+SUITE = [name for name in PROBLEMS if name not in LARGE and name not in CONDITIONAL]

@@ -16,7 +16,11 @@
 # only for a command that names it) and forests ('async-local ET', 'RF').
 # --record keeps each run (a JSON line) as it ends; --summarize FILE...
 # prints the tables of recorded runs (problems run apart, methods
-# re-measured) alone.
+# re-measured) alone. On the conditional problem (issue 21, --problems
+# mlp-sgd), beside TPE over the flat space (every parameter, the gated ones
+# ignored by the objective when inactive), 'optuna TPE (define-by-run)' and
+# 'optuna TPE (multivariate, group)' ask define-by-run: a gated parameter is
+# suggested only when active.
 #   python3 benchmarks/quality.py [--seeds 10] [--evaluations 100] [--workers 8]
 #       [--exits-per-fit 1] [--jobs N] [--record FILE] [--summarize FILE...]
 
@@ -46,7 +50,8 @@ from Search import Search
 from Surrogates import FastForest
 
 OURS, RANDOM, TPE, GP = "async-local", "random", "optuna TPE (constant liar)", "optuna GP"
-METHODS = (OURS, RANDOM, TPE, GP, "sequential skopt")
+BY_RUN, GROUPED = "optuna TPE (define-by-run)", "optuna TPE (multivariate, group)"
+METHODS = (OURS, RANDOM, TPE, GP, BY_RUN, GROUPED, "sequential skopt")
 DEFAULT_METHODS = (OURS, RANDOM, TPE)
 FLOOR = 1e-9  # regrets below this count as this (a found optimum) in ratios
 CLIP = 0.01  # a ratio to random's counts as at least this in the geometric mean
@@ -170,6 +175,60 @@ def run_optuna(problem: Problem, f: Objective, n: int, workers: int, seed: int,
     return values
 
 
+def run_optuna_by_run(problem: Problem, f: Objective, n: int, workers: int, seed: int,
+                      grouped: bool = False) -> list[float]:
+    """Optuna's TPE (constant_liar=True; with `grouped`, multivariate=True, group=True) on
+    the problem written define-by-run: each parameter suggested when its conditions hold
+    (Problem's rules, parents first), as an Optuna user writes a conditional space."""
+    import optuna
+    from skopt.space import Categorical, Integer
+
+    from Conditions import value_text
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(
+        seed=seed, multivariate=grouped, group=grouped, constant_liar=True))
+    dims = problem.space.dimensions
+
+    def ask() -> tuple[Any, list[Any]]:
+        trial = study.ask()
+        point: list[Any] = []
+        for index, dim in enumerate(dims):
+            rule = problem.rules.conditions.get(index, {})
+            if not all(point[parent] is not None and value_text(dims[parent], point[parent])
+                       in texts for parent, texts in rule.items()):
+                point.append(None)
+            elif isinstance(dim, Categorical):
+                point.append(trial.suggest_categorical(dim.name, list(dim.categories)))
+            elif isinstance(dim, Integer):
+                point.append(trial.suggest_int(dim.name, int(dim.low), int(dim.high),
+                                               log=dim.prior == "log-uniform"))
+            else:
+                point.append(trial.suggest_float(dim.name, dim.low, dim.high,
+                                                 log=dim.prior == "log-uniform"))
+        return trial, [problem.fixed[i] if v is None else v for i, v in enumerate(point)]
+
+    times = durations(seed, n)
+    clock: list[tuple[float, int, Any, list[Any]]] = []
+    values: list[float] = []
+    for issued in range(min(workers, n)):
+        heapq.heappush(clock, (times[issued], issued, *ask()))
+    issued = min(workers, n)
+    while clock:
+        now, _, trial, point = heapq.heappop(clock)
+        values.append(f(point))
+        study.tell(trial, values[-1])
+        if issued < n:
+            heapq.heappush(clock, (now + times[issued], issued, *ask()))
+            issued += 1
+    return values
+
+
+def run_optuna_grouped(problem: Problem, f: Objective, n: int, workers: int,
+                       seed: int) -> list[float]:
+    """run_optuna_by_run with multivariate=True, group=True."""
+    return run_optuna_by_run(problem, f, n, workers, seed, grouped=True)
+
+
 def run_optuna_gp(problem: Problem, f: Objective, n: int, workers: int,
                   seed: int) -> list[float]:
     """Optuna's GPSampler (torch), asynchronous in simulated time."""
@@ -177,6 +236,7 @@ def run_optuna_gp(problem: Problem, f: Objective, n: int, workers: int,
 
 
 RUNNERS = {OURS: run_async_local, RANDOM: run_random, TPE: run_optuna, GP: run_optuna_gp,
+           BY_RUN: run_optuna_by_run, GROUPED: run_optuna_grouped,
            "sequential skopt": run_sequential}
 
 
@@ -343,7 +403,8 @@ def main() -> int:
                              "a fit per exit; at 1,024 slots of 20-40 s tasks, 34 exit a "
                              "second)")
     parser.add_argument("--problems", nargs="+", default=SUITE, choices=list(PROBLEMS),
-                        help="default: the 18 of the suite (not the LARGE ones)")
+                        help="default: the 18 of the suite (not the LARGE or CONDITIONAL "
+                             "ones)")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
                         help=f"of {', '.join(METHODS)}; also variants of async-local: "
                              "'async-local RF', 'async-local lie=mean acq_func=LCB', ...")
@@ -365,7 +426,8 @@ def main() -> int:
                      "coco-experiment==2.8.2, or choose other --problems")
     if args.summarize:
         return summarize(args.summarize, args.problems if "--problems" in sys.argv else None)
-    if {TPE, GP} & set(args.methods) and importlib.util.find_spec("optuna") is None:
+    if {TPE, GP, BY_RUN, GROUPED} & set(args.methods) \
+            and importlib.util.find_spec("optuna") is None:
         parser.error("Optuna is not installed: use benchmarks/run.sh quality (it installs "
                      "benchmarks/requirements.txt), or drop it with --methods")
     if GP in args.methods and importlib.util.find_spec("torch") is None:
