@@ -40,7 +40,10 @@ from Search import Search
 
 OURS, BLIND, RANDOM, TPE = ("async-local", "async-local, no feasibility model", "random",
                             "optuna TPE (constant liar, FAIL)")
-METHODS = (OURS, BLIND, RANDOM, TPE)
+STRICT = (0.3, 0.2)  # variants of async-local: P(fail) allowed up to this
+STRICTER = tuple(f"async-local, P(fail) <= {p}" for p in STRICT)
+METHODS = (OURS, BLIND, RANDOM, TPE, *STRICTER)
+DEFAULT_METHODS = (OURS, BLIND, RANDOM, TPE)
 JUDGED_AFTER = 50  # results known before an issued point is judged
 MEMORY_GB = 40.0  # the simulated GPU's memory
 SPEC = {
@@ -86,12 +89,14 @@ class Blind(Feasibility):
         return np.ones(len(candidates), dtype=bool)
 
 
-def run_search(n: int, workers: int, seed: int, blind: bool = False) -> tuple[Finished, Issued]:
+def run_search(n: int, workers: int, seed: int,
+               feasibility: Feasibility | None = None) -> tuple[Finished, Issued]:
     """The product's Search in simulated time: a freed slot gets a point from a fit to
-    every result known then (failed tasks told by fail())."""
+    every result known then (failed tasks told by fail()); `feasibility` replaces its
+    feasibility model."""
     search = Search(Problem(SPEC), dict(DEFAULT_OPTIMIZER, random_state=seed), "max")
-    if blind:
-        search.feasibility = Blind()
+    if feasibility is not None:
+        search.feasibility = feasibility
     times = durations(seed, n)
     clock: list[tuple[float, int, Point]] = []
     issued: Issued = []
@@ -176,8 +181,10 @@ def judged_share(finished: Finished, issued: Issued) -> float:
 
 
 RUNNERS: dict[str, Callable[..., tuple[Finished, Issued]]] = {
-    OURS: run_search, BLIND: lambda n, w, s: run_search(n, w, s, blind=True),
-    RANDOM: run_random, TPE: run_tpe}
+    OURS: run_search, BLIND: lambda n, w, s: run_search(n, w, s, Blind()),
+    RANDOM: run_random, TPE: run_tpe,
+    **{name: lambda n, w, s, p=p: run_search(n, w, s, Feasibility(p))
+       for name, p in zip(STRICTER, STRICT)}}
 
 
 def one_run(job: tuple[str, int, int, int]) -> tuple[str, int, int, float, float, float]:
@@ -197,7 +204,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--evaluations", type=int, default=100)
     parser.add_argument("--workers", type=int, default=8, help="simulated concurrency")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
+                        choices=METHODS)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes running the seeds (default: the cores)")
     quick = ["--seeds", "1", "--evaluations", "60"] if QUICK else []

@@ -20,7 +20,7 @@ from Config import DEFAULT_OPTIMIZER
 from Feasibility import MAX_FAIL_PROBABILITY, Feasibility
 from Problem import Problem
 from Scalarization import parego, random_weights
-from Search import Search
+from Search import POINTS_PER_WEIGHT, Search
 from Surrogates import FastForest, QuantileGBRT, gp_proposal, make_optimizer
 from utils import UsageError
 
@@ -691,6 +691,9 @@ def test_each_fit_scalarizes_with_its_own_random_weights(monkeypatch):
     search.propose(snap, 2)
     search.propose(search.snapshot(), 2)
     assert seen[0] == seen[1] != seen[2]  # the snapshot's seed draws the weights
+    seen.clear()
+    search.propose(snap, 2 * POINTS_PER_WEIGHT + 1)
+    assert len(seen) == 3 and seen[0] != seen[1] != seen[2]  # a large batch: several weights
     best = int(np.argmin(seen[0]))
     assert not any(all(a <= b for a, b in zip(v, search.vectors[best])) and
                    v != search.vectors[best] for v in search.vectors)  # on the front
@@ -748,3 +751,12 @@ def test_the_feasibility_model_predicts_where_failures_lie():
     no_failure = np.empty((0, len(ok[0])))
     assert search.feasibility.fail_probability(transform(ok), no_failure, transform(inside),
                                                np.random.RandomState(0)) is None
+
+
+def test_a_large_batch_for_several_objectives_is_complete_and_new():
+    search = Search(space(), DEFAULT_OPTIMIZER, "max", objectives=2)
+    points = search.ask(12)
+    search.tell(points, [two_objectives(p) for p in points])
+    batch = search.propose(search.snapshot(), 3 * POINTS_PER_WEIGHT)
+    assert len(batch) == 3 * POINTS_PER_WEIGHT
+    assert len({key(p) for p in batch + points}) == len(batch) + len(points)
