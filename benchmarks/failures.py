@@ -187,8 +187,9 @@ RUNNERS: dict[str, Callable[..., tuple[Finished, Issued]]] = {
        for name, p in zip(STRICTER, STRICT)}}
 
 
-def one_run(job: tuple[str, int, int, int]) -> tuple[str, int, int, float, float, float]:
-    """Failed tasks, best feasible loss, CPU seconds and the judged share of one run."""
+def one_run(job: tuple[str, int, int, int]) -> tuple[str, int, int, int, float, float, float]:
+    """Failed tasks (in all, and of the points issued after JUDGED_AFTER tasks finished),
+    best feasible loss, CPU seconds and the judged share of one run."""
     method, seed, n, workers = job
     warnings.simplefilter("ignore")
     began = time.process_time()
@@ -196,7 +197,8 @@ def one_run(job: tuple[str, int, int, int]) -> tuple[str, int, int, float, float
     seconds = time.process_time() - began
     failed = sum(1 for _, broke in finished if broke)
     best = min((loss(p) for p, broke in finished if not broke), default=math.inf)
-    return method, seed, failed, best, seconds, judged_share(finished, issued)
+    late = sum(1 for point, count in issued if count >= JUDGED_AFTER and fails(point))
+    return method, seed, failed, late, best, seconds, judged_share(finished, issued)
 
 
 def main() -> int:
@@ -221,18 +223,19 @@ def main() -> int:
           f"judged: points issued after {JUDGED_AFTER} tasks finished")
     jobs = [(method, seed, args.evaluations, args.workers)
             for seed in range(args.seeds) for method in args.methods]
-    runs: dict[str, list[tuple[int, float, float, float]]] = {}
+    runs: dict[str, list[tuple[int, int, float, float, float]]] = {}
     with ProcessPoolExecutor(args.jobs) as pool:
-        for method, _, failed, best, seconds, judged in pool.map(one_run, jobs):
-            runs.setdefault(method, []).append((failed, best, seconds, judged))
+        for method, _, failed, late, best, seconds, judged in pool.map(one_run, jobs):
+            runs.setdefault(method, []).append((failed, late, best, seconds, judged))
     rows = []
     for method in args.methods:
-        failed, best, seconds, judged = (np.array(column) for column in zip(*runs[method]))
+        failed, late, best, seconds, judged = (np.array(c) for c in zip(*runs[method]))
         rows.append([method, f"{np.median(failed):.0f} ({failed.min()}-{failed.max()})",
-                     f"{failed.sum()}", f"{np.median(best):.4f}",
+                     f"{failed.sum()}", f"{late.sum()}", f"{np.median(best):.4f}",
                      f"{100 * np.median(judged):.0f} % ({100 * judged.max():.0f} %)",
                      f"{np.median(seconds):.2f} ({seconds.max():.2f})"])
     print(table(["method", "failed tasks: median (range)", "in all",
+                 f"in all, of the points issued after {JUDGED_AFTER} finished",
                  "best feasible loss: median",
                  f"issued where P(fail) > {MAX_FAIL_PROBABILITY}: median (max)",
                  "CPU s per run: median (max)"], rows))
