@@ -1,8 +1,9 @@
 # FEASIBILITY PY
 # Where failures lie: a GP fitted to the feasibility of the results (0: a
 # result, 1: a failed point: a broken constraint, an out-of-memory task), in
-# skopt's normalized space, whose mean is the probability that a point
-# fails. A proposal keeps only the candidates it predicts feasible
+# skopt's normalized space, whose mean, calibrated on the points' own
+# leave-one-out predictions (Platt scaling), is the probability that a
+# point fails. A proposal keeps only the candidates it predicts feasible
 # (P(fail) <= MAX_FAIL_PROBABILITY), whatever the acquisition: LCB values
 # are signed, so a product with P(feasible) would not rank them, and the
 # ranking of the feasible candidates stays the acquisition's own.
@@ -18,7 +19,10 @@ import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+from scipy.linalg import cho_solve
+from scipy.special import expit
+from sklearn.gaussian_process.kernels import ConstantKernel, DotProduct, Matern, WhiteKernel
+from sklearn.linear_model import LogisticRegression
 from skopt.learning import GaussianProcessRegressor
 
 from Acquisition import (
@@ -35,6 +39,23 @@ from Acquisition import (
 
 MAX_FAIL_PROBABILITY = 0.5  # candidates predicted to fail more often are not proposed
 FALLBACK_SHARE = 0.1  # when none is allowed: the candidates least likely to fail
+CALIBRATION_C = 100.0  # inverse regularization of the Platt scaling (two parameters)
+LOGIT_ALL_FAILED = 10.0  # P(fail) when no point succeeded: expit(10)
+
+
+def calibration(model: _Posterior, labels: np.ndarray) -> tuple[float, float]:
+    """Platt scaling of the GP's mean: P(fail) = expit(slope x mean + intercept), fitted
+    to its leave-one-out means at the points (Rasmussen & Williams, 6.5).
+
+    The mean of a GP on 0/1 labels is shrunk towards the failure rate, most
+    of all beside a boundary: uncalibrated, it says 0.3 where half fail.
+    """
+    inverse = cho_solve((model.L, True), np.eye(len(labels)))
+    loo = labels - model.alpha / np.diag(inverse)
+    if len(set(labels)) < 2:  # every point failed
+        return 0.0, LOGIT_ALL_FAILED
+    fitted = LogisticRegression(C=CALIBRATION_C).fit(loo[:, None], labels)
+    return float(fitted.coef_[0, 0]), float(fitted.intercept_[0])
 
 
 class Feasibility:
@@ -55,10 +76,12 @@ class Feasibility:
 
     @staticmethod
     def kernel(columns: int) -> Any:
-        """Amplitude x Matern 5/2 with one length scale per column, plus noise."""
+        """Amplitude x Matern 5/2 with one length scale per column, plus a linear trend
+        (failures that grow with a size go on growing beyond the points seen), plus noise."""
         return ConstantKernel(0.25, (1e-2, 1e1)) \
             * Matern(length_scale=np.full(columns, 0.5),
                      length_scale_bounds=np.tile(LENGTH_BOUNDS, (columns, 1)), nu=2.5) \
+            + ConstantKernel(0.1, (1e-3, 1e1)) * DotProduct(0.1, (1e-2, 1e1)) \
             + WhiteKernel(1e-2, NOISE_BOUNDS)
 
     def fail_probability(self, ok_rows: np.ndarray, failed_rows: np.ndarray,
@@ -87,7 +110,8 @@ class Feasibility:
         kernel = self.fit(rows, labels, len(failed_rows), rng)
         model = _Posterior(kernel.k1, float(np.exp(kernel.k2.theta[0])), rows, labels,
                            float(np.mean(labels)))
-        return np.clip(model.predict(candidates)[0], 0.0, 1.0)
+        slope, intercept = calibration(model, labels)
+        return expit(slope * model.predict(candidates)[0] + intercept)
 
     def allowed(self, ok_rows: np.ndarray, failed_rows: np.ndarray, candidates: np.ndarray,
                 rng: np.random.RandomState) -> np.ndarray:

@@ -37,6 +37,7 @@ from Config import DEFAULT_OPTIMIZER
 from Feasibility import MAX_FAIL_PROBABILITY, Feasibility
 from Problem import Problem
 from Search import Search
+from Surrogates import make_optimizer
 
 OURS, BLIND, RANDOM, TPE = ("async-local", "async-local, no feasibility model", "random",
                             "optuna TPE (constant liar, FAIL)")
@@ -165,8 +166,9 @@ def run_tpe(n: int, workers: int, seed: int) -> tuple[Finished, Issued]:
 
 def judged_share(finished: Finished, issued: Issued) -> float:
     """The share of the points issued after JUDGED_AFTER tasks finished that a
-    feasibility model fitted to the tasks finished then predicts to fail."""
-    space = Problem(SPEC).space
+    feasibility model fitted to the tasks finished then predicts to fail (in the
+    normalized space the search's GP sees)."""
+    space = make_optimizer(Problem(SPEC), DEFAULT_OPTIMIZER).space
     judge = Feasibility()
     late = [(p, count) for p, count in issued if count >= JUDGED_AFTER]
     rng = np.random.RandomState(0)
