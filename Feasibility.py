@@ -126,7 +126,8 @@ class Feasibility:
         model = _Posterior(kernel.k1, float(np.exp(kernel.k2.theta[0])), rows, labels,
                            float(np.mean(labels)))
         slope, intercept = calibration(model, labels)
-        return expit(slope * model.predict(candidates)[0] + intercept)
+        mean = model.signal(candidates, model.Z) @ model.alpha + model.offset  # no variance
+        return expit(slope * mean + intercept)
 
     def allowed(self, ok_rows: np.ndarray, failed_rows: np.ndarray, candidates: np.ndarray,
                 rng: np.random.RandomState) -> np.ndarray:
