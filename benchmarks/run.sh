@@ -21,7 +21,7 @@ usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|failures|report_time|p
             random, Optuna TPE (10 seeds, ~15 min on 2 cores); --methods 'optuna GP'
             installs torch==2.13.0 for Optuna's GPSampler
   failures  failed tasks beside an out-of-memory region: async-local with and without its
-            feasibility model, random, Optuna TPE (10 seeds x 100 evaluations, ~6 min)
+            feasibility model, random, Optuna TPE (10 seeds x 100 evaluations, ~15 min)
   report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~5 s)
   plot_folders  synthetic OUTPUT folders at 8, 50, 1,000 slots, to look at the PNGs
             (FOLDER [--slots N...] [--report])
