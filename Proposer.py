@@ -79,20 +79,23 @@ class FitSettings:
         has them (its random state included).
     lie : str
         The constant liar's value for pending points.
+    objectives : int
+        How many objectives a result has.
     """
 
     problem: Problem
     optimizer: tuple[tuple[str, Any], ...]
     lie: str
+    objectives: int
 
     @classmethod
     def of(cls, search: Search) -> "FitSettings":
         """The settings of a Search (not its history)."""
-        return cls(search.problem, tuple(search.kwargs.items()), search.lie)
+        return cls(search.problem, tuple(search.kwargs.items()), search.lie, search.objectives)
 
     def search(self) -> Search:
         """A Search with these settings and no history: all propose() needs."""
-        return Search(self.problem, dict(self.optimizer), self.lie)
+        return Search(self.problem, dict(self.optimizer), self.lie, objectives=self.objectives)
 
 
 def _exit_with(driver: int) -> None:
@@ -170,6 +173,7 @@ class Held:
     def __init__(self) -> None:
         self.X: list[list[Any]] = []
         self.y: list[float] = []
+        self.vectors: list[tuple[float, ...]] = []  # several objectives' results
 
     def __len__(self) -> int:
         return len(self.y)
@@ -181,12 +185,13 @@ class Held:
         ValueError when `snap` starts elsewhere than where they end.
         """
         if snap.first == 0:
-            self.X, self.y = [], []
+            self.X, self.y, self.vectors = [], [], []
         elif snap.first != len(self.y):
             raise ValueError(f"a snapshot from result {snap.first}, but {len(self.y)} are held")
         self.X += snap.X
         self.y += snap.y
-        return dataclasses.replace(snap, X=self.X, y=self.y, first=0)
+        self.vectors += snap.vectors
+        return dataclasses.replace(snap, X=self.X, y=self.y, vectors=self.vectors, first=0)
 
 
 class Fitter:
