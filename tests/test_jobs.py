@@ -328,3 +328,76 @@ def test_join_without_hard_links_is_refused(tmp_path: Path, monkeypatch) -> None
     with pytest.raises(UsageError, match="--join needs a file system with hard links"):
         Resume.join_run(str(tmp_path / "out"), args, False)
     assert not (tmp_path / "out" / "run.json").exists()
+
+
+# Every task runs once `open` exists, but for the tasks the test holds (`hold-ID`).
+HELD_TASK = f"""
+while [ ! -e "$OUTPUT/../open" ] || [ -e "$OUTPUT/../hold-$TASK_ID" ]; do sleep 0.05; done
+exec {BUNDLE / "task.sh"} "$@"
+"""
+
+
+def test_an_orphan_task_that_ends_late_is_not_counted(tmp_path: Path) -> None:
+    """Driver B is SIGKILLed alone: its task V goes on (an orphan), and ends only after
+    driver A ran V's point again (task R) and recorded it. V's late result is counted
+    nowhere: no row for V, R's row stays, POINTS_MAX ok rows, the report says so and a
+    resume issues nothing."""
+    script = write_script(tmp_path, HELD_TASK)
+    cfg = write_cfg(tmp_path, {"script": str(script)})
+    output = tmp_path / "out"
+    points_max = 6
+    first = start_driver(["--join", "-c", str(cfg), "-o", str(output), "1", "2",
+                          str(points_max)], tmp_path / "a.log")
+    second = None
+    victim: list[tuple[str, int]] = []
+    try:
+        wait_until((output / "claims").exists, "driver A to make the tickets", limit=60)
+        second = start_driver(["--join", "-o", str(output), "1", "1"], tmp_path / "b.log")
+
+        def victim_runs_a_task() -> bool:
+            folder = victim_folder(output, second.pid)
+            started = {int(r["id"]) for r in journal_rows(output, "started.csv")}
+            victim[:] = [(d, t) for d, t in claims(output).values()
+                         if folder is not None and d == folder.name and t in started]
+            return bool(victim)
+
+        wait_until(victim_runs_a_task, "driver B to start a task", limit=60)
+        name, orphan = victim[0]
+        (tmp_path / f"hold-{orphan}").touch()
+        os.kill(second.pid, signal.SIGKILL)  # the driver only: its task goes on
+        second.wait(timeout=10)
+        (tmp_path / "open").touch()
+        ticket = next(t for (t, g), (_, task) in claims(output).items() if task == orphan)
+
+        def reissue_recorded() -> bool:
+            again = claims(output).get((ticket, 1))
+            return again is not None and again[1] in {
+                int(r["id"]) for r in journal_rows(output, "results.csv")}
+
+        wait_until(reissue_recorded, "driver A to record the orphan's point run again",
+                   limit=60)
+        reissued = claims(output)[ticket, 1][1]
+        result = Path(output / "tasks" / "000" / f"{orphan:04d}" / f"{orphan:04d}.result")
+        (tmp_path / f"hold-{orphan}").unlink()
+        wait_until(result.exists, "the orphan task to write its result", limit=60)
+        assert first.wait(timeout=120) == 0, (tmp_path / "a.log").read_text()
+    finally:
+        (tmp_path / "open").touch()
+        for path in tmp_path.glob("hold-*"):
+            path.unlink()
+        for driver in (first, second):
+            if driver is not None and driver.poll() is None:
+                os.killpg(driver.pid, signal.SIGKILL)
+    results = journal_rows(output, "results.csv")
+    status = {int(r["id"]): r["status"] for r in results}
+    assert len(status) == len(results) == points_max, results  # one row each, V's none
+    assert orphan not in status and status[reissued] == "ok"
+    assert claims(output)[ticket, 0] == (name, orphan)
+    table = subprocess.run([str(BUNDLE / "report.sh"), str(output), "--csv"],
+                           env=dict(os.environ, PYTHON=sys.executable), capture_output=True,
+                           text=True, check=False).stdout
+    assert sorted(int(r["id"]) for r in csv.DictReader(io.StringIO(table))) == sorted(status)
+    resumed = run_main(["--resume", "-o", str(output)])
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "started:" not in resumed.stdout + resumed.stderr
+    assert len(journal_rows(output, "results.csv")) == points_max
