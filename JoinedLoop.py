@@ -5,8 +5,11 @@
 # the search's tasks done by every driver; waiting, with nothing to run,
 # while another driver's tickets are unfinished (in case it dies); and
 # every SYNC_INTERVAL seconds the sync: the other drivers' new rows are
-# told to the search (their running points pending there), and the
-# tickets of drivers that are gone are queued in the Issuer to run again.
+# told to the search (their running points pending there), their tasks'
+# intermediate values to the pruner (its median and rungs count every
+# driver's tasks; it stops only this driver's), and the tickets of drivers
+# that are gone are queued in the Issuer to run again. The status line and
+# the summary name the drivers alive and how many tasks each runs.
 #
 # Call order (Workflow): sync() before the first point and whenever
 # due() in the loop; ticket() then started() for each task; left(),
@@ -18,7 +21,8 @@ from collections.abc import Callable
 
 import Layout
 from Issues import Issue, Issuer, Points
-from Joined import SYNC_INTERVAL, Joined
+from Joined import SYNC_INTERVAL, Joined, alive_words
+from Pruner import Pruner
 from Status import Status
 from StopReason import Stopping, StopReason
 from Tally import Tally
@@ -35,13 +39,16 @@ class JoinedLoop:
     points : the search, told the others' results
     issuer : where lost tickets are queued, and points that hold a ticket wait
     points_failed : how the loop stops when the search raises
+    pruner : this driver's pruner (None: the search prunes nothing)
     """
 
     def __init__(self, joined: Joined, points: Points, issuer: Issuer,
-                 points_failed: Callable[[BaseException], None]) -> None:
+                 points_failed: Callable[[BaseException], None],
+                 pruner: Pruner | None) -> None:
         self.joined = joined
         self.points = points
         self.issuer = issuer
+        self.pruner = pruner
         self.points_failed = points_failed
         self.claims: dict[int, Claim] = {}  # this driver's task -> its ticket's claim
         self.next_sync = 0.0  # when to read the other drivers' journals next
@@ -68,6 +75,9 @@ class JoinedLoop:
                 self.points.drop(seen.dropped)
         except Exception as err:  # noqa: BLE001 - any error of the search stops the run
             self.points_failed(err)
+        if self.pruner is not None:
+            for task_id, step, value in seen.progress:
+                self.pruner.observe(task_id, step, value)
         if seen.lags:
             debug(f"others: told {len(seen.lags)} result(s), seconds after their end: "
                   + " ".join(f"{lag:.3f}" for lag in seen.lags))
@@ -123,14 +133,20 @@ class JoinedLoop:
         """The other drivers' (and earlier runs') finished tasks."""
         return self.joined.others
 
-    def status_words(self) -> str:
-        """What the status line adds in a joined search."""
-        return f", drivers alive {len(self.joined.alive_drivers())}"
+    def status_words(self, running: int) -> str:
+        """What the status line adds: the drivers alive, and the tasks each runs (this
+        one: `running`)."""
+        alive = self.joined.alive_drivers()
+        counts = self.joined.running_per_driver() | {self.joined.name: running}
+        return f", drivers alive {len(alive)}: {alive_words(alive, counts)}"
 
     def summary_line(self, points_max: int, issued: int) -> str:
-        """The end-of-run line of a joined search."""
+        """The end-of-run line: the whole search done, this driver's part, the others
+        still alive (this one's heartbeat is gone by now)."""
+        alive = self.joined.alive_drivers()
         return (f"joined search: done {self.done()}/{points_max} by every driver; "
-                f"this one ran {issued} task(s)")
+                f"this one ran {issued} task(s); drivers alive: "
+                f"{alive_words(alive, self.joined.running_per_driver())}")
 
     def close(self) -> None:
         """This driver is gone for the others."""

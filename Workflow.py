@@ -127,8 +127,8 @@ class Workflow:
         self.pruner = Pruner(config.pruner, config.direction) if config.pruner else None
         self.best_file = Keeper(plan.output)  # OUTPUT/best.json
         # a joined search: this driver's steps in it
-        self.joint = JoinedLoop(joined, points, self.issuer, self._points_failed) \
-            if joined is not None else None
+        self.joint = JoinedLoop(joined, points, self.issuer, self._points_failed,
+                                self.pruner) if joined is not None else None
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value)
@@ -527,7 +527,7 @@ class Workflow:
         self.next_status = time.time() + self.config.status_interval
         line = self.status_line()
         if self.joint is not None:
-            line += self.joint.status_words()
+            line += self.joint.status_words(len(self.running))
         shout(line)
 
     def _journal(self, journal: Journal, rows: list[dict[str, Any]]) -> bool:

@@ -401,3 +401,108 @@ def test_an_orphan_task_that_ends_late_is_not_counted(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "started:" not in resumed.stdout + resumed.stderr
     assert len(journal_rows(output, "results.csv")) == points_max
+
+
+class ToldNothing:
+    """A search that takes what it is told (JoinedLoop.sync's points)."""
+
+    def pend(self, points: list) -> None: ...
+    def tell(self, points: list, values: list) -> None: ...
+    def fail(self, points: list) -> None: ...
+    def drop(self, points: list) -> None: ...
+
+
+def write_rows(folder: str, results: list[dict], started: list[dict]) -> None:
+    """Append rows (with the default cfg's parameters) to the journals in `folder`."""
+    from Config import load_config
+    from Results import open_journals
+
+    names = load_config(None).problem.names
+    journals = open_journals(folder, names, [])
+    params = {"drop": "0.2", "batch_size": "64"}
+    assert sorted(params) == sorted(names)
+    journals.results.append([dict(params, objective="0.5", status="ok", seconds="",
+                                  pid=1, exit_code=0, reason="", **row) for row in results])
+    journals.started.append([dict(params, pid=1, origin="random", **row) for row in started])
+    journals.close()
+
+
+def test_the_status_line_and_the_report_name_each_driver_alive_and_its_tasks(
+        tmp_path: Path) -> None:
+    """Which drivers are alive and how many tasks each runs: the status line (this driver's
+    own count, the others' from their journals) and the report's `drivers:` line."""
+    import OutputLock
+    import Report
+    from Config import load_config
+    from Joined import Joined, claim_folder
+    from JoinedLoop import JoinedLoop
+
+    config = load_config(None)
+    output = str(tmp_path)
+    other = claim_folder(output, "other")
+    write_rows(other, [{"id": 0, "start": 1, "end": 2, "slot": 0}],
+               [{"id": t, "start": 1, "slot": t} for t in range(3)])
+    beat = OutputLock.beat(os.path.join(other, "heartbeat"),
+                           OutputLock.holder_content(name="other"))
+    joined = Joined(output, claim_folder(output, "me"), False, config.problem,
+                    config.direction, config.metrics, 8)
+    loop = JoinedLoop(joined, ToldNothing(), None, print, None)
+    try:
+        loop.sync()
+        assert loop.status_words(4) == ", drivers alive 2: me (running 4), other (running 2)"
+        out = io.StringIO()
+        Report.write_report(output, out, plots=False)
+    finally:
+        loop.close()
+        beat.release()
+    assert "drivers: 2 joined this search; alive: me (running 0), other (running 2)\n" \
+        in out.getvalue()
+    assert loop.summary_line(8, 5) == ("joined search: done 0/8 by every driver; this one "
+                                      "ran 5 task(s); drivers alive: none")
+
+
+def test_the_report_utilization_counts_every_drivers_slots(tmp_path: Path) -> None:
+    """Two drivers, each with slots 0 and 1 busy for 10 s (the leader's in OUTPUT's
+    journal, the other's in its own): 100 %, not 200 %."""
+    import Report
+
+    output = str(tmp_path)
+    os.makedirs(tmp_path / "drivers" / "leader")
+    for number, folder in enumerate((output, str(tmp_path / "drivers" / "other"))):
+        os.makedirs(folder, exist_ok=True)
+        write_rows(folder, [{"id": 2 * number + slot, "start": 100, "end": 110, "slot": slot}
+                            for slot in (0, 1)], [])
+    out = io.StringIO()
+    summary = Report.write_report(output, out, plots=False)
+    assert summary.utilization == pytest.approx(1.0)
+    assert ("utilization: 100.0 % = 40.0 s of tasks / 40.0 slot-seconds (2 drivers' "
+            "journals, each its slots x its own wall time)") in out.getvalue()
+
+
+def test_the_pruner_counts_the_other_drivers_values(tmp_path: Path) -> None:
+    """Another driver's tasks' intermediate values reach this driver's pruner at the sync:
+    its own task, worse than their median at step 3, is stopped."""
+    from Config import load_config
+    from Joined import Joined, claim_folder
+    from JoinedLoop import JoinedLoop
+    from Pruner import Pruner
+    from PruneRule import PrunerSettings
+    from Results import PROGRESS_COLUMNS, Journal
+
+    config = load_config(None)
+    output = str(tmp_path)
+    journal = Journal(os.path.join(claim_folder(output, "other"), "progress.csv"),
+                      PROGRESS_COLUMNS)
+    journal.append([{"id": t, "step": 3, "value": "0.1", "time": "0"} for t in range(4)])
+    journal.close()
+    joined = Joined(output, claim_folder(output, "me"), False, config.problem,
+                    config.direction, config.metrics, 8)
+    pruner = Pruner(PrunerSettings(rule="median", min_steps=3, min_tasks=4))
+    loop = JoinedLoop(joined, ToldNothing(), None, print, pruner)
+    try:
+        loop.sync()
+    finally:
+        loop.close()
+    pruner.observe(9, 3, 0.9)
+    verdict = pruner.decide(9)
+    assert verdict is not None and "the median of the 4 other tasks' values" in verdict.reason
