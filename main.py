@@ -237,7 +237,7 @@ def read_settings(args: argparse.Namespace, output: str,
                              "jobs (--join)")
         args.join, args.resume, run_record = True, False, None
     if args.join:
-        return Resume.join_run(output, args, dry_run(environ)), None
+        return Resume.join_run(output, args, dry_run(environ), args.check), None
     if run_record is not None:
         config = Resume.resume_config(output, args.cfg, run_record)
         Resume.check_settings(config, output, run_record, dry_run(environ))
