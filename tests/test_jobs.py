@@ -506,3 +506,31 @@ def test_the_pruner_counts_the_other_drivers_values(tmp_path: Path) -> None:
     pruner.observe(9, 3, 0.9)
     verdict = pruner.decide(9)
     assert verdict is not None and "the median of the 4 other tasks' values" in verdict.reason
+
+
+@pytest.mark.usefixtures("nodes")
+def test_a_job_joining_without_numbers_runs_what_its_nodes_hold(tmp_path: Path) -> None:
+    """`submit-slurm.sh -j OUTPUT NODES` without numbers: the recorded POINTS_INIT (4) is
+    another job's. The pre-check (-n) plans NODES tasks at once on NODES nodes instead of
+    refusing, numbers given are still checked, and the job on the real cluster runs as many
+    tasks at once as its own node holds."""
+    cfg = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh")})
+    output = tmp_path / "out"
+    first = run_main(["--join", "-c", str(cfg), "-o", str(output), "1", "4", "8"])
+    assert first.returncode == 0, first.stdout + first.stderr
+    env = clean_env(tmp_path, shims=False, TASK_DELAY="0.05")
+    for nodes_given in ("1", "2"):
+        planned = submit(["-n", "-w", "00:05:00", "-j", str(output), nodes_given], env,
+                         tmp_path)
+        assert planned.returncode == 0, planned.stderr
+        assert f"check: OK: {nodes_given} task(s) at once" in planned.stdout
+    refused = submit(["-n", "-w", "00:05:00", "-j", str(output), "1", "1", "4"], env, tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "main.sh: error: launcher: CONCURRENCY 4 needs 4 nodes at PARALLELISM 1 but --nodes "
+        "lists 1")
+    joined = submit(["-W", "-w", "00:05:00", "-j", str(output), "1"], env, tmp_path)
+    assert joined.returncode == 0, joined.stdout + joined.stderr
+    log = Path(printed(joined.stdout)["LOG"]).read_text()
+    assert "POINTS_INIT=1: the tasks of PARALLELISM=1 this job's nodes hold at once" in log
+    assert "CONCURRENCY=1 " in log
