@@ -14,11 +14,17 @@
 # during one fit at that scale), 10-D and 20-D BBOB problems, and beside
 # TPE Optuna's GPSampler ('optuna GP': needs torch, which run.sh installs
 # only for a command that names it) and forests ('async-local ET', 'RF').
+# Several jobs, one search (issue 19): 'async-local joined' runs JOINED
+# searches of --workers / JOINED workers each, as the drivers of a joined
+# search do (each its own random state), every one told the others'
+# results --share-delay after their end and their running points pending
+# --share-delay after their start; against 'async-local' at --workers.
 # --record keeps each run (a JSON line) as it ends; --summarize FILE...
 # prints the tables of recorded runs (problems run apart, methods
 # re-measured) alone.
 #   python3 benchmarks/quality.py [--seeds 10] [--evaluations 100] [--workers 8]
-#       [--exits-per-fit 1] [--jobs N] [--record FILE] [--summarize FILE...]
+#       [--exits-per-fit 1] [--share-delay 0.1] [--jobs N] [--record FILE]
+#       [--summarize FILE...]
 
 import argparse
 import heapq
@@ -46,7 +52,9 @@ from Search import Search
 from Surrogates import FastForest
 
 OURS, RANDOM, TPE, GP = "async-local", "random", "optuna TPE (constant liar)", "optuna GP"
-METHODS = (OURS, RANDOM, TPE, GP, "sequential skopt")
+JOINED_METHOD = "async-local joined"
+METHODS = (OURS, RANDOM, TPE, GP, "sequential skopt", JOINED_METHOD)
+JOINED = 4  # the searches (drivers) of 'async-local joined', sharing the workers
 DEFAULT_METHODS = (OURS, RANDOM, TPE)
 FLOOR = 1e-9  # regrets below this count as this (a found optimum) in ratios
 CLIP = 0.01  # a ratio to random's counts as at least this in the geometric mean
@@ -116,6 +124,89 @@ def run_async_local(problem: Problem, f: Objective, n: int, workers: int, seed: 
     return values
 
 
+class Driver:
+    """One search of a joined run: its Search, its ready reserve, its exits since a fit."""
+
+    def __init__(self, search: Search, exits_per_fit: int) -> None:
+        self.search = search
+        self.exits_per_fit = exits_per_fit
+        self.ready: list[list[Any]] = []
+        self.exits = 0
+
+    def take(self, want: int) -> list[list[Any]]:
+        """Up to `want` points for freed slots before the results that freed them are told:
+        the reserve, or random points in the random phase (as run_async_local)."""
+        new, self.ready = self.ready[:want], self.ready[want:]
+        if len(new) < want and self.search.in_random_phase:
+            new += self.search.ask(want - len(new))
+        return new
+
+    def refit(self, exited: int, left: int) -> None:
+        """After `exited` own tasks ended: the reserve proposed afresh from one fit."""
+        self.exits += exited
+        if self.exits < self.exits_per_fit and self.ready:
+            return
+        self.exits = 0
+        self.search.drop(self.ready)
+        self.ready = []
+        if left > 0 and not self.search.in_random_phase:
+            self.ready = self.search.propose(self.search.snapshot(),
+                                             min(reserve(self.exits_per_fit), left))
+            self.search.register(self.ready)
+
+
+def run_joined(problem: Problem, f: Objective, n: int, workers: int, seed: int,
+               lie: str = "max", exits_per_fit: int = 1, share_delay: float = 0.1,
+               **optimizer: Any) -> list[float]:
+    """JOINED searches of workers / JOINED slots each, as a joined search's drivers.
+
+    POINTS_MAX (n) is shared (the tickets). Each search is told its own
+    results at once and the others' `share_delay` after their end; the
+    others' running points are pending in it from `share_delay` after
+    their start (the drivers read each other's journals once a second).
+    """
+    drivers = [Driver(Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed, **optimizer),
+                             lie, resume_offset=1 + k), exits_per_fit) for k in range(JOINED)]
+    times = durations(seed, n)
+    events: list[tuple[float, int, str, int, list[Any], float]] = []  # time, order, kind, ...
+    values: list[float] = []
+    issued = 0
+
+    def start(now: float, k: int, points: list[list[Any]]) -> None:
+        nonlocal issued
+        for point in points:
+            end = now + times[issued]
+            heapq.heappush(events, (end, issued, "end", k, point, 0.0))
+            heapq.heappush(events, (now + share_delay, issued, "started", k, point, 0.0))
+            issued += 1
+
+    for k, driver in enumerate(drivers):
+        start(0.0, k, driver.search.ask(min(workers // JOINED, n - issued)))
+    while events:
+        now, _, kind, k, point, value = heapq.heappop(events)
+        if kind == "started":
+            for other, driver in enumerate(drivers):
+                if other != k:
+                    driver.search.register([point])
+        elif kind == "told":
+            for other, driver in enumerate(drivers):
+                if other != k:
+                    driver.search.tell([point], [value])
+        else:
+            value = f(point)
+            values.append(value)
+            driver = drivers[k]
+            want = min(1, n - issued)
+            new = driver.take(want)
+            driver.search.tell([point], [value])
+            if len(new) < want:  # the loop would wait for the model here
+                new += driver.search.ask(want - len(new))
+            heapq.heappush(events, (now + share_delay, n + len(values), "told", k, point, value))
+            start(now, k, new)
+            driver.refit(1, n - issued)
+    return values
+
+
 def run_sequential(problem: Problem, f: Objective, n: int, workers: int,
                    seed: int) -> list[float]:
     """skopt's own ask/tell, one point at a time, the original's optimizer (RF, LCB)."""
@@ -177,7 +268,7 @@ def run_optuna_gp(problem: Problem, f: Objective, n: int, workers: int,
 
 
 RUNNERS = {OURS: run_async_local, RANDOM: run_random, TPE: run_optuna, GP: run_optuna_gp,
-           "sequential skopt": run_sequential}
+           "sequential skopt": run_sequential, JOINED_METHOD: run_joined}
 
 
 def speed_up_forests() -> None:
@@ -203,15 +294,18 @@ def variant(method: str) -> tuple[Callable, dict[str, Any]]:
     return run_async_local, options
 
 
-def one_run(job: tuple[str, str, int, int, int, int]) -> tuple[str, str, int, float, float]:
+def one_run(job: tuple[str, str, int, int, int, int, float]
+            ) -> tuple[str, str, int, float, float]:
     """Best value and CPU seconds (the method's, not the objective's) of one run."""
-    name, method, seed, n, workers, exits_per_fit = job
+    name, method, seed, n, workers, exits_per_fit, share_delay = job
     warnings.simplefilter("ignore")
     speed_up_forests()
     benchmark = PROBLEMS[name]
     runner, options = variant(method)
-    if runner is run_async_local:
+    if runner in (run_async_local, run_joined):
         options["exits_per_fit"] = exits_per_fit
+    if runner is run_joined:
+        options["share_delay"] = share_delay
     objective_seconds = [0.0]
 
     def f(point: list[Any]) -> float:
@@ -342,6 +436,11 @@ def main() -> int:
                         help="tasks that exit during one of async-local's fits (default 1: "
                              "a fit per exit; at 1,024 slots of 20-40 s tasks, 34 exit a "
                              "second)")
+    parser.add_argument("--share-delay", type=float, default=0.1,
+                        help="'async-local joined': how long after a task's start (end) the "
+                             "other searches see its point pending (its result), in the "
+                             "task durations' unit (0.5-2.5; default 0.1: 1-2 s of a 20-40 s "
+                             "task)")
     parser.add_argument("--problems", nargs="+", default=SUITE, choices=list(PROBLEMS),
                         help="default: the 18 of the suite (not the LARGE ones)")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
@@ -376,7 +475,8 @@ def main() -> int:
     print("optimizer: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_OPTIMIZER.items()
                                     if k != "random_state") + ", random_state=seed; lie=max")
     methods = list(args.methods)
-    jobs = [(name, method, seed, args.evaluations, args.workers, args.exits_per_fit)
+    jobs = [(name, method, seed, args.evaluations, args.workers, args.exits_per_fit,
+             args.share_delay)
             for name in args.problems for seed in range(args.seeds) for method in methods]
     began = time.time()
     best: dict[tuple[str, str, int], float] = {}
@@ -392,7 +492,8 @@ def main() -> int:
                                      "best": value, "cpu": seconds,
                                      "optimum": optima[(name, seed)],
                                      "evaluations": args.evaluations, "workers": args.workers,
-                                     "exits_per_fit": args.exits_per_fit}) + "\n")
+                                     "exits_per_fit": args.exits_per_fit,
+                                     "share_delay": args.share_delay}) + "\n")
             record.flush()
     report(args.problems, methods, args.seeds, best, cpu, optima)
     print(f"wall: {time.time() - began:.0f} s")
