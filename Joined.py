@@ -44,6 +44,7 @@ from Tickets import Claim, Tickets
 from utils import warn
 
 SYNC_INTERVAL = 1.0  # seconds between two reads of the other drivers' journals
+FULL_SCAN_INTERVAL = 30.0  # seconds between two listings of claims/ (else Tickets.advance)
 NAMED = 10  # the alive drivers a line names, at most (a job array may have hundreds)
 
 Row = dict[str, str]
@@ -148,6 +149,8 @@ class Joined:
         self.unfinished: dict[int, Row] = {}  # other drivers' results rows that do not count
         self.others = Tally()  # the other drivers' (and earlier runs') finished tasks
         self.reissued: set[Claim] = set()  # lost claims this driver already queued
+        self.gone: set[str] = set()  # the drivers found gone by the last full scan
+        self.scanned = -FULL_SCAN_INTERVAL  # when claims/ was last listed (time.monotonic)
         self.synced = False  # the first sync (what was recorded before) is done
 
     # -- reading the others -------------------------------------------------
@@ -230,17 +233,25 @@ class Joined:
         return status is not None and status.is_done
 
     def lost(self) -> list[Lost]:
-        """Tickets whose driver is dead and whose task did not finish, not queued yet."""
-        latest = self.tickets.scan()
-        alive: dict[str, bool] = {self.name: True}
+        """Tickets whose driver is dead and whose task did not finish, not queued yet.
+
+        claims/ is listed (Tickets.scan) when a driver is newly found gone, and at least
+        every FULL_SCAN_INTERVAL; between, only the new tickets are read (Tickets.advance).
+        """
+        gone = {name for name in Layout.driver_names(self.output)
+                if name != self.name and not OutputLock.is_alive(
+                    os.path.join(Layout.driver_dir(self.output, name), Layout.HEARTBEAT))}
+        now = time.monotonic()
+        if gone - self.gone or now - self.scanned >= FULL_SCAN_INTERVAL:
+            self.gone, self.scanned = gone, now
+            latest = self.tickets.scan()
+        else:
+            latest = self.tickets.advance()
+        if not gone:
+            return []
         found = []
         for claim in latest.values():
-            if claim in self.reissued or self._finished(claim):
-                continue
-            if claim.driver not in alive:
-                alive[claim.driver] = OutputLock.is_alive(os.path.join(
-                    Layout.driver_dir(self.output, claim.driver), Layout.HEARTBEAT))
-            if alive[claim.driver]:
+            if claim in self.reissued or self._finished(claim) or claim.driver not in gone:
                 continue
             self.reissued.add(claim)
             self.runs_in.pop(claim.task, None)

@@ -235,6 +235,24 @@ def test_a_ticket_goes_to_one_claim(tmp_path: Path) -> None:
     assert second.scan()[1] == again
 
 
+def test_tickets_advance_reads_the_new_claims_without_a_listing(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """advance() learns the tickets the others took since (in order, from the first free
+    one) without listing claims/; a claim lost to another driver notes the winner's."""
+    first, second = Tickets(str(tmp_path), "a", 4), Tickets(str(tmp_path), "b", 4)
+    assert first.claim_new(0) and first.claim_new(1) and first.claim_new(2)
+
+    def no_listing(path: str) -> list[str]:
+        raise AssertionError(f"listed {path}")
+
+    monkeypatch.setattr(os, "listdir", no_listing)
+    assert second.advance() == {t: Claim(t, 0, "a", t) for t in range(3)}
+    assert second.cursor == 3 and second.claim_new(3) == Claim(3, 0, "b", 3)
+    again = Claim(1, 0, "a", 1).next("a", 4)
+    assert first.claim(again) and not second.claim(Claim(1, 0, "a", 1).next("b", 5))
+    assert second.latest[1] == again
+
+
 def test_csv_into_a_pipe_closed_early(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh")})
     output = tmp_path / "out"
