@@ -399,9 +399,31 @@ def report(problems: list[str], methods: list[str], seeds: int,
                   f"{scores[m]['geo-mean / random']:.3f}", f"{scores[m]['unclipped']:.3g}",
                   f"{np.median([c for c, _ in cpu[m]]):.2f}, {max(c for c, _ in cpu[m]):.2f}",
                   f"{np.median([1000 * c / n for c, n in cpu[m]]):.2f}"] for m in methods]))
+    if OURS in methods and JOINED_METHOD in methods:
+        print(versus(problems, seeds, best, optima))
     print("(regret: best value minus the optimum; for the model-tuning problems, minus the "
           "best value any run found; significantly: Mann-Whitney U over the seeds, one-sided, "
           f"p < {ALPHA}; CPU: the method's own, objective excluded)")
+
+
+def versus(problems: list[str], seeds: int, best: dict[tuple[str, str, int], float],
+           optima: dict[tuple[str, int], float | None]) -> str:
+    """'async-local joined' against 'async-local', problem by problem, seed by seed."""
+    no_worse, worse, better = 0, [], []
+    for name in problems:
+        found = min(v for (p, _, _), v in best.items() if p == name)
+        regrets = {method: [best[(name, method, seed)] - (
+            found if optima[(name, seed)] is None else optima[(name, seed)])
+            for seed in range(seeds)] for method in (OURS, JOINED_METHOD)}
+        joined, single = regrets[JOINED_METHOD], regrets[OURS]
+        no_worse += max(float(np.median(joined)), FLOOR) <= max(float(np.median(single)), FLOOR)
+        if _differs(joined, single, "greater"):
+            worse.append(name)
+        if _differs(joined, single, "less"):
+            better.append(name)
+    return (f"{JOINED_METHOD} ({JOINED} searches) against {OURS}: median regret no worse on "
+            f"{no_worse} of {len(problems)} problems; significantly worse on {len(worse)} "
+            f"({', '.join(worse) or '-'}), better on {len(better)} ({', '.join(better) or '-'})")
 
 
 def summarize(files: list[str], problems: list[str] | None) -> int:
