@@ -155,6 +155,16 @@ class Driver:
             self.search.register(self.ready)
 
 
+def share(drivers: list[Driver], k: int, point: list[Any], value: float | None) -> None:
+    """Driver k's point reaches the others: pending (value None: it started), or told."""
+    for other, driver in enumerate(drivers):
+        if other != k:
+            if value is None:
+                driver.search.register([point])
+            else:
+                driver.search.tell([point], [value])
+
+
 def run_joined(problem: Problem, f: Objective, n: int, workers: int, seed: int,
                lie: str = "max", exits_per_fit: int = 1, share_delay: float = 0.1,
                **optimizer: Any) -> list[float]:
@@ -181,17 +191,12 @@ def run_joined(problem: Problem, f: Objective, n: int, workers: int, seed: int,
             issued += 1
 
     for k, driver in enumerate(drivers):
-        start(0.0, k, driver.search.ask(min(workers // JOINED, n - issued)))
+        if n > issued:  # POINTS_MAX below the workers: the last drivers find none left
+            start(0.0, k, driver.search.ask(min(workers // JOINED, n - issued)))
     while events:
         now, _, kind, k, point, value = heapq.heappop(events)
-        if kind == "started":
-            for other, driver in enumerate(drivers):
-                if other != k:
-                    driver.search.register([point])
-        elif kind == "told":
-            for other, driver in enumerate(drivers):
-                if other != k:
-                    driver.search.tell([point], [value])
+        if kind != "end":
+            share(drivers, k, point, value if kind == "told" else None)
         else:
             value = f(point)
             values.append(value)
