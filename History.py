@@ -65,8 +65,15 @@ def read_journals(paths: Iterable[str]) -> tuple[list[str], list[Row]]:
     ValueError
         Two journals have different headers (naming the second).
     """
+    header, each = read_each_journal(paths)
+    return header, [row for _, rows in each for row in rows]
+
+
+def read_each_journal(paths: Iterable[str]) -> tuple[list[str], list[tuple[str, list[Row]]]]:
+    """As read_journals, the rows kept apart by journal: (path, its rows) for each one
+    that exists, in the order given."""
     header: list[str] = []
-    rows: list[Row] = []
+    each: list[tuple[str, list[Row]]] = []
     for path in paths:
         if not os.path.exists(path):
             continue
@@ -75,8 +82,8 @@ def read_journals(paths: Iterable[str]) -> tuple[list[str], list[Row]]:
             raise ValueError(f"{path} has the columns {','.join(columns)!r}, "
                              f"not {','.join(header)!r}")
         header = header or columns
-        rows += found
-    return header, rows
+        each.append((path, found))
+    return header, each
 
 
 def told_value(row: Row) -> float | None:

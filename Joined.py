@@ -10,7 +10,10 @@
 # Each driver reads the others' journals by their new bytes only (Results.
 # JournalTail), at most every SYNC_INTERVAL seconds from the loop's
 # timeout: their results are told to its search, their running points are
-# pending there until their results come. Tickets (Tickets.py) make
+# pending there until their results come, and their tasks' intermediate
+# values go to its pruner beside its own. Which driver runs how many tasks
+# is counted by journal folder; OUTPUT's journals belong to the driver that
+# holds driver.lock (its content names it). Tickets (Tickets.py) make
 # POINTS_MAX exact; a ticket whose driver is dead (its heartbeat file gone:
 # it ended; its pid gone on this host; older than the lease on another)
 # and whose task did not finish is lost: a live driver issues its point
@@ -41,6 +44,8 @@ from Tickets import Claim, Tickets
 from utils import warn
 
 SYNC_INTERVAL = 1.0  # seconds between two reads of the other drivers' journals
+FULL_SCAN_INTERVAL = 30.0  # seconds between two listings of claims/ (else Tickets.advance)
+NAMED = 10  # the alive drivers a line names, at most (a job array may have hundreds)
 
 Row = dict[str, str]
 
@@ -72,6 +77,23 @@ def alive_drivers(output: str) -> list[str]:
         os.path.join(Layout.driver_dir(output, n), Layout.HEARTBEAT))]
 
 
+def journal_owner(output: str, folder: str) -> str:
+    """The driver that writes the journals in `folder` (a journal folder of OUTPUT): its
+    own folder's name, or for OUTPUT's, the joined driver holding driver.lock ("": none)."""
+    if folder != output:
+        return os.path.basename(folder)
+    holder, _ = OutputLock.read_holder(Layout.path(output, Layout.LOCK))
+    return str(holder.get("join", ""))
+
+
+def alive_words(alive: list[str], running: dict[str, int]) -> str:
+    """`NAME (running N), ...` for the drivers alive (at most NAMED of them), or `none`."""
+    words = [f"{name} (running {running.get(name, 0)})" for name in alive[:NAMED]]
+    if len(alive) > NAMED:
+        words.append(f"and {len(alive) - NAMED} more")
+    return ", ".join(words) or "none"
+
+
 @dataclass
 class Seen:
     """What one sync found in the other drivers' journals, for this driver's search."""
@@ -80,6 +102,7 @@ class Seen:
     failed: list[list[Any]] = field(default_factory=list)
     dropped: list[list[Any]] = field(default_factory=list)
     pending: list[list[Any]] = field(default_factory=list)
+    progress: list[tuple[int, int, float]] = field(default_factory=list)  # (id, step, value)
     # seconds from each result's task end until now (not for the first sync's rows)
     lags: list[float] = field(default_factory=list)
 
@@ -119,12 +142,15 @@ class Joined:
         self.tails: dict[str, JournalTail] = {}
         self.read_once: set[str] = set()  # this driver's own journals: read at the start only
         if leader:
-            self.read_once = {Layout.path(output, n) for n in (Layout.RESULTS, Layout.STARTED)}
+            self.read_once = {Layout.path(output, n) for n in Layout.JOURNALS}
         self.done: dict[int, Status] = {}  # every task with a results row (all drivers)
         self.running: dict[int, Row] = {}  # other drivers' started rows without a result
+        self.runs_in: dict[int, str] = {}  # each of those tasks' journal folder
         self.unfinished: dict[int, Row] = {}  # other drivers' results rows that do not count
         self.others = Tally()  # the other drivers' (and earlier runs') finished tasks
         self.reissued: set[Claim] = set()  # lost claims this driver already queued
+        self.gone: set[str] = set()  # the drivers found gone by the last full scan
+        self.scanned = -FULL_SCAN_INTERVAL  # when claims/ was last listed (time.monotonic)
         self.synced = False  # the first sync (what was recorded before) is done
 
     # -- reading the others -------------------------------------------------
@@ -163,7 +189,15 @@ class Joined:
                     continue
                 if task not in self.done:
                     self.running[task] = row
+                    self.runs_in[task] = folder
                     seen.pending.append(point)
+        for folder in folders:
+            path = Layout.path(folder, Layout.PROGRESS)
+            for row in self._tail(path):
+                try:
+                    seen.progress.append((int(row["id"]), int(row["step"]), float(row["value"])))
+                except (KeyError, ValueError) as err:
+                    warn(f"{path}: skipping a row that does not fit this search: {err}")
         self.synced = True
         return seen
 
@@ -172,6 +206,7 @@ class Joined:
         self.done[task] = status
         point = self.problem.point(row)
         self.running.pop(task, None)
+        self.runs_in.pop(task, None)
         if not status.is_done:
             self.unfinished[task] = row  # killed: its ticket is issued again
         value = told_value(row)
@@ -198,19 +233,28 @@ class Joined:
         return status is not None and status.is_done
 
     def lost(self) -> list[Lost]:
-        """Tickets whose driver is dead and whose task did not finish, not queued yet."""
-        latest = self.tickets.scan()
-        alive: dict[str, bool] = {self.name: True}
+        """Tickets whose driver is dead and whose task did not finish, not queued yet.
+
+        claims/ is listed (Tickets.scan) when a driver is newly found gone, and at least
+        every FULL_SCAN_INTERVAL; between, only the new tickets are read (Tickets.advance).
+        """
+        gone = {name for name in Layout.driver_names(self.output)
+                if name != self.name and not OutputLock.is_alive(
+                    os.path.join(Layout.driver_dir(self.output, name), Layout.HEARTBEAT))}
+        now = time.monotonic()
+        if gone - self.gone or now - self.scanned >= FULL_SCAN_INTERVAL:
+            self.gone, self.scanned = gone, now
+            latest = self.tickets.scan()
+        else:
+            latest = self.tickets.advance()
+        if not gone:
+            return []
         found = []
         for claim in latest.values():
-            if claim in self.reissued or self._finished(claim):
-                continue
-            if claim.driver not in alive:
-                alive[claim.driver] = OutputLock.is_alive(os.path.join(
-                    Layout.driver_dir(self.output, claim.driver), Layout.HEARTBEAT))
-            if alive[claim.driver]:
+            if claim in self.reissued or self._finished(claim) or claim.driver not in gone:
                 continue
             self.reissued.add(claim)
+            self.runs_in.pop(claim.task, None)
             row = self.running.pop(claim.task, None) or self.unfinished.pop(claim.task, None)
             found.append(Lost(claim, self.problem.point(row) if row is not None else None))
         return found
@@ -226,6 +270,15 @@ class Joined:
     def alive_drivers(self) -> list[str]:
         """The drivers of this search that are alive (this one included)."""
         return alive_drivers(self.output)
+
+    def running_per_driver(self) -> dict[str, int]:
+        """How many tasks each other driver runs, by name (as far as the last sync saw)."""
+        owners = {folder: journal_owner(self.output, folder)
+                  for folder in set(self.runs_in.values())}
+        counts: dict[str, int] = {}
+        for folder in self.runs_in.values():
+            counts[owners[folder]] = counts.get(owners[folder], 0) + 1
+        return counts
 
     def close(self) -> None:
         """Stop the heartbeat and remove its file: this driver is gone for the others."""

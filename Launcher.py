@@ -94,6 +94,13 @@ def _too_small(parallelism: int, concurrency: int, have: int,
                           f"PARALLELISM {parallelism} but {source} {have}")
 
 
+def _fits(parallelism: int, have: int, tasks_per_node: int) -> int:
+    """How many tasks of `parallelism` nodes `have` nodes hold at once (0: not one)."""
+    if tasks_per_node > 1:
+        return have * tasks_per_node if parallelism == 1 else 0
+    return have // parallelism
+
+
 def _int_env(environ: Mapping[str, str], names: Sequence[str]
              ) -> tuple[str | None, int | None]:
     """The first of `names` set in environ to an integer: (name, value)."""
@@ -200,6 +207,10 @@ class SeatPool:
         _too_small(parallelism, concurrency, self.usable,
                    f"{self.source} lists" if self.source != "this host" else "this host has",
                    self.per)
+
+    def fits(self, parallelism: int) -> int:
+        """How many tasks of `parallelism` hosts (or seats) the usable hosts hold at once."""
+        return _fits(parallelism, self.usable, self.per)
 
     def others(self, hosts: Collection[str]) -> int:
         """Hosts not quarantined, `hosts` aside (room for a point tried elsewhere)."""
@@ -318,6 +329,14 @@ class Launcher:
         else:
             _too_small(parallelism, concurrency, have,
                        f"the {self.scheduler} job has ({source})", self.pack.tasks_per_node)
+
+    def fits(self, parallelism: int) -> int | None:
+        """How many tasks of `parallelism` nodes the allocation holds at once (None:
+        unknown, no pool and no node count in the job's variables)."""
+        if self.pool:
+            return self.pool.fits(parallelism)
+        _, have = _int_env(self.environ, self.size_variables)
+        return None if have is None else _fits(parallelism, have, self.pack.tasks_per_node)
 
     def room(self, parallelism: int) -> int | None:
         """How many tasks could start now (None: no pool, the scheduler places)."""

@@ -28,8 +28,15 @@ import Eta
 import Layout
 import OutputLock
 import Plots
-from History import History, RunFileError, read_journals, read_run_file, told_value
-from Joined import alive_drivers
+from History import (
+    History,
+    RunFileError,
+    read_each_journal,
+    read_journals,
+    read_run_file,
+    told_value,
+)
+from Joined import alive_drivers, alive_words, journal_owner
 from ModelShare import ModelShare, count_origins
 from Origin import Origin
 from Plots import PLOTS, PROG
@@ -62,6 +69,7 @@ class Row:
     slot: int | None
     metrics: dict[str, str] = field(default_factory=dict)  # cfg `metrics`, as written
     origin: str = ""  # running tasks: started.csv's origin (random, model, again)
+    journal: str = ""  # the folder of the journal it was read from (a driver's, or OUTPUT)
 
 
 @dataclass
@@ -81,8 +89,10 @@ class ReportSummary:
     best: list[Row]
     total_seconds: float
     wall_seconds: float | None
-    concurrency: int
+    concurrency: int  # the slots used: each journal's (driver's) distinct slots, summed
     utilization: float | None
+    slot_seconds: float = 0.0  # each journal's slots x its own wall time, summed
+    journals: int = 1  # the journals the rows came from (one per driver of a joined search)
     direction: str = Direction.DEFAULT
     points_max: int | None = None  # run.json's POINTS_MAX (None: unknown)
     done: int = 0  # finished tasks that count toward POINTS_MAX
@@ -122,10 +132,10 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
     if not any(os.path.isfile(p) for p in paths):
         raise ReportError(f"{path}: no such file; expected the results.csv of a search")
     try:
-        header, records = read_journals(paths)
+        header, each = read_each_journal(paths)
     except ValueError as err:  # two drivers' journals of different columns
         raise ReportError(str(err)) from None
-    if not header and not records:  # created, header not written yet
+    if not header:  # created, header not written yet
         return [], []
     expected = ",".join(FIXED_BEFORE + ["<parameters>"] + FIXED_AFTER + ["<metrics>"])
     columns = split_results_header(header)
@@ -134,17 +144,19 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
                           f"expected {expected!r}")
     names, metrics = columns
     rows = []
-    for number, record in enumerate(records, start=2):
-        row = _row(record, names, metrics)
-        if row is None:
-            print(f"{PROG}: warning: {path}: line {number}: unreadable id, seconds, start or "
-                  "end; skipping it", file=sys.stderr)
-            continue
-        rows.append(row)
+    for journal, records in each:
+        for number, record in enumerate(records, start=2):
+            row = _row(record, names, metrics, os.path.dirname(journal))
+            if row is None:
+                print(f"{PROG}: warning: {journal}: line {number}: unreadable id, seconds, "
+                      "start or end; skipping it", file=sys.stderr)
+                continue
+            rows.append(row)
     return names, rows
 
 
-def _row(record: dict[str, str], names: list[str], metrics: list[str]) -> Row | None:
+def _row(record: dict[str, str], names: list[str], metrics: list[str],
+         journal: str) -> Row | None:
     number, start, end = int_or_none(record["id"]), _float(record["start"]), _float(record["end"])
     seconds = _float(record["seconds"])
     if number is None or start is None or end is None:
@@ -153,7 +165,8 @@ def _row(record: dict[str, str], names: list[str], metrics: list[str]) -> Row | 
     return Row(id=number, status=record["status"], objective=objective,
                seconds=end - start if seconds is None else seconds,
                params={n: record[n] for n in names}, start=start, end=end,
-               slot=int_or_none(record["slot"]), metrics={m: record[m] for m in metrics})
+               slot=int_or_none(record["slot"]), metrics={m: record[m] for m in metrics},
+               journal=journal)
 
 
 def read_running(output: str,
@@ -168,7 +181,7 @@ def read_running(output: str,
     """
     paths = Layout.all_journals(output, Layout.STARTED)
     try:
-        header, records = read_journals(paths)
+        header, each = read_each_journal(paths)
     except ValueError:
         return [], None, False, ModelShare()
     if header[:len(STARTED_FIXED)] != STARTED_FIXED:
@@ -176,7 +189,8 @@ def read_running(output: str,
     running = []
     names = started_names(header)
     models = []
-    for record in records:
+    records = [(os.path.dirname(path), record) for path, found in each for record in found]
+    for journal, record in records:
         number, start = int_or_none(record["id"]), _float(record["start"])
         if number is not None and record.get("origin") == Origin.MODEL:
             models.append(number)
@@ -186,8 +200,9 @@ def read_running(output: str,
         end = max(start, os.path.getmtime(log) if os.path.exists(log) else start)
         running.append(Row(id=number, status=RUNNING, objective=None, seconds=0.0,
                            params={n: record[n] for n in names}, start=start, end=end,
-                           slot=int_or_none(record["slot"]), origin=record.get("origin", "")))
-    share = count_origins(record.get("origin", "") for record in records)
+                           slot=int_or_none(record["slot"]), origin=record.get("origin", ""),
+                           journal=journal))
+    share = count_origins(record.get("origin", "") for _, record in records)
     return running, min(models, default=None), "origin" in header, share
 
 
@@ -206,9 +221,10 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
               now: float | None = None) -> ReportSummary:
     """Counts by status, the best `top` ok tasks, task time, wall time, utilization.
 
-    utilization = sum of task seconds / (concurrency x wall time), where
-    concurrency is the number of distinct slots used and wall time is the
-    last end minus the first start. With the run's settings (run.json):
+    utilization = sum of task seconds / slot-seconds, where slot-seconds
+    add up, for each journal (each driver of a joined search, which has
+    slots of its own), its distinct slots used x its wall time, the last end
+    minus the first start of its tasks. With the run's settings (run.json):
     the direction the tasks are ranked in, and how far the search is
     (done of POINTS_MAX) with the ETA of a search still running (Eta.py,
     as the driver's status lines).
@@ -224,9 +240,10 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
                                                           p[1].id))]
     total = sum(r.seconds for r in rows)
     wall = max(r.end for r in rows) - min(r.start for r in rows) if rows else None
-    slots = {r.slot for r in rows if r.slot is not None}
-    concurrency = max(1, len(slots))
-    utilization = total / (concurrency * wall) if wall else None
+    spans = _spans(rows)
+    concurrency = max(1, sum(slots for slots, _ in spans))
+    slot_seconds = sum(slots * seconds for slots, seconds in spans)
+    utilization = total / slot_seconds if slot_seconds else None
     done = {int(r["id"]) for r in _history(names, rows, running).done()}
     counted = [r for r in rows if r.id in done]
     points_max = run.get("points_max")
@@ -242,9 +259,20 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
     return ReportSummary(output=output, params=names, rows=rows, running=running,
                          counts=counts, best=ranked[:top], total_seconds=total,
                          wall_seconds=wall, concurrency=concurrency,
-                         utilization=utilization, direction=direction,
+                         utilization=utilization, slot_seconds=slot_seconds,
+                         journals=max(1, len(spans)), direction=direction,
                          points_max=points_max, done=len(counted), eta=eta,
                          eta_time=now)
+
+
+def _spans(rows: list[Row]) -> list[tuple[int, float]]:
+    """Each journal's distinct slots used (at least 1) and its wall time."""
+    parts: dict[str, list[Row]] = {}
+    for row in rows:
+        parts.setdefault(row.journal, []).append(row)
+    return [(max(1, len({r.slot for r in part if r.slot is not None})),
+             max(r.end for r in part) - min(r.start for r in part))
+            for part in parts.values()]
 
 
 def _history(names: list[str], rows: list[Row], running: list[Row]) -> History:
@@ -308,6 +336,11 @@ def format_report(summary: ReportSummary) -> list[str]:
         lines.append(f"wall time: {summary.wall_seconds:.1f} s")
         if summary.utilization is None:
             lines.append("utilization: n/a (zero wall time)")
+        elif summary.journals > 1:
+            lines.append(f"utilization: {100 * summary.utilization:.1f} % = "
+                         f"{summary.total_seconds:.1f} s of tasks / "
+                         f"{summary.slot_seconds:.1f} slot-seconds ({summary.journals} "
+                         "drivers' journals, each its slots x its own wall time)")
         else:
             lines.append(f"utilization: {100 * summary.utilization:.1f} % = "
                          f"{summary.total_seconds:.1f} s of tasks / ({summary.concurrency} "
@@ -368,14 +401,15 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
     summary = summarize(output_dir, names, rows, running, top=top, run=run)
     summary.first_model, summary.origins_known = first_model, origins_known
     summary.model_share = share.line() if origins_known and share.issued else ""
-    summary.driver_alive = OutputLock.held_by_another(output_dir)
+    drivers = Layout.driver_names(output_dir)
+    alive = alive_drivers(output_dir) if drivers else []
+    summary.driver_alive = OutputLock.held_by_another(output_dir) or bool(alive)
     for line in format_report(summary):
         print(line, file=out)
-    drivers = Layout.driver_names(output_dir)
     if drivers:  # a search of several jobs (--join)
-        alive = alive_drivers(output_dir)
         print(f"drivers: {len(drivers)} joined this search; alive: "
-              f"{', '.join(alive) if alive else 'none'}", file=out)
+              f"{alive_words(alive, running_per_driver(output_dir, summary.running))}",
+              file=out)
     if plots:
         Plots.write_plots(summary, run, err=err)
         print("plots:", file=out)
@@ -387,6 +421,15 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
             print(f"  {path.ljust(width)}  {said}", file=out)
     out.flush()
     return summary
+
+
+def running_per_driver(output: str, running: list[Row]) -> dict[str, int]:
+    """How many of the running tasks each driver runs, by name (Joined.journal_owner)."""
+    counts: dict[str, int] = {}
+    for row in running:
+        name = journal_owner(output, row.journal)
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def _plot_names() -> str:

@@ -224,10 +224,12 @@ def record_run(config: Config, output: str, args: argparse.Namespace, dryrun: bo
     write_whole(path, (json.dumps(record, indent=2) + "\n").encode())
 
 
-def join_run(output: str, args: argparse.Namespace, dryrun: bool) -> Config:
+def join_run(output: str, args: argparse.Namespace, dryrun: bool,
+             checking: bool = False) -> Config:
     """The cfg of a joined search: recorded here by the first driver, race-free (run.json is
     written whole to a file of this driver's own, then link()ed: of the drivers of a job
     array, one creates it), else the recorded one, checked as --resume checks it.
+    `checking` (--check): nothing is recorded, OUTPUT is left as it is.
 
     Job-local numbers not given (PARALLELISM, POINTS_INIT) default to the recorded ones;
     a POINTS_MAX given must be the recorded one.
@@ -236,6 +238,8 @@ def join_run(output: str, args: argparse.Namespace, dryrun: bool) -> Config:
     if not os.path.exists(path):
         config = load_config(args.cfg)
         fill_numbers(args, None)
+        if checking:
+            return config
         os.makedirs(output, exist_ok=True)
         own = f"{path}.{os.uname().nodename}.{os.getpid()}"
         record = dict(_run_record(config, args, dryrun), joined=True)

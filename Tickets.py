@@ -12,6 +12,13 @@
 # that counts; a task tried once more on other hosts (BadNodes.py) takes
 # the next generation of its first try's ticket. Nothing is ever removed.
 #
+# What a driver knows of the others' claims: a full scan() lists claims/
+# (with 100,000 tickets, about a tenth of a second on a quiet machine;
+# benchmarks/jobs.py measures it), so the sync (Joined.lost) scans rarely
+# and otherwise advance()s: it reads the new tickets' first claims only
+# (they are taken in order, 0 upward, so the claimed ones are a prefix); a
+# claim lost to another driver notes the winner's.
+#
 # Threading: the loop's thread only.
 
 import os
@@ -67,9 +74,11 @@ class Tickets:
             os.symlink(target, path)
         except FileExistsError:
             try:  # a retransmitted NFS request may report our own success as EEXIST
-                if os.readlink(path) != target:
-                    return False
+                found = os.readlink(path)
             except OSError:
+                return False
+            if found != target:
+                self._note_target(claim.ticket, claim.generation, found)
                 return False
         self._note(claim)
         return True
@@ -83,6 +92,21 @@ class Tickets:
                 return claim
         return None
 
+    def advance(self) -> dict[int, Claim]:
+        """Read the first claims of the tickets claimed since the last look (no listing);
+        every ticket's latest claim known."""
+        ticket = max(self.cursor, len(self.latest))
+        while ticket < self.points_max:
+            try:
+                found = os.readlink(Layout.claim_path(self.output, ticket, 0))
+            except OSError:
+                break
+            self._note_target(ticket, 0, found)
+            ticket += 1
+        while self.cursor in self.latest:
+            self.cursor += 1
+        return self.latest
+
     def scan(self) -> dict[int, Claim]:
         """Read the claims made since the last scan; every ticket's latest claim."""
         try:
@@ -94,14 +118,19 @@ class Tickets:
             if parsed is None:
                 continue
             try:
-                driver, _, task = os.readlink(os.path.join(self.folder, name)).rpartition("/")
+                found = os.readlink(os.path.join(self.folder, name))
             except OSError:
                 continue
-            if task.isdigit():
-                self._note(Claim(parsed[0], parsed[1], driver, int(task)))
+            self._note_target(parsed[0], parsed[1], found)
         while self.cursor in self.latest:
             self.cursor += 1
         return self.latest
+
+    def _note_target(self, ticket: int, generation: int, target: str) -> None:
+        """Note the claim whose symbolic link's target is `target` ("NAME/ID")."""
+        driver, _, task = target.rpartition("/")
+        if task.isdigit():
+            self._note(Claim(ticket, generation, driver, int(task)))
 
     def _note(self, claim: Claim) -> None:
         self._seen.add(os.path.basename(

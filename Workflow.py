@@ -14,12 +14,12 @@
 # of the pool has its point tried once more on other hosts, and a host
 # whose tasks keep failing at once is quarantined (Issues.py, BadNodes.py).
 # When the system allows no more processes, it runs with the lanes in use.
-# In a joined search (Joined.py) each task takes a ticket toward POINTS_MAX
-# first, and every SYNC_INTERVAL the loop reads the other drivers' new rows
-# (_sync): their results are told to the search, their running points are
-# pending, and the tickets of drivers that are gone are issued again; it
-# ends when every ticket's task has finished, so that a driver that dies
-# late still has its points run.
+# Task numbers are claimed by mkdir of their folders (TaskNumbers.py). In a
+# joined search (Joined.py) JoinedLoop.py holds the loop's steps: each task
+# takes a ticket toward POINTS_MAX first, and every SYNC_INTERVAL the loop
+# syncs with the other drivers' new rows (_sync); it ends when every
+# ticket's task has finished, so that a driver that dies late still has its
+# points run.
 #
 # Call order: run() -> _open -> points.start -> _loop; each turn:
 #   _handle_signal, _check_stop -> _launch (_want; Issuer.choose: which
@@ -33,9 +33,7 @@
 # (Proposer) only calls wake(); signal handlers only take note
 # (Signals.Noted) and wake select() through the wakeup fd.
 
-import contextlib
 import math
-import os
 import shlex
 import signal
 import socket
@@ -52,7 +50,8 @@ from Config import Config
 from Direction import minimized
 from Heap import start_up_frozen
 from Issues import Issue, Issuer, Points
-from Joined import SYNC_INTERVAL, Joined
+from Joined import Joined
+from JoinedLoop import JoinedLoop
 from Launcher import Launcher
 from Leftovers import Leftovers
 from Progress import ProgressReader
@@ -64,7 +63,7 @@ from Status import Status
 from StopReason import Ended, Stopping, StopReason
 from Tally import Best, Standing, Tally, status_line
 from Task import NoProcessLeft, Outcome, Task
-from Tickets import Claim
+from TaskNumbers import TaskNumbers
 from utils import debug, format_params, json_dumps, say, shout
 
 
@@ -105,7 +104,7 @@ class Workflow:
                              reissue=plan.reissue)
         self.free_slots = list(range(plan.concurrency - 1, -1, -1))  # lanes: TASK_SLOT
         self.lanes_capped = False  # the system allowed fewer processes than CONCURRENCY
-        self.next_id = plan.first_id
+        self.numbers = TaskNumbers(plan.output, plan.first_id)
         self.launched: set[int] = set()  # this driver's tasks (others' run between, --join)
         self.issued = 0
         self.tally = Tally()
@@ -128,11 +127,10 @@ class Workflow:
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
         self.pruner = Pruner(config.pruner, config.direction) if config.pruner else None
         self.best_file = Keeper(plan.output)  # OUTPUT/best.json
-        self.joined = joined  # a joined search: this driver's part in it
-        self.claims: dict[int, Claim] = {}  # task -> its ticket's claim (a joined search)
-        self.next_sync = 0.0  # when to read the other drivers' journals next
-        self.shard_made = ""  # the task shard folder this driver made last (Layout.SHARD)
         self.unswept = False  # tasks ended since the last sweep for what they left behind
+        # a joined search: this driver's steps in it
+        self.joint = JoinedLoop(joined, points, self.issuer, self._points_failed,
+                                self.pruner) if joined is not None else None
         if self.pruner is not None:
             for task_id, step, value in plan.progress:  # what an earlier run recorded
                 self.pruner.observe(task_id, step, value)
@@ -160,8 +158,8 @@ class Workflow:
         self.wake_read.close()
         self.wake_write.close()
         self.journals.close()
-        if self.joined is not None:
-            self.joined.close()
+        if self.joint is not None:
+            self.joint.close()
 
     def wake(self) -> None:
         """Wake the loop from another thread (new points are ready)."""
@@ -180,7 +178,7 @@ class Workflow:
         self.began = time.time()
         self.next_status = self.began + self.config.status_interval
         try:
-            if self.joined is not None:
+            if self.joint is not None:
                 self._sync()  # what the others (and earlier runs) recorded, before any point
             try:
                 self.points.start()
@@ -223,7 +221,7 @@ class Workflow:
             if finished:
                 self._record(finished)
                 self.unswept = True
-            if self.joined is not None and time.time() >= self.next_sync:
+            if self.joint is not None and self.joint.due():
                 self._sync()
 
     def _sweep(self) -> None:
@@ -234,26 +232,19 @@ class Workflow:
             self.leftovers.sweep({t.id for t in tasks}, {t.pid for t in tasks})
 
     def _issued_all(self) -> bool:
-        if self.joined is not None:
-            return self.joined.tickets.exhausted and not self.issuer.tickets_held()
+        if self.joint is not None:
+            return self.joint.issued_all()
         return self.plan.done_before + self.issued >= self.plan.points_max
 
     def _left(self) -> int:
         """How many tasks may still be issued (in a joined search: at most)."""
-        if self.joined is not None:
-            tickets = self.joined.tickets
-            return tickets.points_max - tickets.cursor + self.issuer.tickets_held()
+        if self.joint is not None:
+            return self.joint.left()
         return self.plan.points_max - self.plan.done_before - self.issued
 
     def _waiting(self) -> bool:
-        """A joined search this driver has nothing to run for, with tickets unfinished:
-        it waits (as long as it could issue) in case their driver dies."""
-        if self.joined is None or (self.stopping is not None and
-                                   self.stopping.reason is not StopReason.POINTS_MAX):
-            return False
-        if self.stop_at is not None and time.time() >= self.stop_at:
-            return False  # the job ends: the ones that stay take the tickets over
-        return not self.joined.settled()
+        """A joined search's tickets are unfinished: wait in case their driver dies."""
+        return self.joint is not None and self.joint.waiting(self.stopping, self.stop_at)
 
     def _check_stop(self) -> None:
         if self.stopping is None:
@@ -320,8 +311,8 @@ class Workflow:
         if self.running:
             soonest = min(soonest, self.next_look)
         soonest = min(soonest, self.next_status)
-        if self.joined is not None:
-            soonest = min(soonest, self.next_sync)
+        if self.joint is not None:
+            soonest = min(soonest, self.joint.next_sync)
         if soonest == math.inf:
             return None
         return max(0.0, soonest - time.time())
@@ -342,7 +333,7 @@ class Workflow:
             except OSError as err:  # OUTPUT's fault, not the task's: stop the run
                 self.issuer.give_up(issues[number:])
                 self.io_error = err
-                shout(f"cannot write task {Layout.task_name(self.next_id)}'s files in "
+                shout(f"cannot write task {Layout.task_name(self.numbers.next_id)}'s files in "
                       f"{self.plan.output}: {err.strerror or err}; stopping")
                 break
             if task is None:  # another driver took its ticket first
@@ -381,10 +372,10 @@ class Workflow:
         """Start one task for `issue` in a free lane (raises NoProcessLeft, or OSError:
         OUTPUT cannot take its files; None: in a joined search, another driver took its
         ticket first)."""
-        task_id = self._task_folder()
-        claim = self._ticket(issue, task_id) if self.joined is not None else None
-        if self.joined is not None and claim is None:
-            os.rmdir(Layout.task_dir(self.plan.output, task_id))
+        task_id = self.numbers.take()
+        claim = self.joint.ticket(issue, task_id) if self.joint is not None else None
+        if self.joint is not None and claim is None:
+            self.numbers.give_back(task_id)
             return None
         task = Task(id=task_id, point=issue.point,
                     params=self.config.problem.params(issue.point), slot=self.free_slots.pop(),
@@ -397,40 +388,16 @@ class Workflow:
         except (NoProcessLeft, OSError):
             self.free_slots.append(task.slot)
             issue.claim = claim or issue.claim  # a held point keeps its ticket
-            with contextlib.suppress(OSError):  # its number is free again (Task.launch may
-                os.rmdir(Layout.task_dir(self.plan.output, task_id))  # have removed it)
+            self.numbers.give_back(task_id)  # its number is free again
             raise
-        self.next_id = task_id + 1
+        self.numbers.started(task_id)
         self.launched.add(task_id)
         self.issued += 1
-        if claim is not None:
-            self.claims[task.id] = claim
+        if self.joint is not None and claim is not None:
+            self.joint.started(task.id, claim)
         if not task.cannot_start:
             self._watch(task, env["LAUNCH"])
         return task
-
-    def _task_folder(self) -> int:
-        """Make the next task's folder (mkdir: a number another driver took is skipped)."""
-        while True:
-            folder = Layout.task_dir(self.plan.output, self.next_id)
-            shard = os.path.dirname(folder)
-            if shard != self.shard_made:  # once per SHARD tasks, not per launch
-                os.makedirs(shard, exist_ok=True)
-                self.shard_made = shard
-            try:
-                os.mkdir(folder)
-                return self.next_id
-            except FileExistsError:
-                self.next_id += 1
-
-    def _ticket(self, issue: Issue, task_id: int) -> Claim | None:
-        """Claim a ticket for task `task_id` (None: every ticket, or this one, is taken)."""
-        assert self.joined is not None
-        tickets = self.joined.tickets
-        if issue.claim is None:
-            return tickets.claim_new(task_id)
-        claim = issue.claim.next(self.joined.name, task_id)
-        return claim if tickets.claim(claim) else None
 
     def _watch(self, task: Task, launch: str) -> None:
         """Watch a task that started: its exit, its deadlines, its output."""
@@ -478,9 +445,9 @@ class Workflow:
             self._lose(outcomes)
             return
         self._try_again([t for t, _ in outcomes if t.retried])
-        if self.joined is not None:
+        if self.joint is not None:
             for task, outcome in outcomes:
-                self.joined.record(task.id, outcome.status)
+                self.joint.recorded(task.id, outcome.status)
         self._tell(outcomes)
         for task, outcome in outcomes:
             self._free(task)
@@ -509,7 +476,7 @@ class Workflow:
     def _try_again(self, tasks: list[Task]) -> None:
         """Points that failed at once run again elsewhere, in place of their first try."""
         if tasks:
-            self.issuer.try_again(tasks, self.claims)
+            self.issuer.try_again(tasks, self.joint.claims if self.joint is not None else {})
             self.issued -= len(tasks)
             if self.stopping is not None and self.stopping.reason is StopReason.POINTS_MAX:
                 self.stopping = None
@@ -544,14 +511,14 @@ class Workflow:
         """This run's tally joined with the earlier runs' (after a resume) and, in a joined
         search, with the other drivers'."""
         whole = self.tally.joined(self.plan.earlier, self.config.direction)
-        if self.joined is not None:
-            whole = whole.joined(self.joined.others, self.config.direction)
+        if self.joint is not None:
+            whole = whole.joined(self.joint.others, self.config.direction)
         return whole
 
     def _done(self) -> int:
         """Tasks of the whole search done toward POINTS_MAX."""
-        if self.joined is not None:
-            return self.joined.finished()
+        if self.joint is not None:
+            return self.joint.done()
         return self.plan.done_before + self.tally.finished
 
     def status_line(self) -> str:
@@ -567,8 +534,8 @@ class Workflow:
         """Print a status line (at every log level: a batch log at WARNING keeps them)."""
         self.next_status = time.time() + self.config.status_interval
         line = self.status_line()
-        if self.joined is not None:
-            line += f", drivers alive {len(self.joined.alive_drivers())}"
+        if self.joint is not None:
+            line += self.joint.status_words(len(self.running))
         shout(line)
 
     def _journal(self, journal: Journal, rows: list[dict[str, Any]]) -> bool:
@@ -658,32 +625,10 @@ class Workflow:
 
     # -- a joined search: the other drivers ----------------------------------
     def _sync(self) -> None:
-        """Tell the search what the other drivers recorded; queue the lost tickets."""
-        assert self.joined is not None
-        self.next_sync = time.time() + SYNC_INTERVAL
-        seen = self.joined.sync()
-        try:
-            if seen.pending:
-                self.points.pend(seen.pending)
-            if seen.told:
-                self.points.tell([p for p, _ in seen.told], [v for _, v in seen.told])
-            if seen.failed:
-                self.points.fail(seen.failed)
-            if seen.dropped:
-                self.points.drop(seen.dropped)
-        except Exception as err:  # noqa: BLE001 - any error of the search stops the run
-            self._points_failed(err)
-        if seen.lags:
-            debug(f"others: told {len(seen.lags)} result(s), seconds after their end: "
-                  + " ".join(f"{lag:.3f}" for lag in seen.lags))
-        lost = self.joined.lost()
-        if not lost:
-            return
-        shout(f"taking over {len(lost)} ticket(s) of driver(s) that are gone "
-              f"({', '.join(sorted({x.claim.driver for x in lost}))}): their tasks "
-              f"{', '.join(Layout.task_name(x.claim.task) for x in lost[:10])} are issued again")
-        self.issuer.lost += lost
-        if self.stopping is not None and self.stopping.reason is StopReason.POINTS_MAX:
+        """Read the other drivers' new rows; issue again the tickets of those gone."""
+        assert self.joint is not None
+        if self.joint.sync() and self.stopping is not None \
+                and self.stopping.reason is StopReason.POINTS_MAX:
             self.stopping = None
 
     # -- the end --------------------------------------------------------------
@@ -694,9 +639,8 @@ class Workflow:
             shout(self.points.share.line())
         if self.issuer.summary():
             shout(self.issuer.summary())
-        if self.joined is not None:
-            shout(f"joined search: done {self._done()}/{self.plan.points_max} by every "
-                  f"driver; this one ran {self.issued} task(s)")
+        if self.joint is not None:
+            shout(self.joint.summary_line(self.plan.points_max, self.issued))
         best = self._whole().best  # of the whole search, earlier runs too
         if best is not None:
             shout(best.line())

@@ -179,17 +179,21 @@ def run(argv: list[str]) -> int:
     output = choose_output(args)
     check_output(output, args.resume, args.join)
     environ = dict(os.environ)
+    points_init_given = args.points_init is not None
     config, run_record = read_settings(args, output, environ)
     set_log_level(config.log_level)
     machine, why = Machines.choose(config.machine, environ)
     say(f"machine: {machine.name} ({why})")
     Resume.fill_numbers(args, run_record)
+    made_up = LaunchPlan.made_up_count(args.check, args.nodes, environ)
+    launcher = chosen_launcher(config, machine, environ, made_up)
+    if args.join and not points_init_given and (args.nodes or LaunchPlan.in_batch_job(environ)):
+        fit_points_init(args, launcher)
     concurrency = min(args.points_init, args.points_max)
     if args.points_init > args.points_max:
         shout(f"note: POINTS_INIT={args.points_init} > POINTS_MAX={args.points_max}: "
             f"only {args.points_max} task(s) will run, all at once")
-    made_up = LaunchPlan.made_up_count(args.check, args.nodes, environ)
-    launcher = checked_launcher(args, config, machine, environ, made_up, concurrency)
+    check_launcher(launcher, args.parallelism, concurrency)
     notes, refusal = Machines.limits(machine, args.points_max, concurrency)
     if refusal:
         raise UsageError(f"machine {machine.name}: {refusal}")
@@ -237,7 +241,7 @@ def read_settings(args: argparse.Namespace, output: str,
                              "jobs (--join)")
         args.join, args.resume, run_record = True, False, None
     if args.join:
-        return Resume.join_run(output, args, dry_run(environ)), None
+        return Resume.join_run(output, args, dry_run(environ), args.check), None
     if run_record is not None:
         config = Resume.resume_config(output, args.cfg, run_record)
         Resume.check_settings(config, output, run_record, dry_run(environ))
@@ -245,11 +249,10 @@ def read_settings(args: argparse.Namespace, output: str,
     return load_config(args.cfg), None
 
 
-def checked_launcher(args: argparse.Namespace, config: Config, machine: Machines.Machine,
-                     environ: dict[str, str], made_up: int | None,
-                     concurrency: int) -> Launcher:
-    """The launcher of this run (on `made_up` made-up nodes for --check), checked for
-    PARALLELISM and the concurrency, or a one-line UsageError."""
+def chosen_launcher(config: Config, machine: Machines.Machine, environ: dict[str, str],
+                    made_up: int | None) -> Launcher:
+    """The launcher of this run (on `made_up` made-up nodes for --check), or a one-line
+    UsageError."""
     try:
         launcher = choose_launcher(config.launcher, config.launcher_args, config.ppn,
                                    LaunchPlan.planned_environ(environ, machine, made_up),
@@ -258,10 +261,28 @@ def checked_launcher(args: argparse.Namespace, config: Config, machine: Machines
                                    gpus_per_node=config.gpus_per_node, cpu_count=os.cpu_count())
         if made_up is not None:
             LaunchPlan.made_up_hosts(launcher, made_up)
-        launcher.check(args.parallelism, concurrency)
     except LaunchError as err:
         raise UsageError(f"launcher: {err}") from None
     return launcher
+
+
+def fit_points_init(args: argparse.Namespace, launcher: Launcher) -> None:
+    """A joined job given no POINTS_INIT (the recorded one is another job's): as many tasks
+    at once as this job's nodes hold (the submit scripts' NODES, or the job's own), where
+    the allocation says."""
+    fits = launcher.fits(args.parallelism)
+    if fits:
+        args.points_init = fits
+        say(f"POINTS_INIT={fits}: the tasks of PARALLELISM={args.parallelism} this job's "
+            "nodes hold at once")
+
+
+def check_launcher(launcher: Launcher, parallelism: int, concurrency: int) -> None:
+    """PARALLELISM and the concurrency fit the allocation, or a one-line UsageError."""
+    try:
+        launcher.check(parallelism, concurrency)
+    except LaunchError as err:
+        raise UsageError(f"launcher: {err}") from None
 
 
 def search(args: argparse.Namespace, config: Config, output: str,

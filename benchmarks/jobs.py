@@ -8,8 +8,13 @@
 #     drivers' debug lines `others: told ...`, from the task's end)
 #   - duplicates: task numbers recorded twice, ok rows beyond POINTS_MAX
 # and, without tasks, the time a driver that joins takes to read every journal
-# of a search of 30,000 results (its first sync: Joined.sync).
+# of a search of 30,000 results (its first sync: Joined.sync), and the cost
+# of reading a claims/ folder of 100,000 tickets: the first Tickets.scan
+# (each claim read), a later one (a listing, nothing new: each driver's
+# sync every FULL_SCAN_INTERVAL) and Tickets.advance with nothing new
+# (its sync every second). --reads-only measures these alone.
 #   python3 benchmarks/jobs.py [--drivers 4] [--slots 256] [--tasks 6000] [--sleep 20-40]
+#       [--results 30000] [--claims 100000] [--reads-only]
 
 import argparse
 import json
@@ -28,6 +33,7 @@ from Config import load_config
 from History import read_journals
 from Joined import Joined, claim_folder
 from Results import Journal, results_columns
+from Tickets import Claim, Tickets
 
 BUNDLE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAG = re.compile(r"others: told \d+ result\(s\), seconds after their end: ([\d. ]+)")
@@ -111,6 +117,29 @@ def read_time(root: str, results: int, drivers: int) -> float:
     return seconds
 
 
+def scan_time(root: str, claims: int) -> tuple[float, float, float]:
+    """Seconds of Tickets.scan over `claims` tickets of 4 drivers: the first scan, the
+    median of 5 later ones (nothing new), and the median of 5 advance()s (nothing new)."""
+    out = os.path.join(root, "scan")
+    os.makedirs(out)
+    writers = [Tickets(out, f"d{number}", claims) for number in range(4)]
+    for ticket in range(claims):
+        assert writers[ticket % 4].claim(Claim(ticket, 0, f"d{ticket % 4}", ticket))
+    reader = Tickets(out, "reader", claims + 1)  # a ticket still free: advance() probes it
+    began = time.perf_counter()
+    assert len(reader.scan()) == claims
+    first = time.perf_counter() - began
+    medians = []
+    for look in (reader.scan, reader.advance):
+        seconds = []
+        for _ in range(5):
+            began = time.perf_counter()
+            look()
+            seconds.append(time.perf_counter() - began)
+        medians.append(sorted(seconds)[2])
+    return first, medians[0], medians[1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--drivers", type=int, default=4)
@@ -119,16 +148,22 @@ def main() -> int:
     parser.add_argument("--sleep", default="20-40", help="task seconds, MIN-MAX")
     parser.add_argument("--results", type=int, default=30000,
                         help="results in the journals a joining driver reads")
+    parser.add_argument("--claims", type=int, default=100000,
+                        help="tickets in the claims/ folder Tickets.scan reads")
+    parser.add_argument("--reads-only", action="store_true",
+                        help="measure the journals' read and the claims' scan alone")
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
-    quick = ["--slots", "2", "--tasks", "40", "--sleep", "0.2-0.4", "--results", "3000"]
+    quick = ["--slots", "2", "--tasks", "40", "--sleep", "0.2-0.4", "--results", "3000",
+             "--claims", "3000"]
     args = parser.parse_args(quick + sys.argv[1:] if QUICK else None)
     low, high = (float(x) for x in args.sleep.split("-"))
     banner(f"jobs: {args.drivers} drivers x {args.slots} slots on one OUTPUT against 1 driver "
            f"x {args.drivers * args.slots} slots, {args.tasks} tasks of {args.sleep} s")
     root = tempfile.mkdtemp(prefix="async-local-jobs-")
     rows = []
-    for name, drivers, slots in (("joined", args.drivers, args.slots),
-                                 ("single", 1, args.drivers * args.slots)):
+    runs = [] if args.reads_only else [("joined", args.drivers, args.slots),
+                                       ("single", 1, args.drivers * args.slots)]
+    for name, drivers, slots in runs:
         out = os.path.join(root, name)
         print(f"running {name}: {drivers} driver(s) x {slots} slots ...", flush=True)
         wall = run_drivers(out, drivers, slots, args.tasks, (low, high), root)
@@ -141,11 +176,15 @@ def main() -> int:
         rows.append([name, f"{drivers}x{slots}", f"{wall:.1f}",
                      f"{steady_utilization(tasks, drivers * slots):.3f}",
                      quantile(told, 0.5), quantile(told, 0.99), duplicates])
-    print(table(["run", "drivers x slots", "wall s", "steady utilization", "told p50 s",
-                 "told p99 s", "duplicates"], rows))
+    if rows:
+        print(table(["run", "drivers x slots", "wall s", "steady utilization", "told p50 s",
+                     "told p99 s", "duplicates"], rows))
     seconds = read_time(root, args.results, args.drivers)
     print(f"a driver that joins reads {args.results} results of {args.drivers} journals "
           f"in {seconds:.2f} s")
+    first, later, advance = scan_time(root, args.claims)
+    print(f"Tickets.scan of {args.claims} claims: {first:.2f} s the first time, "
+          f"{later:.3f} s a later one (nothing new); Tickets.advance: {1000 * advance:.3f} ms")
     clean_up(root, args.keep)
     return 0
 

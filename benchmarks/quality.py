@@ -14,6 +14,11 @@
 # during one fit at that scale), 10-D and 20-D BBOB problems, and beside
 # TPE Optuna's GPSampler ('optuna GP': needs torch, which run.sh installs
 # only for a command that names it) and forests ('async-local ET', 'RF').
+# Several jobs, one search (issue 19): 'async-local joined' runs JOINED
+# searches of --workers / JOINED workers each, as the drivers of a joined
+# search do (each its own random state), every one told the others'
+# results --share-delay after their end and their running points pending
+# --share-delay after their start; against 'async-local' at --workers.
 # --record keeps each run (a JSON line) as it ends; --summarize FILE...
 # prints the tables of recorded runs (problems run apart, methods
 # re-measured) alone. On the conditional problem (issue 21, --problems
@@ -22,7 +27,8 @@
 # 'optuna TPE (multivariate, group)' ask define-by-run: a gated parameter is
 # suggested only when active.
 #   python3 benchmarks/quality.py [--seeds 10] [--evaluations 100] [--workers 8]
-#       [--exits-per-fit 1] [--jobs N] [--record FILE] [--summarize FILE...]
+#       [--exits-per-fit 1] [--share-delay 0.1] [--jobs N] [--record FILE]
+#       [--summarize FILE...]
 
 import argparse
 import heapq
@@ -50,8 +56,10 @@ from Search import Search
 from Surrogates import FastForest
 
 OURS, RANDOM, TPE, GP = "async-local", "random", "optuna TPE (constant liar)", "optuna GP"
+JOINED_METHOD = "async-local joined"
 BY_RUN, GROUPED = "optuna TPE (define-by-run)", "optuna TPE (multivariate, group)"
-METHODS = (OURS, RANDOM, TPE, GP, BY_RUN, GROUPED, "sequential skopt")
+METHODS = (OURS, RANDOM, TPE, GP, BY_RUN, GROUPED, "sequential skopt", JOINED_METHOD)
+JOINED = 4  # the searches (drivers) of 'async-local joined', sharing the workers
 DEFAULT_METHODS = (OURS, RANDOM, TPE)
 FLOOR = 1e-9  # regrets below this count as this (a found optimum) in ratios
 CLIP = 0.01  # a ratio to random's counts as at least this in the geometric mean
@@ -118,6 +126,94 @@ def run_async_local(problem: Problem, f: Objective, n: int, workers: int, seed: 
         if issued < n and not search.in_random_phase:
             ready = search.propose(search.snapshot(), min(reserve(exits_per_fit), n - issued))
             search.register(ready)
+    return values
+
+
+class Driver:
+    """One search of a joined run: its Search, its ready reserve, its exits since a fit."""
+
+    def __init__(self, search: Search, exits_per_fit: int) -> None:
+        self.search = search
+        self.exits_per_fit = exits_per_fit
+        self.ready: list[list[Any]] = []
+        self.exits = 0
+
+    def take(self, want: int) -> list[list[Any]]:
+        """Up to `want` points for freed slots before the results that freed them are told:
+        the reserve, or random points in the random phase (as run_async_local)."""
+        new, self.ready = self.ready[:want], self.ready[want:]
+        if len(new) < want and self.search.in_random_phase:
+            new += self.search.ask(want - len(new))
+        return new
+
+    def refit(self, exited: int, left: int) -> None:
+        """After `exited` own tasks ended: the reserve proposed afresh from one fit."""
+        self.exits += exited
+        if self.exits < self.exits_per_fit and self.ready:
+            return
+        self.exits = 0
+        self.search.drop(self.ready)
+        self.ready = []
+        if left > 0 and not self.search.in_random_phase:
+            self.ready = self.search.propose(self.search.snapshot(),
+                                             min(reserve(self.exits_per_fit), left))
+            self.search.register(self.ready)
+
+
+def share(drivers: list[Driver], k: int, point: list[Any], value: float | None) -> None:
+    """Driver k's point reaches the others: pending (value None: it started), or told."""
+    for other, driver in enumerate(drivers):
+        if other != k:
+            if value is None:
+                driver.search.register([point])
+            else:
+                driver.search.tell([point], [value])
+
+
+def run_joined(problem: Problem, f: Objective, n: int, workers: int, seed: int,
+               lie: str = "max", exits_per_fit: int = 1, share_delay: float = 0.1,
+               **optimizer: Any) -> list[float]:
+    """JOINED searches of workers / JOINED slots each, as a joined search's drivers.
+
+    POINTS_MAX (n) is shared (the tickets). Each search is told its own
+    results at once and the others' `share_delay` after their end; the
+    others' running points are pending in it from `share_delay` after
+    their start (the drivers read each other's journals once a second).
+    """
+    drivers = [Driver(Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed, **optimizer),
+                             lie, resume_offset=1 + k), exits_per_fit) for k in range(JOINED)]
+    times = durations(seed, n)
+    events: list[tuple[float, int, str, int, list[Any], float]] = []  # time, order, kind, ...
+    values: list[float] = []
+    issued = 0
+
+    def start(now: float, k: int, points: list[list[Any]]) -> None:
+        nonlocal issued
+        for point in points:
+            end = now + times[issued]
+            heapq.heappush(events, (end, issued, "end", k, point, 0.0))
+            heapq.heappush(events, (now + share_delay, issued, "started", k, point, 0.0))
+            issued += 1
+
+    for k, driver in enumerate(drivers):
+        if n > issued:  # POINTS_MAX below the workers: the last drivers find none left
+            start(0.0, k, driver.search.ask(min(workers // JOINED, n - issued)))
+    while events:
+        now, _, kind, k, point, value = heapq.heappop(events)
+        if kind != "end":
+            share(drivers, k, point, value if kind == "told" else None)
+        else:
+            value = f(point)
+            values.append(value)
+            driver = drivers[k]
+            want = min(1, n - issued)
+            new = driver.take(want)
+            driver.search.tell([point], [value])
+            if len(new) < want:  # the loop would wait for the model here
+                new += driver.search.ask(want - len(new))
+            heapq.heappush(events, (now + share_delay, n + len(values), "told", k, point, value))
+            start(now, k, new)
+            driver.refit(1, n - issued)
     return values
 
 
@@ -237,7 +333,7 @@ def run_optuna_gp(problem: Problem, f: Objective, n: int, workers: int,
 
 RUNNERS = {OURS: run_async_local, RANDOM: run_random, TPE: run_optuna, GP: run_optuna_gp,
            BY_RUN: run_optuna_by_run, GROUPED: run_optuna_grouped,
-           "sequential skopt": run_sequential}
+           "sequential skopt": run_sequential, JOINED_METHOD: run_joined}
 
 
 def speed_up_forests() -> None:
@@ -263,15 +359,18 @@ def variant(method: str) -> tuple[Callable, dict[str, Any]]:
     return run_async_local, options
 
 
-def one_run(job: tuple[str, str, int, int, int, int]) -> tuple[str, str, int, float, float]:
+def one_run(job: tuple[str, str, int, int, int, int, float]
+            ) -> tuple[str, str, int, float, float]:
     """Best value and CPU seconds (the method's, not the objective's) of one run."""
-    name, method, seed, n, workers, exits_per_fit = job
+    name, method, seed, n, workers, exits_per_fit, share_delay = job
     warnings.simplefilter("ignore")
     speed_up_forests()
     benchmark = PROBLEMS[name]
     runner, options = variant(method)
-    if runner is run_async_local:
+    if runner in (run_async_local, run_joined):
         options["exits_per_fit"] = exits_per_fit
+    if runner is run_joined:
+        options["share_delay"] = share_delay
     objective_seconds = [0.0]
 
     def f(point: list[Any]) -> float:
@@ -365,9 +464,31 @@ def report(problems: list[str], methods: list[str], seeds: int,
                   f"{scores[m]['geo-mean / random']:.3f}", f"{scores[m]['unclipped']:.3g}",
                   f"{np.median([c for c, _ in cpu[m]]):.2f}, {max(c for c, _ in cpu[m]):.2f}",
                   f"{np.median([1000 * c / n for c, n in cpu[m]]):.2f}"] for m in methods]))
+    if OURS in methods and JOINED_METHOD in methods:
+        print(versus(problems, seeds, best, optima))
     print("(regret: best value minus the optimum; for the model-tuning problems, minus the "
           "best value any run found; significantly: Mann-Whitney U over the seeds, one-sided, "
           f"p < {ALPHA}; CPU: the method's own, objective excluded)")
+
+
+def versus(problems: list[str], seeds: int, best: dict[tuple[str, str, int], float],
+           optima: dict[tuple[str, int], float | None]) -> str:
+    """'async-local joined' against 'async-local', problem by problem, seed by seed."""
+    no_worse, worse, better = 0, [], []
+    for name in problems:
+        found = min(v for (p, _, _), v in best.items() if p == name)
+        regrets = {method: [best[(name, method, seed)] - (
+            found if optima[(name, seed)] is None else optima[(name, seed)])
+            for seed in range(seeds)] for method in (OURS, JOINED_METHOD)}
+        joined, single = regrets[JOINED_METHOD], regrets[OURS]
+        no_worse += max(float(np.median(joined)), FLOOR) <= max(float(np.median(single)), FLOOR)
+        if _differs(joined, single, "greater"):
+            worse.append(name)
+        if _differs(joined, single, "less"):
+            better.append(name)
+    return (f"{JOINED_METHOD} ({JOINED} searches) against {OURS}: median regret no worse on "
+            f"{no_worse} of {len(problems)} problems; significantly worse on {len(worse)} "
+            f"({', '.join(worse) or '-'}), better on {len(better)} ({', '.join(better) or '-'})")
 
 
 def summarize(files: list[str], problems: list[str] | None) -> int:
@@ -402,6 +523,11 @@ def main() -> int:
                         help="tasks that exit during one of async-local's fits (default 1: "
                              "a fit per exit; at 1,024 slots of 20-40 s tasks, 34 exit a "
                              "second)")
+    parser.add_argument("--share-delay", type=float, default=0.1,
+                        help="'async-local joined': how long after a task's start (end) the "
+                             "other searches see its point pending (its result), in the "
+                             "task durations' unit (0.5-2.5; default 0.1: 1-2 s of a 20-40 s "
+                             "task)")
     parser.add_argument("--problems", nargs="+", default=SUITE, choices=list(PROBLEMS),
                         help="default: the 18 of the suite (not the LARGE or CONDITIONAL "
                              "ones)")
@@ -438,7 +564,8 @@ def main() -> int:
     print("optimizer: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_OPTIMIZER.items()
                                     if k != "random_state") + ", random_state=seed; lie=max")
     methods = list(args.methods)
-    jobs = [(name, method, seed, args.evaluations, args.workers, args.exits_per_fit)
+    jobs = [(name, method, seed, args.evaluations, args.workers, args.exits_per_fit,
+             args.share_delay)
             for name in args.problems for seed in range(args.seeds) for method in methods]
     began = time.time()
     best: dict[tuple[str, str, int], float] = {}
@@ -454,7 +581,8 @@ def main() -> int:
                                      "best": value, "cpu": seconds,
                                      "optimum": optima[(name, seed)],
                                      "evaluations": args.evaluations, "workers": args.workers,
-                                     "exits_per_fit": args.exits_per_fit}) + "\n")
+                                     "exits_per_fit": args.exits_per_fit,
+                                     "share_delay": args.share_delay}) + "\n")
             record.flush()
     report(args.problems, methods, args.seeds, best, cpu, optima)
     print(f"wall: {time.time() - began:.0f} s")

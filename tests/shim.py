@@ -11,7 +11,10 @@
 #           job's log, and prints the job id.  PBS form: options, -- and the
 #           command (run in $HOME, as PBS does); else the Cobalt form.
 #           A PBS job also gets SHIM_PBS_STIME (its start, epoch seconds)
-#           and SHIM_PBS_WALLTIME (its -l walltime=), for qstat.
+#           and SHIM_PBS_WALLTIME (its -l walltime=), for qstat. A PBS job
+#           array (-J 0-N) prints ID[].shim-pbs and runs its jobs at once,
+#           each with PBS_ARRAY_INDEX, PBS_JOBID ID[I].shim-pbs and its log
+#           (-o's ^array_index^ replaced by I), each on the same nodes.
 #   qstat   `qstat -f -F json JOBID` in PBS Pro's JSON form, only the fields
 #           Walltime.py reads: "Jobs": {JOBID: {"stime": ctime text of
 #           $SHIM_PBS_STIME, "Resource_List": {"walltime": $SHIM_PBS_WALLTIME}}}
@@ -65,7 +68,7 @@ def run(command: list[str], env: dict[str, str], log: str, cwd: str) -> int:
 
 COBALT_OPTIONS = ("--project", "--queue", "--nodecount", "--time",
                   "--output", "--error", "--env")
-PBS_OPTIONS = ("-A", "-q", "-l", "-N", "-j", "-o", "-e", "-v", "-W")
+PBS_OPTIONS = ("-A", "-q", "-l", "-N", "-j", "-o", "-e", "-v", "-W", "-J")
 
 
 def options(args: list[str], known: tuple[str, ...]
@@ -127,7 +130,8 @@ def pbs(args: list[str]) -> int:
             nodes = int(match.group(1))
     if nodes is None or "-o" not in given:
         fail("this shim wants -l select=N:... and -o LOG")
-    job = f"{os.getpid()}.shim-pbs"
+    indexes = array_indexes(given["-J"]) if "-J" in given else [None]
+    job = f"{os.getpid()}{'' if indexes == [None] else '[]'}.shim-pbs"
     names = os.environ.get("SHIM_PBS_HOSTS", "")
     hosts = names.split(",") if names else \
         [f"pbs-node-{i}" for i in range(1, nodes + 1)]
@@ -145,9 +149,26 @@ def pbs(args: list[str]) -> int:
             env[name] = value
     print(job)
     sys.stdout.flush()
-    code = run(command, env, given["-o"], os.path.expanduser("~"))
+    jobs = []
+    for index in indexes:
+        element = dict(env) if index is None else dict(
+            env, PBS_ARRAY_INDEX=str(index), PBS_JOBID=job.replace("[]", f"[{index}]"))
+        log = given["-o"].replace("^array_index^", str(index))
+        with open(log, "ab") as out:
+            jobs.append(subprocess.Popen(command, env=element, cwd=os.path.expanduser("~"),
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL))
+    code = max(j.wait() for j in jobs)
     os.unlink(fp.name)
     return code if given.get("-W") == "block=true" else 0
+
+
+def array_indexes(text: str) -> list[int]:
+    """The indexes of a PBS job array's -J FIRST-LAST."""
+    match = re.fullmatch(r"(\d+)-(\d+)", text)
+    if match is None:
+        fail(f"this shim takes -J FIRST-LAST, not {text!r}")
+    return list(range(int(match.group(1)), int(match.group(2)) + 1))
 
 
 def qstat(args: list[str]) -> int:

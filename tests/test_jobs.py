@@ -235,6 +235,24 @@ def test_a_ticket_goes_to_one_claim(tmp_path: Path) -> None:
     assert second.scan()[1] == again
 
 
+def test_tickets_advance_reads_the_new_claims_without_a_listing(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """advance() learns the tickets the others took since (in order, from the first free
+    one) without listing claims/; a claim lost to another driver notes the winner's."""
+    first, second = Tickets(str(tmp_path), "a", 4), Tickets(str(tmp_path), "b", 4)
+    assert first.claim_new(0) and first.claim_new(1) and first.claim_new(2)
+
+    def no_listing(path: str) -> list[str]:
+        raise AssertionError(f"listed {path}")
+
+    monkeypatch.setattr(os, "listdir", no_listing)
+    assert second.advance() == {t: Claim(t, 0, "a", t) for t in range(3)}
+    assert second.cursor == 3 and second.claim_new(3) == Claim(3, 0, "b", 3)
+    again = Claim(1, 0, "a", 1).next("a", 4)
+    assert first.claim(again) and not second.claim(Claim(1, 0, "a", 1).next("b", 5))
+    assert second.latest[1] == again
+
+
 def test_csv_into_a_pipe_closed_early(tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh")})
     output = tmp_path / "out"
@@ -328,3 +346,209 @@ def test_join_without_hard_links_is_refused(tmp_path: Path, monkeypatch) -> None
     with pytest.raises(UsageError, match="--join needs a file system with hard links"):
         Resume.join_run(str(tmp_path / "out"), args, False)
     assert not (tmp_path / "out" / "run.json").exists()
+
+
+# Every task runs once `open` exists, but for the tasks the test holds (`hold-ID`).
+HELD_TASK = f"""
+while [ ! -e "$OUTPUT/../open" ] || [ -e "$OUTPUT/../hold-$TASK_ID" ]; do sleep 0.05; done
+exec {BUNDLE / "task.sh"} "$@"
+"""
+
+
+def test_an_orphan_task_that_ends_late_is_not_counted(tmp_path: Path) -> None:
+    """Driver B is SIGKILLed alone: its task V goes on (an orphan), and ends only after
+    driver A ran V's point again (task R) and recorded it. V's late result is counted
+    nowhere: no row for V, R's row stays, POINTS_MAX ok rows, the report says so and a
+    resume issues nothing."""
+    script = write_script(tmp_path, HELD_TASK)
+    cfg = write_cfg(tmp_path, {"script": str(script)})
+    output = tmp_path / "out"
+    points_max = 6
+    first = start_driver(["--join", "-c", str(cfg), "-o", str(output), "1", "2",
+                          str(points_max)], tmp_path / "a.log")
+    second = None
+    victim: list[tuple[str, int]] = []
+    try:
+        wait_until((output / "claims").exists, "driver A to make the tickets", limit=60)
+        second = start_driver(["--join", "-o", str(output), "1", "1"], tmp_path / "b.log")
+
+        def victim_runs_a_task() -> bool:
+            folder = victim_folder(output, second.pid)
+            started = {int(r["id"]) for r in journal_rows(output, "started.csv")}
+            victim[:] = [(d, t) for d, t in claims(output).values()
+                         if folder is not None and d == folder.name and t in started]
+            return bool(victim)
+
+        wait_until(victim_runs_a_task, "driver B to start a task", limit=60)
+        name, orphan = victim[0]
+        (tmp_path / f"hold-{orphan}").touch()
+        os.kill(second.pid, signal.SIGKILL)  # the driver only: its task goes on
+        second.wait(timeout=10)
+        (tmp_path / "open").touch()
+        ticket = next(t for (t, g), (_, task) in claims(output).items() if task == orphan)
+
+        def reissue_recorded() -> bool:
+            again = claims(output).get((ticket, 1))
+            return again is not None and again[1] in {
+                int(r["id"]) for r in journal_rows(output, "results.csv")}
+
+        wait_until(reissue_recorded, "driver A to record the orphan's point run again",
+                   limit=60)
+        reissued = claims(output)[ticket, 1][1]
+        result = Path(output / "tasks" / "000" / f"{orphan:04d}" / f"{orphan:04d}.result")
+        (tmp_path / f"hold-{orphan}").unlink()
+        wait_until(result.exists, "the orphan task to write its result", limit=60)
+        assert first.wait(timeout=120) == 0, (tmp_path / "a.log").read_text()
+    finally:
+        (tmp_path / "open").touch()
+        for path in tmp_path.glob("hold-*"):
+            path.unlink()
+        for driver in (first, second):
+            if driver is not None and driver.poll() is None:
+                os.killpg(driver.pid, signal.SIGKILL)
+    results = journal_rows(output, "results.csv")
+    status = {int(r["id"]): r["status"] for r in results}
+    assert len(status) == len(results) == points_max, results  # one row each, V's none
+    assert orphan not in status and status[reissued] == "ok"
+    assert claims(output)[ticket, 0] == (name, orphan)
+    table = subprocess.run([str(BUNDLE / "report.sh"), str(output), "--csv"],
+                           env=dict(os.environ, PYTHON=sys.executable), capture_output=True,
+                           text=True, check=False).stdout
+    assert sorted(int(r["id"]) for r in csv.DictReader(io.StringIO(table))) == sorted(status)
+    resumed = run_main(["--resume", "-o", str(output)])
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "started:" not in resumed.stdout + resumed.stderr
+    assert len(journal_rows(output, "results.csv")) == points_max
+
+
+class ToldNothing:
+    """A search that takes what it is told (JoinedLoop.sync's points)."""
+
+    def pend(self, points: list) -> None: ...
+    def tell(self, points: list, values: list) -> None: ...
+    def fail(self, points: list) -> None: ...
+    def drop(self, points: list) -> None: ...
+
+
+def write_rows(folder: str, results: list[dict], started: list[dict]) -> None:
+    """Append rows (with the default cfg's parameters) to the journals in `folder`."""
+    from Config import load_config
+    from Results import open_journals
+
+    names = load_config(None).problem.names
+    journals = open_journals(folder, names, [])
+    params = {"drop": "0.2", "batch_size": "64"}
+    assert sorted(params) == sorted(names)
+    journals.results.append([dict(params, objective="0.5", status="ok", seconds="",
+                                  pid=1, exit_code=0, reason="", **row) for row in results])
+    journals.started.append([dict(params, pid=1, origin="random", **row) for row in started])
+    journals.close()
+
+
+def test_the_status_line_and_the_report_name_each_driver_alive_and_its_tasks(
+        tmp_path: Path) -> None:
+    """Which drivers are alive and how many tasks each runs: the status line (this driver's
+    own count, the others' from their journals) and the report's `drivers:` line."""
+    import OutputLock
+    import Report
+    from Config import load_config
+    from Joined import Joined, claim_folder
+    from JoinedLoop import JoinedLoop
+
+    config = load_config(None)
+    output = str(tmp_path)
+    other = claim_folder(output, "other")
+    write_rows(other, [{"id": 0, "start": 1, "end": 2, "slot": 0}],
+               [{"id": t, "start": 1, "slot": t} for t in range(3)])
+    beat = OutputLock.beat(os.path.join(other, "heartbeat"),
+                           OutputLock.holder_content(name="other"))
+    joined = Joined(output, claim_folder(output, "me"), False, config.problem,
+                    config.direction, config.metrics, 8)
+    loop = JoinedLoop(joined, ToldNothing(), None, print, None)
+    try:
+        loop.sync()
+        assert loop.status_words(4) == ", drivers alive 2: me (running 4), other (running 2)"
+        out = io.StringIO()
+        Report.write_report(output, out, plots=False)
+    finally:
+        loop.close()
+        beat.release()
+    assert "drivers: 2 joined this search; alive: me (running 0), other (running 2)\n" \
+        in out.getvalue()
+    assert loop.summary_line(8, 5) == ("joined search: done 0/8 by every driver; this one "
+                                      "ran 5 task(s); drivers alive: none")
+
+
+def test_the_report_utilization_counts_every_drivers_slots(tmp_path: Path) -> None:
+    """Two drivers, each with slots 0 and 1 busy for 10 s (the leader's in OUTPUT's
+    journal, the other's in its own): 100 %, not 200 %."""
+    import Report
+
+    output = str(tmp_path)
+    os.makedirs(tmp_path / "drivers" / "leader")
+    for number, folder in enumerate((output, str(tmp_path / "drivers" / "other"))):
+        os.makedirs(folder, exist_ok=True)
+        write_rows(folder, [{"id": 2 * number + slot, "start": 100, "end": 110, "slot": slot}
+                            for slot in (0, 1)], [])
+    out = io.StringIO()
+    summary = Report.write_report(output, out, plots=False)
+    assert summary.utilization == pytest.approx(1.0)
+    assert ("utilization: 100.0 % = 40.0 s of tasks / 40.0 slot-seconds (2 drivers' "
+            "journals, each its slots x its own wall time)") in out.getvalue()
+
+
+def test_the_pruner_counts_the_other_drivers_values(tmp_path: Path) -> None:
+    """Another driver's tasks' intermediate values reach this driver's pruner at the sync:
+    its own task, worse than their median at step 3, is stopped."""
+    from Config import load_config
+    from Joined import Joined, claim_folder
+    from JoinedLoop import JoinedLoop
+    from Pruner import Pruner
+    from PruneRule import PrunerSettings
+    from Results import PROGRESS_COLUMNS, Journal
+
+    config = load_config(None)
+    output = str(tmp_path)
+    journal = Journal(os.path.join(claim_folder(output, "other"), "progress.csv"),
+                      PROGRESS_COLUMNS)
+    journal.append([{"id": t, "step": 3, "value": "0.1", "time": "0"} for t in range(4)])
+    journal.close()
+    joined = Joined(output, claim_folder(output, "me"), False, config.problem,
+                    config.direction, config.metrics, 8)
+    pruner = Pruner(PrunerSettings(rule="median", min_steps=3, min_tasks=4))
+    loop = JoinedLoop(joined, ToldNothing(), None, print, pruner)
+    try:
+        loop.sync()
+    finally:
+        loop.close()
+    pruner.observe(9, 3, 0.9)
+    verdict = pruner.decide(9)
+    assert verdict is not None and "the median of the 4 other tasks' values" in verdict.reason
+
+
+@pytest.mark.usefixtures("nodes")
+def test_a_job_joining_without_numbers_runs_what_its_nodes_hold(tmp_path: Path) -> None:
+    """`submit-slurm.sh -j OUTPUT NODES` without numbers: the recorded POINTS_INIT (4) is
+    another job's. The pre-check (-n) plans NODES tasks at once on NODES nodes instead of
+    refusing, numbers given are still checked, and the job on the real cluster runs as many
+    tasks at once as its own node holds."""
+    cfg = write_cfg(tmp_path, {"script": str(BUNDLE / "task.sh")})
+    output = tmp_path / "out"
+    first = run_main(["--join", "-c", str(cfg), "-o", str(output), "1", "4", "8"])
+    assert first.returncode == 0, first.stdout + first.stderr
+    env = clean_env(tmp_path, shims=False, TASK_DELAY="0.05")
+    for nodes_given in ("1", "2"):
+        planned = submit(["-n", "-w", "00:05:00", "-j", str(output), nodes_given], env,
+                         tmp_path)
+        assert planned.returncode == 0, planned.stderr
+        assert f"check: OK: {nodes_given} task(s) at once" in planned.stdout
+    refused = submit(["-n", "-w", "00:05:00", "-j", str(output), "1", "1", "4"], env, tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "main.sh: error: launcher: CONCURRENCY 4 needs 4 nodes at PARALLELISM 1 but --nodes "
+        "lists 1")
+    joined = submit(["-W", "-w", "00:05:00", "-j", str(output), "1"], env, tmp_path)
+    assert joined.returncode == 0, joined.stdout + joined.stderr
+    log = Path(printed(joined.stdout)["LOG"]).read_text()
+    assert "POINTS_INIT=1: the tasks of PARALLELISM=1 this job's nodes hold at once" in log
+    assert "CONCURRENCY=1 " in log

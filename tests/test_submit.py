@@ -298,6 +298,45 @@ def test_pbs_shim(tmp_path, wait):
         assert groups <= {"pbs-node-1,pbs-node-2", "pbs-node-3,pbs-node-4"}
 
 
+def test_pbs_job_array_plan(tmp_path):
+    """-a 3 -n: the qsub line asks for a job array (-J 0-2), each job's log named by its
+    index; each job joins the one new search."""
+    env = clean_env(tmp_path, python=False, PROJECT="P")
+    result = submit("submit-pbs.sh", ["-n", "-a", "3", "-t", "6", "2", "1"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    values = printed(result.stdout)
+    output = values["OUTPUT"]
+    assert (values["JOBS"], values["CONCURRENCY"], values["TASKS"]) == ("3", "2", "6")
+    assert values["LOG"] == output + ".job-^array_index^.txt"
+    line = shlex.split(values["SUBMIT"])
+    assert line[line.index("-J") + 1] == "0-2"
+    assert line[-1] == job_sh(tmp_path, MAIN, "--join", "-o", output, "1", "2", "6")
+    assert shim_calls(tmp_path) == [] and not (tmp_path / "output").exists()
+
+
+def test_pbs_job_array_runs(tmp_path):
+    """-a 3 for real, through the qsub shim (tests/shims/qsub, a test shim that runs the
+    array's jobs at once): three drivers, one log each, one search of TASKS unique rows."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(tmp_path, PROJECT="P", DRYRUN="1", HOME=str(home))
+    result = submit("submit-pbs.sh", ["-W", "-a", "3", "-t", "6", "2", "1"], env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    values = printed(result.stdout)
+    output = Path(values["OUTPUT"])
+    assert values["JOB"].endswith("[].shim-pbs")
+    logs = sorted(output.parent.glob(f"{output.name}.job-*.txt"))
+    assert [p.name for p in logs] == [f"{output.name}.job-{i}.txt" for i in range(3)]
+    assert all("main.sh: OK" in p.read_text() for p in logs)
+    drivers = sorted(p.name for p in (output / "drivers").iterdir())
+    job = values["JOB"].split("[")[0]
+    assert [d.split("-")[0] for d in drivers] == [f"{job}[{i}].shim" for i in range(3)]
+    rows = [r for path in [output, *(output / "drivers").iterdir()]
+            if (path / "results.csv").exists() for r in results(path)]
+    assert sorted(int(r["id"]) for r in rows) == sorted({int(r["id"]) for r in rows})
+    assert [r["status"] for r in rows] == ["ok"] * 6
+
+
 def test_submit_failure(tmp_path):
     # a scheduler that refuses the job: its exit code, no JOB
     env = clean_env(tmp_path, PROJECT="P")
