@@ -343,7 +343,7 @@ def main() -> int:
                              "a fit per exit; at 1,024 slots of 20-40 s tasks, 34 exit a "
                              "second)")
     parser.add_argument("--problems", nargs="+", default=SUITE, choices=list(PROBLEMS),
-                        help="default: the 18 of the suite (not the LARGE ones)")
+                        help="default: the 18 of the suite (not the LARGE or HELD_OUT ones)")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
                         help=f"of {', '.join(METHODS)}; also variants of async-local: "
                              "'async-local RF', 'async-local lie=mean acq_func=LCB', ...")
