@@ -630,6 +630,25 @@ def test_gp_finds_a_smooth_minimum():
     assert np.median(best) < 0.01
 
 
+def test_gp_length_scales_are_not_shorter_than_the_results_can_support():
+    """No length scale below a tenth of the spacing of the fitted results, n^(-1/d) (issue
+    22): on few results in many dimensions the marginal likelihood chose wiggles of 0.01 -
+    0.03 between points; the floor falls as the results grow, to LENGTH_BOUNDS' own."""
+    problem = Problem({f"x{i}": {"low": -5.0, "high": 5.0} for i in range(10)})
+    proposal = gp_proposal(problem, DEFAULT_OPTIMIZER)
+    for fitted, floor in [(10, 0.1 * 10 ** -0.1), (200, 0.1 * 200 ** -0.1),
+                          (10 ** 12, Acquisition.LENGTH_BOUNDS[0])]:
+        low = np.asarray(proposal.kernel(fitted).k1.k2.length_scale_bounds)[:, 0]
+        assert low == pytest.approx([floor] * 10)
+    # a fit to 12 structureless values (which, unbounded, took a length scale of 0.057)
+    # keeps to the floor of 12 results
+    rng = np.random.RandomState(1)
+    X = rng.uniform(-5, 5, (12, 10))
+    y = rng.rand(12)
+    proposal.propose(X.tolist(), y.tolist(), [], [], "max", 1, np.random.RandomState(0))
+    assert np.min(np.exp(proposal.theta[1:-1])) >= 0.1 * 12 ** -0.1 * (1 - 1e-6)
+
+
 def test_gp_length_scales_of_integers_are_at_least_one_step():
     """An integer dimension's length scale never falls below one step of its grid (the
     objective is only defined on the grid); real and categorical columns keep the usual
@@ -638,7 +657,7 @@ def test_gp_length_scales_of_integers_are_at_least_one_step():
                        "w": {"low": 4, "high": 128, "prior": "log-uniform"},
                        "c": ["a", "b"]})
     proposal = gp_proposal(problem, DEFAULT_OPTIMIZER)  # on skopt's normalized space
-    matern = proposal.kernel().k1.k2
+    matern = proposal.kernel(10 ** 8).k1.k2  # results so dense that their spacing sets no floor
     low = np.asarray(matern.length_scale_bounds)[:, 0]
     assert low[0] == Acquisition.LENGTH_BOUNDS[0]  # the real
     assert low[1] == pytest.approx(0.1)  # 0..10: one step is a tenth
