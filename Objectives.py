@@ -145,19 +145,19 @@ def pareto_indices(vectors: Sequence[Sequence[float]]) -> list[int]:
     """The indices of the vectors no other vector dominates, ascending.
 
     All are minimized: `u` dominates `v` when it is no worse in every
-    component and better in one. Equal vectors do not dominate each other
-    (both are kept). One pass in lexicographic order, each vector compared
-    with the front so far only (a dominating vector sorts earlier).
+    component and better in one. Of equal vectors the first is kept (with
+    one objective: the first best, as Tally and the report rank). One
+    stable pass in lexicographic order, each vector compared with the
+    front so far only (a vector that dominates or equals it sorts earlier).
     """
     if len(vectors) == 0:
         return []
     table = np.asarray(vectors, dtype=float)
     front: list[int] = []
-    for index in np.lexsort(table.T[::-1]):
+    for index in np.lexsort(table.T[::-1]):  # stable: equal vectors in their order
         vector = table[index]
         kept = table[front]
-        if front and bool(np.any(np.all(kept <= vector, axis=1)
-                                 & np.any(kept < vector, axis=1))):
+        if front and bool(np.any(np.all(kept <= vector, axis=1))):
             continue
         front.append(int(index))
     return sorted(front)

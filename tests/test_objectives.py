@@ -29,12 +29,13 @@ def test_pareto_indices_keep_exactly_the_non_dominated() -> None:
             vectors = [tuple(rng.choice([0.0, 0.5, 1.0, rng.random()]) for _ in range(width))
                        for _ in range(size)]
             expected = [i for i, u in enumerate(vectors)
-                        if not any(dominated(u, v) for v in vectors)]
+                        if not any(dominated(u, v) for v in vectors) and u not in vectors[:i]]
             assert pareto_indices(vectors) == expected
 
 
-def test_pareto_indices_keep_equal_vectors_and_drop_weakly_dominated() -> None:
-    assert pareto_indices([(1, 2), (1, 2), (2, 1), (1, 3), (2, 2)]) == [0, 1, 2]
+def test_pareto_indices_keep_the_first_of_equal_vectors() -> None:
+    assert pareto_indices([(2, 2), (1, 2), (1, 2), (2, 1), (1, 3)]) == [1, 3]
+    assert pareto_indices([(0.5,), (0.2,), (0.2,)]) == [1]
 
 
 def test_minimized_turns_a_max_objective_and_front_reads_values_as_written() -> None:
