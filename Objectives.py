@@ -27,6 +27,8 @@ OBJECTIVE = "objective"  # the single objective's name: results.csv's column
 # the statuses a cfg may count as infeasible (those that are failures), and the default
 INFEASIBLE_CHOICES = tuple(s for s in Status if s.is_failure)
 DEFAULT_INFEASIBLE = INFEASIBLE_CHOICES
+# what Search.tell takes for one point: a float with one objective, else a tuple of M
+Told = float | tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class Objectives:
         return tuple(Direction.minimized(v, o.direction)
                      for v, o in zip(values, self.objectives, strict=True))
 
-    def told(self, values: Sequence[float]) -> float | tuple[float, ...]:
+    def told(self, values: Sequence[float]) -> Told:
         """What Search.tell takes for these values: a float with one objective, else a tuple."""
         vector = self.minimized(values)
         return vector[0] if self.count == 1 else vector
@@ -131,6 +133,11 @@ class Objectives:
         if status in self.infeasible:
             return False
         return status is not Status.OK or not self.broken(metrics)
+
+    def as_good(self, values: Sequence[float], other: Sequence[float]) -> bool:
+        """True when `values` are as good as `other` in every objective (dominate or equal)."""
+        return all(a <= b for a, b in zip(self.minimized(values), self.minimized(other),
+                                          strict=True))
 
     def front(self, values: Sequence[Sequence[float]]) -> list[int]:
         """The indices of the Pareto set of objective values as written (feasible ones)."""
@@ -161,3 +168,6 @@ def pareto_indices(vectors: Sequence[Sequence[float]]) -> list[int]:
             continue
         front.append(int(index))
     return sorted(front)
+
+
+SINGLE = Objectives()  # a search without cfg `objectives`, `constraints` or `infeasible`

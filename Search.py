@@ -14,6 +14,7 @@ from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
 
 from Acquisition import RANDOM_REDRAWS
+from Objectives import Told
 from Problem import Problem
 from Surrogates import (
     INT32_MAX,
@@ -52,6 +53,10 @@ class Search:
     resume_offset : int
         Tasks already issued by an earlier run: shifts the random state so
         that a resumed search does not draw the same random points again.
+    objectives : int
+        How many objectives a told value holds (Objectives.count): with more
+        than one, each value is a tuple of minimized floats, of which the
+        model learns the first.
 
     Notes
     -----
@@ -66,8 +71,9 @@ class Search:
     """
 
     def __init__(self, problem: Problem, optimizer_kwargs: dict[str, Any],
-                 lie: str = "max", resume_offset: int = 0) -> None:
+                 lie: str = "max", resume_offset: int = 0, objectives: int = 1) -> None:
         self.problem = problem
+        self.objectives = objectives
         self.kwargs = dict(optimizer_kwargs)
         self.lie = lie
         seed = self.kwargs.get("random_state")
@@ -89,16 +95,16 @@ class Search:
         """True while points are drawn at random (too few results for a model)."""
         return len(self.optimizer.yi) < self.n_initial_points
 
-    def tell(self, points: Sequence[list[Any]], values: Sequence[float]) -> None:
+    def tell(self, points: Sequence[list[Any]], values: Sequence[Told]) -> None:
         """Record finished points and their objective values (no model fit here)."""
         if not points:
             return
+        learnt = [float(v[0] if isinstance(v, tuple) else v) for v in values]
         for point in points:
             self._unpend(point)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.optimizer.tell([list(p) for p in points], [float(v) for v in values],
-                                fit=False)
+            self.optimizer.tell([list(p) for p in points], learnt, fit=False)
         self.version += len(points)
 
     def fail(self, points: Sequence[list[Any]]) -> None:

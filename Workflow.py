@@ -48,11 +48,11 @@ import Walltime
 from BadNodes import BadNodes
 from Best import Keeper
 from Config import Config
-from Direction import minimized
 from Issues import Issue, Issuer, Points
 from Joined import SYNC_INTERVAL, Joined
 from Launcher import Launcher
 from Leftovers import Leftovers
+from Objectives import Told
 from Progress import ProgressReader
 from Pruner import Pruner
 from PruneRule import Verdict
@@ -125,8 +125,9 @@ class Workflow:
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
+        self.goals = config.goals  # the objectives and constraints (Objectives.py)
         self.pruner = Pruner(config.pruner, config.direction) if config.pruner else None
-        self.best_file = Keeper(plan.output)  # OUTPUT/best.json
+        self.best_file = Keeper(plan.output, self.goals)  # OUTPUT/best.json
         self.joined = joined  # a joined search: this driver's part in it
         self.claims: dict[int, Claim] = {}  # task -> its ticket's claim (a joined search)
         self.next_sync = 0.0  # when to read the other drivers' journals next
@@ -458,7 +459,7 @@ class Workflow:
         self._progress([(t.id, step, value) for t in finished if t.stop_reason is Status.PRUNED
                         for step, value in self.progress.unwatch(t.id)])
         self.ended += [t.id for t in finished if t.stop_reason is not Status.PRUNED]
-        outcomes = [(task, task.outcome(self.plan.output, self.config.metrics))
+        outcomes = [(task, task.outcome(self.plan.output, self.config.metrics, self.goals))
                     for task in finished]
         may_retry = self.stopping is None or self.stopping.reason is StopReason.POINTS_MAX
         for task, outcome in outcomes:
@@ -478,16 +479,24 @@ class Workflow:
             self._free(task)
             self._count(task, outcome)
             task.log_end(outcome, self.plan.output, self.names)
-        self.best_file.keep(self._whole().best)
+        self.best_file.keep(self._whole().front)
         say("tasks_running: ", len(self.running))
 
     def _tell(self, outcomes: list[tuple[Task, Outcome]]) -> None:
-        """Tell the search the values, the failures and the points dropped."""
-        told = [(t.point, minimized(o.objective, self.config.direction)) for t, o in outcomes
-                if o.status.has_value and o.objective is not None]
-        failed = [t.point for t, o in outcomes if o.status.is_failure and not t.retried]
-        dropped = [t.point for t, o in outcomes if not o.status.is_done or
-                   (not o.status.has_value and not o.status.is_failure)]
+        """Tell the search the values, the infeasible points and the points dropped
+        (Objectives.py: a failure tried again elsewhere is none of them)."""
+        told: list[tuple[list[Any], Told]] = []
+        failed, dropped = [], []
+        for task, outcome in outcomes:
+            if task.retried:
+                continue
+            values = self.goals.values(outcome.objective, outcome.metrics)
+            if not self.goals.feasible(outcome.status, outcome.metrics):
+                failed.append(task.point)
+            elif outcome.status.has_value and values is not None:
+                told.append((task.point, self.goals.told(values)))
+            else:
+                dropped.append(task.point)
         try:
             if told:
                 self.points.tell([p for p, _ in told], [v for _, v in told])
@@ -524,9 +533,11 @@ class Workflow:
         say("tasks_running: ", len(self.running))
 
     def _count(self, task: Task, outcome: Outcome) -> None:
-        best = Best(outcome.objective, task.id, task.params, outcome.metrics) \
-            if outcome.objective is not None else None
-        self.tally.add(outcome.status, task.end - task.start, best, self.config.direction,
+        values = self.goals.values(outcome.objective, outcome.metrics)
+        best = Best(values, task.id, task.params, outcome.metrics) \
+            if values is not None and self.goals.feasible(outcome.status, outcome.metrics) \
+            else None
+        self.tally.add(outcome.status, task.end - task.start, best, self.goals,
                        superseded=task.retried)
         if outcome.status.is_failure and not task.retried:  # its second try's may count
             self.failures += 1
@@ -535,9 +546,9 @@ class Workflow:
     def _whole(self) -> Tally:
         """This run's tally joined with the earlier runs' (after a resume) and, in a joined
         search, with the other drivers'."""
-        whole = self.tally.joined(self.plan.earlier, self.config.direction)
+        whole = self.tally.joined(self.plan.earlier, self.goals)
         if self.joined is not None:
-            whole = whole.joined(self.joined.others, self.config.direction)
+            whole = whole.joined(self.joined.others, self.goals)
         return whole
 
     def _done(self) -> int:
@@ -553,7 +564,7 @@ class Workflow:
             done=self._done(), points_max=self.plan.points_max,
             concurrency=self.plan.concurrency, ages=[now - t.start for t in self.running],
             issuing=self.stopping is None, pruning=self.config.pruner is not None,
-            elapsed=now - self.began))
+            elapsed=now - self.began, several=self.goals.several))
 
     def _status(self) -> None:
         """Print a status line (at every log level: a batch log at WARNING keeps them)."""
@@ -689,9 +700,8 @@ class Workflow:
         if self.joined is not None:
             shout(f"joined search: done {self._done()}/{self.plan.points_max} by every "
                   f"driver; this one ran {self.issued} task(s)")
-        best = self._whole().best  # of the whole search, earlier runs too
-        if best is not None:
-            shout(best.line())
+        for line in self._whole().best_lines(self.goals):  # the whole search's, earlier runs too
+            shout(line)
         lines, code = Ended(
             signal_number=self.signals.number, walltime=self.walltime_passed or (
                 self.stopping is not None and self.stopping.reason.is_walltime),

@@ -5,13 +5,20 @@
 # summary, the report and `report.sh --best`, constraint-breaking and failed
 # tasks never in it, resume, and the cfgs refused in one line.
 
+import json
 import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
+from conftest import BUNDLE, read_results, run_main, run_task, write_cfg, write_script
 
 import Objectives
 from Objectives import Constraint, Objective, pareto_indices
 from Status import Status
+from Tally import Best, Standing, Tally, status_line
 
 TWO = Objectives.Objectives((Objective("val_loss"), Objective("accuracy", "max")),
                             (Constraint("gpu_mem_gb", high=40),), several=True)
@@ -78,3 +85,144 @@ def test_constraint_wording() -> None:
     assert Constraint("gpu_mem_gb", high=40).wording() == "gpu_mem_gb <= 40"
     assert Constraint("recall", low=0.5).wording() == "recall >= 0.5"
     assert Constraint("x", 1, 2).wording() == "1 <= x <= 2"
+
+
+# -- with real tasks --------------------------------------------------------------
+
+# task N reports VALUES[N] = (val_loss, train_seconds, gpu_mem_gb); task 3 fails, task 7
+# forgets train_seconds, task 2 breaks gpu_mem_gb <= 40 (it would be on the front)
+VALUES = ["0.5 10 20", "0.3 30 20", "0.1 50 60", "", "0.4 40 10", "0.2 45 30", "0.6 5 10",
+          "", "0.35 20 10", "0.05 60 50"]
+FRONT = [0, 1, 5, 6]  # of tasks 0-7 (4 is dominated by 1)
+TWO_METRICS = f"""
+values=({' '.join(f'"{v}"' for v in VALUES)})
+case "$TASK_ID" in
+  3) echo "out of memory"; exit 3 ;;
+  7) echo '{{"val_loss": 0.01}}' > "$TASK_RESULT"; exit 0 ;;
+esac
+set -- ${{values[$TASK_ID]}}
+echo "{{\\"val_loss\\": $1, \\"train_seconds\\": $2, \\"gpu_mem_gb\\": $3}}" > "$TASK_RESULT"
+"""
+CFG = {"problem": {"x": {"low": 0.0, "high": 1.0}, "act": ["relu", "tanh"]},
+       "objectives": [{"name": "val_loss", "direction": "min"},
+                      {"name": "train_seconds", "direction": "min"}],
+       "constraints": [{"metric": "gpu_mem_gb", "max": 40}], "max_failures": 2}
+
+
+def report(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BUNDLE / "report.sh"), *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def pareto_ids(text: str) -> list[int]:
+    return [int(entry["id"]) for entry in json.loads(text)]
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory) -> Path:
+    """A search of 8 tasks, one at a time (task N has the values VALUES[N])."""
+    folder = tmp_path_factory.mktemp("two")
+    script = write_script(folder, TWO_METRICS)
+    done, out = run_task(folder, script, points_max=8, via="main.py", **CFG)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (folder / "log").write_text(done.stdout + done.stderr)
+    return out
+
+
+def test_the_summary_lists_the_pareto_set_of_feasible_tasks(searched: Path) -> None:
+    log = (searched.parent / "log").read_text()
+    assert "pareto: 4 point(s) on the front of val_loss (lower is better), train_seconds " \
+        "(lower is better)" in log
+    lines = [line for line in log.splitlines() if "pareto: task " in line]
+    assert [int(re.search(r"task (\d+)", line)[1]) for line in lines] == FRONT
+    assert "val_loss=0.3 train_seconds=30 gpu_mem_gb=20" in lines[1]
+
+
+def test_results_record_why_a_task_is_infeasible_or_not_ok(searched: Path) -> None:
+    rows = {int(r["id"]): r for r in read_results(searched)}
+    assert rows[2]["status"] == "ok" and rows[2]["reason"] == "infeasible: breaks gpu_mem_gb <= 40"
+    assert rows[7]["status"] == "failed"
+    assert rows[7]["reason"] == "result has no finite train_seconds (an objective)"
+    # the objective column is the first objective; the objectives are metric columns
+    assert (rows[1]["objective"], rows[1]["val_loss"], rows[1]["train_seconds"]) == \
+        ("0.3", "0.3", "30.0")
+
+
+def test_best_json_and_report_best_hold_the_pareto_set(searched: Path) -> None:
+    assert pareto_ids((searched / "best.json").read_text()) == FRONT
+    done = report(str(searched), "--best")
+    assert done.returncode == 0, done.stderr
+    entries = json.loads(done.stdout)
+    assert [e["id"] for e in entries] == FRONT
+    rows = {int(r["id"]): r for r in read_results(searched)}
+    first = entries[0]
+    assert first["objectives"] == {"val_loss": 0.5, "train_seconds": 10.0}
+    assert first["metrics"] == {"gpu_mem_gb": 20.0}
+    assert first["params"] == {"x": float(rows[0]["x"]), "act": rows[0]["act"]}
+
+
+def test_the_report_lists_the_pareto_set_and_draws_the_front(searched: Path) -> None:
+    done = report(str(searched))
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert "pareto set: 4 of 5 feasible ok tasks on the front (val_loss (lower is better), " \
+        "train_seconds (lower is better)):" in text
+    assert "infeasible: 1 ok task(s) broke a constraint (gpu_mem_gb <= 40)" in text
+    table = text.split("pareto set:")[1].splitlines()[1:6]
+    assert table[0].split()[:4] == ["id", "val_loss", "train_seconds", "gpu_mem_gb"]
+    assert [int(line.split()[0]) for line in table[1:]] == [5, 1, 0, 6]  # by val_loss
+    assert (searched / "pareto.png").stat().st_size > 0
+    csv_top = report(str(searched), "--csv", "--top", "2").stdout.splitlines()
+    assert [line.split(",")[0] for line in csv_top[1:]] == ["5", "1"]
+
+
+def test_resume_keeps_the_front_and_tells_the_search(searched: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(searched, out)
+    done = run_main(["--resume", "-o", str(out), "1", "1", "10"], via="main.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = done.stdout + done.stderr
+    # told: 5 feasible ok; failed points: tasks 3 and 7 (failed) and 2 (infeasible)
+    assert "resume: 5 result(s) told to the search, 3 failed" in log
+    # task 8 (0.35, 20) joins the front; task 9 breaks the constraint
+    assert "pareto: 5 point(s) on the front" in log
+    assert pareto_ids((out / "best.json").read_text()) == [0, 1, 5, 6, 8]
+    assert pareto_ids(report(str(out), "--best").stdout) == [0, 1, 5, 6, 8]
+
+
+def test_a_failure_not_counted_infeasible_is_forgotten(tmp_path: Path) -> None:
+    script = write_script(tmp_path, TWO_METRICS)
+    done, out = run_task(tmp_path, script, points_max=4, via="main.py",
+                         **dict(CFG, infeasible=["timeout"]))
+    assert done.returncode == 0, done.stdout + done.stderr
+    resumed = run_main(["--resume", "-o", str(out), "1", "1", "4"], via="main.py")
+    # task 3 failed: not a failed point (timeout alone is infeasible); task 2 still is
+    assert "resume: 2 result(s) told to the search, 1 failed" in resumed.stdout + resumed.stderr
+
+
+@pytest.mark.parametrize(("cfg", "says"), [
+    ({"direction": "max"}, "cfg keys 'direction' and 'objectives': expected one of them"),
+    ({"pruner": {"rule": "median"}}, "cfg keys 'objectives' and 'pruner': expected one of them"),
+    ({"constraints": [{"metric": "gpu_mem_gb"}]},
+     "cfg key 'constraints[0]': expected a \"metric\" and a \"min\" or \"max\""),
+    ({"objectives": [{"name": "x"}]}, ("cfg key 'objectives[0].name': metric name 'x' is not "
+                                      "allowed")),
+    ({"infeasible": ["killed"]}, ("cfg key 'infeasible': expected distinct statuses among "
+                                 "failed, timeout")),
+])
+def test_contradictory_cfgs_are_refused_in_one_line(tmp_path: Path, cfg, says) -> None:
+    path = write_cfg(tmp_path, dict(CFG, **cfg))
+    done = run_main(["-c", str(path), "-o", str(tmp_path / "out"), "1", "1", "2"],
+                    via="main.py")
+    assert done.returncode == 2
+    assert says in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_status_line_counts_the_front() -> None:
+    tally = Tally()
+    for task, values in enumerate([(0.5, 10.0), (0.3, 30.0), (0.4, 40.0)]):
+        tally.add(Status.OK, 1.0, Best(values, task, {}), TWO)
+    line = status_line(tally, Standing(done=3, points_max=8, concurrency=1, ages=[],
+                                       issuing=True, pruning=False, elapsed=1.0, several=True))
+    assert "front 2 point(s)" in line and "best" not in line
