@@ -35,11 +35,15 @@ class Best:
 
     def line(self, goals: Objectives) -> str:
         """`best: task NNNN objective=V [metric=V ...] name=value ...`; with several
-        objectives `pareto: task NNNN metric=V ... name=value ...` (the objectives are
-        metrics)."""
-        words = [f"pareto: task {self.task_id:04d}" if goals.several
-                 else f"best: task {self.task_id:04d} objective={self.objective:.6g}"]
-        words += [f"{name}={value:.6g}" for name, value in self.metrics.items()]
+        objectives `pareto: task NNNN objective=V ... [metric=V ...] name=value ...`."""
+        if goals.several:  # the objectives first
+            words = [f"pareto: task {self.task_id:04d}"]
+            words += [f"{name}={value:.6g}" for name, value in zip(goals.names, self.values,
+                                                                     strict=True)]
+        else:
+            words = [f"best: task {self.task_id:04d} objective={self.objective:.6g}"]
+        words += [f"{name}={value:.6g}" for name, value in self.metrics.items()
+                  if not goals.several or name not in goals.names]
         words.append(format_params(self.params, self.params.values()))
         return " ".join(words)
 

@@ -135,7 +135,7 @@ def test_the_summary_lists_the_pareto_set_of_feasible_tasks(searched: Path) -> N
         "(lower is better)" in log
     lines = [line for line in log.splitlines() if "pareto: task " in line]
     assert [int(re.search(r"task (\d+)", line)[1]) for line in lines] == FRONT
-    assert "val_loss=0.3 train_seconds=30 gpu_mem_gb=20" in lines[1]
+    assert "task 0001 val_loss=0.3 train_seconds=30 gpu_mem_gb=20 x=" in lines[1]
 
 
 def test_results_record_why_a_task_is_infeasible_or_not_ok(searched: Path) -> None:
