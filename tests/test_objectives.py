@@ -226,3 +226,41 @@ def test_the_status_line_counts_the_front() -> None:
     line = status_line(tally, Standing(done=3, points_max=8, concurrency=1, ages=[],
                                        issuing=True, pruning=False, elapsed=1.0, several=True))
     assert "front 2 point(s)" in line and "best" not in line
+
+
+def test_a_warm_start_tells_feasible_results_and_infeasible_points(searched: Path,
+                                                                    tmp_path: Path) -> None:
+    script = write_script(tmp_path, TWO_METRICS)
+    done, _ = run_task(tmp_path, script, points_max=1, via="main.py",
+                       **dict(CFG, warm_start=[str(searched)]))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"warm start: {searched / 'results.csv'}: 5 ok result(s) used, 3 failed point(s)" \
+        in done.stdout + done.stderr
+    # a search of other objectives finds no column for them: nothing is used
+    other = dict(CFG, warm_start=[str(searched)], objectives=[{"name": "recall"},
+                                                              {"name": "val_loss"}])
+    done, _ = run_task(tmp_path, script, points_max=1, via="main.py",
+                       output=tmp_path / "other", **other)
+    assert "none of its 6 ok result(s) used: it has no column recall" in done.stdout + done.stderr
+
+
+CONSTRAINED = """
+values=(0.5 0.1 0.3 0.2)
+mem=(10 50 10 30)
+echo "{\\"objective\\": ${values[$TASK_ID]}, \\"mem\\": ${mem[$TASK_ID]}}" > "$TASK_RESULT"
+"""
+
+
+def test_one_objective_with_a_constraint_keeps_the_best_feasible(tmp_path: Path) -> None:
+    script = write_script(tmp_path, CONSTRAINED)
+    done, out = run_task(tmp_path, script, points_max=4, via="main.py",
+                         problem={"x": {"low": 0.0, "high": 1.0}},
+                         constraints=[{"metric": "mem", "min": 5, "max": 20}])
+    assert done.returncode == 0, done.stdout + done.stderr
+    # task 1 (0.1) and task 3 (0.2) break mem <= 20: the best is task 2's 0.3
+    assert re.search(r"^best: task 0002 objective=0.3 mem=10 ", done.stdout, re.MULTILINE)
+    assert json.loads((out / "best.json").read_text())["id"] == 2
+    text = report(str(out), "--no-plots").stdout
+    assert "best 2 of 2 feasible ok tasks (lower is better):" in text
+    assert "infeasible: 2 ok task(s) broke a constraint (5 <= mem <= 20)" in text
+    assert not (out / "pareto.png").exists()
