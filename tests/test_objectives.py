@@ -6,6 +6,7 @@
 # tasks never in it, resume, and the cfgs refused in one line.
 
 import json
+import os
 import random
 import re
 import shutil
@@ -16,6 +17,7 @@ import pytest
 from conftest import BUNDLE, read_results, run_main, run_task, write_cfg, write_script
 
 import Objectives
+from Config import load_config
 from Objectives import Constraint, Objective, pareto_indices
 from Status import Status
 from Tally import Best, Standing, Tally, status_line
@@ -264,3 +266,35 @@ def test_one_objective_with_a_constraint_keeps_the_best_feasible(tmp_path: Path)
     assert "best 2 of 2 feasible ok tasks (lower is better):" in text
     assert "infeasible: 2 ok task(s) broke a constraint (5 <= mem <= 20)" in text
     assert not (out / "pareto.png").exists()
+
+
+def test_a_joined_driver_sees_the_others_front_and_infeasible_points(tmp_path: Path) -> None:
+    """Another driver's rows (--join): feasible ok ones told as vectors, the constraint-
+    breaking and failed ones as failed points; the others' tally keeps their front."""
+    from Joined import Joined, claim_folder
+    from Results import Journal, results_columns
+
+    config = load_config(str(write_cfg(tmp_path, CFG)))
+    output = str(tmp_path / "out")
+    os.makedirs(output)
+    journal = Journal(os.path.join(claim_folder(output, "other"), "results.csv"),
+                      results_columns(config.problem.names, config.metrics))
+    row = {"id": 0, "status": "ok", "objective": "0.5", "seconds": "1", "x": "0.5",
+           "act": "relu", "start": "0", "end": "1", "slot": 0, "pid": 1, "exit_code": 0,
+           "reason": "", "val_loss": "0.5", "train_seconds": "10", "gpu_mem_gb": "20"}
+    journal.append([row, dict(row, id=1, x="0.1", val_loss="0.3", train_seconds="30"),
+                    dict(row, id=2, x="0.2", val_loss="0.1", gpu_mem_gb="60"),
+                    dict(row, id=3, x="0.3", status="failed", val_loss="", train_seconds="",
+                         gpu_mem_gb=""),
+                    dict(row, id=4, x="0.4", val_loss="0.4", train_seconds="40")])
+    journal.close()
+    joined = Joined(output, claim_folder(output, "me"), False, config.problem,
+                    config.goals, config.metrics, 8)
+    try:
+        seen = joined.sync()
+    finally:
+        joined.close()
+    assert seen.told == [([0.5, "relu"], (0.5, 10.0)), ([0.1, "relu"], (0.3, 30.0)),
+                         ([0.4, "relu"], (0.4, 40.0))]
+    assert seen.failed == [[0.2, "relu"], [0.3, "relu"]]
+    assert [b.task_id for b in joined.others.front] == [0, 1]
