@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import Layout
-from Objectives import Objectives
+from Objectives import FAIL, Objectives
 from Results import read_journal
 from Status import Status, parse_status
 
@@ -97,22 +97,18 @@ def row_numbers(row: Row, names: Iterable[str]) -> dict[str, float]:
     return found
 
 
+def row_verdict(row: Row, goals: Objectives) -> tuple[str, tuple[float, ...] | None]:
+    """What a row tells the search (Objectives.verdict): TELL with its objective values,
+    FAIL or DROP."""
+    return goals.verdict(parse_status(row["status"]),
+                         row_numbers(row, ["objective"]).get("objective"),
+                         row_numbers(row, goals.metric_names()))
+
+
 def told_values(row: Row, goals: Objectives) -> tuple[float, ...] | None:
     """The objective values (as written) a row tells the search: those of a feasible ok or
     pruned task, all finite; None for any other row."""
-    status = parse_status(row["status"])
-    if not status.has_value:
-        return None
-    metrics = row_numbers(row, goals.metric_names())
-    if not goals.feasible(status, metrics):
-        return None
-    return goals.values(row_numbers(row, ["objective"]).get("objective"), metrics)
-
-
-def infeasible(row: Row, goals: Objectives) -> bool:
-    """True for a row the search is told as a failed point (Objectives.feasible)."""
-    return not goals.feasible(parse_status(row["status"]),
-                              row_numbers(row, goals.metric_names()))
+    return row_verdict(row, goals)[1]
 
 
 def _key(row: Row, names: Sequence[str]) -> tuple[str, ...]:
@@ -172,7 +168,7 @@ class History:
 
     def infeasible(self) -> list[Row]:
         """The rows the search is told as failed points (infeasible: Objectives.feasible)."""
-        return [r for r in self.kept() if infeasible(r, self.goals)]
+        return [r for r in self.kept() if row_verdict(r, self.goals)[0] == FAIL]
 
     def done(self) -> list[Row]:
         """The rows that count toward POINTS_MAX ("done N of POINTS_MAX")."""

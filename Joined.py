@@ -31,8 +31,8 @@ from typing import Any
 import Layout
 import OutputLock
 import Schedulers
-from History import infeasible, row_numbers, told_values
-from Objectives import Objectives, Told
+from History import row_numbers, row_verdict
+from Objectives import FAIL, Objectives, Told
 from Problem import Problem
 from Results import JournalTail
 from Status import Status, parse_status
@@ -175,10 +175,10 @@ class Joined:
         self.running.pop(task, None)
         if not status.is_done:
             self.unfinished[task] = row  # killed: its ticket is issued again
-        values = told_values(row, self.goals)
+        verdict, values = row_verdict(row, self.goals)
         if values is not None:
             seen.told.append((point, self.goals.told(values)))
-        elif infeasible(row, self.goals):
+        elif verdict == FAIL:
             seen.failed.append(point)
         else:
             seen.dropped.append(point)

@@ -29,6 +29,8 @@ INFEASIBLE_CHOICES = tuple(s for s in Status if s.is_failure)
 DEFAULT_INFEASIBLE = INFEASIBLE_CHOICES
 # what Search.tell takes for one point: a float with one objective, else a tuple of M
 Told = float | tuple[float, ...]
+# what a finished task tells the search (Objectives.verdict): Search.tell, .fail or .drop
+TELL, FAIL, DROP = "tell", "fail", "drop"
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,16 @@ class Objectives:
         if status in self.infeasible:
             return False
         return status is not Status.OK or not self.broken(metrics)
+
+    def verdict(self, status: Status, objective: float | None, metrics: Mapping[str, float]
+                ) -> tuple[str, tuple[float, ...] | None]:
+        """What a finished task tells the search: (TELL, its objective values as written)
+        for a feasible one with a value, (FAIL, None) for an infeasible one, (DROP, None)
+        for one the search forgets (a failure not counted infeasible, a killed task)."""
+        if not self.feasible(status, metrics):
+            return FAIL, None
+        values = self.values(objective, metrics) if status.has_value else None
+        return (DROP, None) if values is None else (TELL, values)
 
     def as_good(self, values: Sequence[float], other: Sequence[float]) -> bool:
         """True when `values` are as good as `other` in every objective (dominate or equal)."""

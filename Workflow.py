@@ -52,7 +52,7 @@ from Issues import Issue, Issuer, Points
 from Joined import SYNC_INTERVAL, Joined
 from Launcher import Launcher
 from Leftovers import Leftovers
-from Objectives import Told
+from Objectives import FAIL, Told
 from Progress import ProgressReader
 from Pruner import Pruner
 from PruneRule import Verdict
@@ -486,17 +486,17 @@ class Workflow:
         """Tell the search the values, the infeasible points and the points dropped
         (Objectives.py: a failure tried again elsewhere is none of them)."""
         told: list[tuple[list[Any], Told]] = []
-        failed, dropped = [], []
+        failed: list[list[Any]] = []
+        dropped: list[list[Any]] = []
         for task, outcome in outcomes:
             if task.retried:
                 continue
-            values = self.goals.values(outcome.objective, outcome.metrics)
-            if not self.goals.feasible(outcome.status, outcome.metrics):
-                failed.append(task.point)
-            elif outcome.status.has_value and values is not None:
+            verdict, values = self.goals.verdict(outcome.status, outcome.objective,
+                                                 outcome.metrics)
+            if values is not None:
                 told.append((task.point, self.goals.told(values)))
             else:
-                dropped.append(task.point)
+                (failed if verdict == FAIL else dropped).append(task.point)
         try:
             if told:
                 self.points.tell([p for p, _ in told], [v for _, v in told])
@@ -533,9 +533,8 @@ class Workflow:
         say("tasks_running: ", len(self.running))
 
     def _count(self, task: Task, outcome: Outcome) -> None:
-        values = self.goals.values(outcome.objective, outcome.metrics)
-        best = Best(values, task.id, task.params, outcome.metrics) \
-            if values is not None and self.goals.feasible(outcome.status, outcome.metrics) \
+        values = self.goals.verdict(outcome.status, outcome.objective, outcome.metrics)[1]
+        best = Best(values, task.id, task.params, outcome.metrics) if values is not None \
             else None
         self.tally.add(outcome.status, task.end - task.start, best, self.goals,
                        superseded=task.retried)

@@ -298,3 +298,16 @@ def test_a_joined_driver_sees_the_others_front_and_infeasible_points(tmp_path: P
                          ([0.4, "relu"], (0.4, 40.0))]
     assert seen.failed == [[0.2, "relu"], [0.3, "relu"]]
     assert [b.task_id for b in joined.others.front] == [0, 1]
+
+
+@pytest.mark.parametrize(("status", "objective", "metrics", "verdict"), [
+    (Status.OK, None, {"val_loss": 0.2, "accuracy": 0.9, "gpu_mem_gb": 1}, ("tell", (0.2, 0.9))),
+    (Status.OK, None, {"val_loss": 0.2, "accuracy": 0.9, "gpu_mem_gb": 50}, ("fail", None)),
+    (Status.FAILED, None, {}, ("fail", None)),
+    (Status.KILLED, None, {}, ("drop", None)),
+])
+def test_verdict_says_what_a_result_tells_the_search(status, objective, metrics, verdict) -> None:
+    assert TWO.verdict(status, objective, metrics) == verdict
+    lenient = Objectives.Objectives(infeasible=())
+    assert lenient.verdict(Status.TIMEOUT, None, {}) == ("drop", None)
+    assert lenient.verdict(Status.PRUNED, 0.4, {}) == ("tell", (0.4,))
