@@ -3,11 +3,13 @@
 # metric name and a Direction), its constraints on metrics and the task
 # statuses it counts as infeasible. The one home of what a result is worth:
 # its objective values as the task wrote them (`values`), the same values
-# minimized for the search (`minimized`), whether it is feasible
-# (`feasible`, with the constraints it broke: `broken`) and which results
-# are on the Pareto front (`pareto_indices`, over minimized vectors). The
-# loop (Workflow.py), History.py (resume, warm start, report), Tally.py,
-# Best.py and Plots.py all ask it.
+# minimized for the search (`minimized`, `told`), whether it is feasible
+# (`feasible`, with the constraints it broke: `broken`), what it tells the
+# search (`verdict`: Search.tell, .fail or .drop) and which results are on
+# the Pareto front (`pareto_indices`, over minimized vectors). The loop
+# (Workflow.py), History.py (resume, warm start, report), Joined.py,
+# Tally.py, Best.py and Plots.py all ask it; Config.py builds it
+# (Config.goals, and recorded_goals from a run's run.json).
 #
 # Without cfg `objectives` a search has one objective, results.csv's
 # `objective` column, ranked by cfg `direction` (today's behaviour). With
