@@ -4,11 +4,14 @@
 # rewritten whole (a temp file, then os.replace: a reader or a job chained
 # after the search never sees part of it). `report.sh OUTPUT --best` prints
 # the point alone, as the task received it (the same JSON as its PARAMS
-# argument), from results.csv.
+# argument), from results.csv. With several objectives (cfg `objectives`)
+# both hold the Pareto set instead: a JSON list of its tasks, each with its
+# objectives, point and other metrics (pareto_record), by task number.
 #
-# Driver:  keeper = Keeper(output)                    (Workflow.__init__)
-#          keeper.keep(the whole search's Tally best)  (Workflow._record)
-# Report:  point_json(params) of the best row's typed params (recorded_params)
+# Driver:  keeper = Keeper(output, goals)               (Workflow.__init__)
+#          keeper.keep(the whole search's Tally front)  (Workflow._record)
+# Report:  point_json(params) of the best row's typed params (recorded_params),
+#          pareto_json(records) of the Pareto set's rows
 # On the search loop's thread only.
 
 import os
@@ -16,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import Layout
+from Objectives import Objectives
 from Problem import Problem
 from Tally import Best
 from utils import json_dumps, warn
@@ -49,41 +53,66 @@ def best_record(task_id: int, objective: float, params: Mapping[str, Any],
             "metrics": dict(metrics)}
 
 
-def write_best(output: str, record: Mapping[str, Any]) -> None:
-    """Write OUTPUT/best.json whole: a temp file beside it, then os.replace."""
+def pareto_record(task_id: int, objectives: Mapping[str, float], params: Mapping[str, Any],
+                  metrics: Mapping[str, float]) -> dict[str, Any]:
+    """One task of the Pareto set: its number, objectives, point and its other cfg metrics."""
+    return {"id": task_id, "objectives": dict(objectives), "params": dict(params),
+            "metrics": {k: v for k, v in metrics.items() if k not in objectives}}
+
+
+def pareto_json(records: list[dict[str, Any]]) -> str:
+    """The Pareto set as JSON: a list of pareto_record's, by task number."""
+    return json_dumps(sorted(records, key=lambda r: r["id"]))
+
+
+def front_records(front: list[Best], goals: Objectives) -> list[dict[str, Any]]:
+    """The Pareto set of Tally's front as pareto_record's."""
+    return [pareto_record(b.task_id, dict(zip(goals.names, b.values, strict=True)), b.params,
+                          b.metrics) for b in front]
+
+
+def write_best(output: str, text: str) -> None:
+    """Write the JSON `text` to OUTPUT/best.json whole: a temp file beside it, then
+    os.replace."""
     path = best_path(output)
     partial = path + ".partial"
     with open(partial, "w") as stream:
-        stream.write(json_dumps(record) + "\n")
+        stream.write(text + "\n")
         stream.flush()
         os.fsync(stream.fileno())
     os.replace(partial, path)
 
 
 class Keeper:
-    """Keeps OUTPUT/best.json on the best ok task of the whole search (Tally's best).
+    """Keeps OUTPUT/best.json on the best ok task of the whole search (Tally's best), or
+    on its Pareto set with several objectives (Tally's front).
 
     Parameters
     ----------
     output : the search's folder
+    goals : the search's objectives (Objectives.py)
     """
 
-    def __init__(self, output: str) -> None:
+    def __init__(self, output: str, goals: Objectives) -> None:
         self.output = output
-        self.written: int | None = None  # the task best.json names
+        self.goals = goals
+        self.written: list[int] = []  # the tasks best.json names
 
-    def keep(self, best: Best | None) -> None:
-        """Write best.json when `best` is another task than the one it names.
+    def keep(self, front: list[Best]) -> None:
+        """Write best.json when `front` holds other tasks than the ones it names.
 
         A failed write is a warning: results.csv is the record, best.json a copy
-        of one of its rows (the next better task writes it again).
+        of its rows (the next change writes it again).
         """
-        if best is None or best.task_id == self.written:
+        tasks = [b.task_id for b in front]
+        if not front or tasks == self.written:
             return
+        best = front[0]
+        text = pareto_json(front_records(front, self.goals)) if self.goals.several \
+            else json_dumps(best_record(best.task_id, best.objective, best.params, best.metrics))
         try:
-            write_best(self.output, best_record(best.task_id, best.objective, best.params,
-                                                best.metrics))
+            write_best(self.output, text)
         except OSError as err:
             warn(f"cannot write {best_path(self.output)}: {err.strerror}")
             return
-        self.written = best.task_id
+        self.written = tasks

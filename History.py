@@ -9,9 +9,13 @@
 #   failed, timeout   told as a failed point (the model puts it at the worst value seen)
 #   killed            not told, not counted; a resumed search issues its point again
 #
-# A failure whose point a later task ran again (superseded: --retry-failed,
-# or a point moved off a bad node) is neither told nor counted. The report's
-# "best" is the best ok task: a pruned value is a partial one.
+# With cfg `objectives` and `constraints` (Objectives.py), an ok task is
+# told its objective values only when feasible; an ok task that breaks a
+# constraint is told as a failed point, as are the failure statuses the cfg
+# counts as infeasible (the others are not told). A failure whose point a
+# later task ran again (superseded: --retry-failed, or a point moved off a
+# bad node) is neither told nor counted. The report's "best" (or Pareto
+# set) is chosen from the feasible ok tasks: a pruned value is a partial one.
 #
 # The rows may come from several journals at once (one journal per driver
 # when several jobs feed one search): read_journals takes them together,
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import Layout
+from Objectives import FAIL, Objectives
 from Results import read_journal
 from Status import Status, parse_status
 
@@ -86,15 +91,31 @@ def read_each_journal(paths: Iterable[str]) -> tuple[list[str], list[tuple[str, 
     return header, each
 
 
-def told_value(row: Row) -> float | None:
-    """The value a row tells the search: a finite objective of an ok or pruned task."""
-    if not parse_status(row["status"]).has_value:
-        return None
-    try:
-        number = float(row["objective"])
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+def row_numbers(row: Row, names: Iterable[str]) -> dict[str, float]:
+    """The finite numbers a row holds in the columns `names` (empty or other cells left out)."""
+    found = {}
+    for name in names:
+        try:
+            number = float(row.get(name) or "nan")
+        except ValueError:
+            continue
+        if math.isfinite(number):
+            found[name] = number
+    return found
+
+
+def row_verdict(row: Row, goals: Objectives) -> tuple[str, tuple[float, ...] | None]:
+    """What a row tells the search (Objectives.verdict): TELL with its objective values,
+    FAIL or DROP."""
+    return goals.verdict(parse_status(row["status"]),
+                         row_numbers(row, ["objective"]).get("objective"),
+                         row_numbers(row, goals.metric_names()))
+
+
+def told_values(row: Row, goals: Objectives) -> tuple[float, ...] | None:
+    """The objective values (as written) a row tells the search: those of a feasible ok or
+    pruned task, all finite; None for any other row."""
+    return row_verdict(row, goals)[1]
 
 
 def _key(row: Row, names: Sequence[str]) -> tuple[str, ...]:
@@ -119,6 +140,7 @@ class History:
         has a results row only). Empty where only a results.csv is known
         (a warm start's file, a report's folder without one).
     names : the parameter columns that make a point
+    goals : the search's objectives and constraints (default: one objective)
 
     Raises ValueError (a status or id that is none) or KeyError (a row
     without a parameter column) when built from rows of another problem.
@@ -127,6 +149,7 @@ class History:
     results: list[Row]
     started: list[Row]
     names: Sequence[str]
+    goals: Objectives = field(default_factory=Objectives)
     superseded: set[int] = field(init=False)
     latest_started: dict[tuple[str, ...], int] = field(init=False)
 
@@ -141,21 +164,25 @@ class History:
         """The results rows that still say something (superseded failures left out)."""
         return [r for r in self.results if int(r["id"]) not in self.superseded]
 
-    def told(self) -> list[tuple[Row, float]]:
-        """The rows whose value the search is told (ok and pruned), with the value."""
-        pairs = [(r, told_value(r)) for r in self.kept()]
+    def told(self) -> list[tuple[Row, tuple[float, ...]]]:
+        """The rows whose values the search is told (feasible ok and pruned), with them."""
+        pairs = [(r, told_values(r, self.goals)) for r in self.kept()]
         return [(r, v) for r, v in pairs if v is not None]
 
     def failures(self) -> list[Row]:
-        """The failed and timed-out rows the search is told as failed points."""
+        """The failed and timed-out rows (those --retry-failed issues again)."""
         return [r for r in self.kept() if parse_status(r["status"]).is_failure]
+
+    def infeasible(self) -> list[Row]:
+        """The rows the search is told as failed points (infeasible: Objectives.feasible)."""
+        return [r for r in self.kept() if row_verdict(r, self.goals)[0] == FAIL]
 
     def done(self) -> list[Row]:
         """The rows that count toward POINTS_MAX ("done N of POINTS_MAX")."""
         return [r for r in self.kept() if parse_status(r["status"]).is_done]
 
-    def best_candidates(self) -> list[tuple[Row, float]]:
-        """The ok rows with their values: what "best" is chosen from."""
+    def best_candidates(self) -> list[tuple[Row, tuple[float, ...]]]:
+        """The feasible ok rows with their values: what "best" is chosen from."""
         return [(r, v) for r, v in self.told() if r["status"] == Status.OK]
 
     def lost(self) -> list[Row]:

@@ -34,12 +34,12 @@ from typing import Any
 import Layout
 import OutputLock
 import Schedulers
-from Direction import better, minimized
-from History import told_value
+from History import row_numbers, row_verdict
+from Objectives import FAIL, Objectives, Told
 from Problem import Problem
 from Results import JournalTail
 from Status import Status, parse_status
-from Tally import Best, Tally, row_metrics
+from Tally import Best, Tally
 from Tickets import Claim, Tickets
 from utils import warn
 
@@ -98,7 +98,8 @@ def alive_words(alive: list[str], running: dict[str, int]) -> str:
 class Seen:
     """What one sync found in the other drivers' journals, for this driver's search."""
 
-    told: list[tuple[list[Any], float]] = field(default_factory=list)  # value minimized
+    # values minimized (Objectives.told: a float, a tuple with several objectives)
+    told: list[tuple[list[Any], Told]] = field(default_factory=list)
     failed: list[list[Any]] = field(default_factory=list)
     dropped: list[list[Any]] = field(default_factory=list)
     pending: list[list[Any]] = field(default_factory=list)
@@ -123,18 +124,18 @@ class Joined:
     output : the search's OUTPUT
     folder : this driver's own folder (made by claim_folder)
     leader : it holds driver.lock and appends to OUTPUT's journals
-    problem, direction, metrics : the search's (to read rows)
+    problem, goals, metrics : the search's (to read rows)
     points_max : the search's POINTS_MAX
     """
 
     def __init__(self, output: str, folder: str, leader: bool, problem: Problem,
-                 direction: str, metrics: list[str], points_max: int) -> None:
+                 goals: Objectives, metrics: list[str], points_max: int) -> None:
         self.output = output
         self.name = os.path.basename(folder)
         self.folder = folder
         self.journal_folder = output if leader else folder
         self.problem = problem
-        self.direction = direction
+        self.goals = goals
         self.metrics = metrics
         self.heartbeat = OutputLock.beat(os.path.join(folder, Layout.HEARTBEAT),
                                          OutputLock.holder_content(name=self.name))
@@ -209,19 +210,22 @@ class Joined:
         self.runs_in.pop(task, None)
         if not status.is_done:
             self.unfinished[task] = row  # killed: its ticket is issued again
-        value = told_value(row)
-        if value is not None:
-            seen.told.append((point, minimized(value, self.direction)))
-        elif status.is_failure:
+        verdict, values = row_verdict(row, self.goals)
+        if values is not None:
+            seen.told.append((point, self.goals.told(values)))
+        elif verdict == FAIL:
             seen.failed.append(point)
         else:
             seen.dropped.append(point)
-        ok = value if status is Status.OK else None
-        known = self.others.best
-        best = Best(ok, task, self.problem.params(point), row_metrics(row, self.metrics)) \
-            if ok is not None and (known is None or better(ok, known.objective, self.direction)) \
-            else None  # (built only when it is the best so far: 30,000 rows in one read)
-        self.others.add(status, float(row["seconds"] or 0), best, self.direction)
+        ok = values if status is Status.OK else None
+        best = Best(ok, task, self.problem.params(point), row_numbers(row, self.metrics)) \
+            if ok is not None and self._may_lead(ok) \
+            else None  # (built only when it may be on the front: 30,000 rows in one read)
+        self.others.add(status, float(row["seconds"] or 0), best, self.goals)
+
+    def _may_lead(self, values: tuple[float, ...]) -> bool:
+        """No result of the others' front is as good as `values` in every objective."""
+        return not any(self.goals.as_good(known.values, values) for known in self.others.front)
 
     def record(self, task: int, status: Status) -> None:
         """One of this driver's own tasks ended, recorded `status`."""

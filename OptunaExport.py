@@ -31,6 +31,7 @@ from skopt.space import Categorical, Integer
 
 import Best
 import Report
+from Config import recorded_goals
 from Problem import Problem
 from Progress import read_curves
 from Status import Status
@@ -88,6 +89,7 @@ def export(output: str, path: str) -> str:
     rows = Report.read_rows(output)[1]
     running = Report.read_running(output, {r.id for r in rows})[0]
     run = Report.read_run(output)
+    first_direction = recorded_goals(run).objectives[0].direction  # the objective column's
     spec = run.get("problem")
     dists = distributions(Problem(spec))
     curves = read_curves(output)
@@ -103,8 +105,7 @@ def export(output: str, path: str) -> str:
     try:
         storage = JournalStorage(JournalFileBackend(partial))
         study = optuna.create_study(study_name=name, storage=storage,
-                                    direction=DIRECTIONS.get(str(run.get("direction")),
-                                                             StudyDirection.MINIMIZE))
+                                    direction=DIRECTIONS[first_direction])
         study.add_trials(trials)
         os.replace(partial, path)
     except OSError as err:

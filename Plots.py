@@ -55,10 +55,12 @@ PLOTS = {
     "objective": "partial dependence of the objective on each parameter",
     "timeline": "tasks per concurrency slot over time",
     "intermediate": "each task's intermediate values against the step (x: pruned)",
+    "pareto": "the Pareto front over every ok result, two objectives (x: infeasible)",
 }
 COLORS = {Status.OK: "tab:green", Status.FAILED: "tab:red", Status.TIMEOUT: "tab:orange",
           Status.KILLED: "tab:purple", Status.PRUNED: "tab:blue", RUNNING: "lightgrey"}
-ONLY_WITH_DATA = ("intermediate",)  # plots with no PNG at all when there is nothing to draw
+# plots with no PNG at all when there is nothing to draw
+ONLY_WITH_DATA = ("intermediate", "pareto")
 INTERMEDIATE_LINES = 200  # tasks up to which each intermediate curve is drawn bold
 DPI = 100
 SURROGATE_POINTS = 300  # rows the objective plot's Gaussian process is fitted to, at most
@@ -582,6 +584,54 @@ def plot_timeline(summary: "ReportSummary") -> Figure:
     return fig
 
 
+def _written_values(summary: "ReportSummary", row: "Row") -> tuple[float, ...] | None:
+    """An ok row's objective values as written, feasible or not (None: one is missing)."""
+    numbers = {}
+    for name in summary.goals.names:
+        try:
+            numbers[name] = float(row.metrics.get(name, ""))
+        except ValueError:
+            return None
+    return summary.goals.values(None, numbers)
+
+
+def plot_pareto(summary: "ReportSummary") -> Figure:
+    """The first two objectives of every ok result; the Pareto set (feasible, on the front
+    of all the objectives) joined by its staircase, infeasible results as crosses."""
+    goals = summary.goals
+    if not goals.several or goals.count < 2:
+        raise Unavailable("the search has one objective (cfg `objectives` names several)")
+    ok = [(r, v) for r in summary.rows if r.status == Status.OK
+          and (v := _written_values(summary, r)) is not None]
+    if not ok:
+        raise Unavailable("no ok task with every objective yet")
+    front = [r.values for r in summary.rows if r.values is not None]
+    front = [front[k] for k in goals.front(front)]  # every one, not the report's first `top`
+    fig, ax = plt.subplots(figsize=(7, 5))
+    feasible = np.array([v[:2] for r, v in ok if not r.infeasible]).reshape(-1, 2)
+    broken = np.array([v[:2] for r, v in ok if r.infeasible]).reshape(-1, 2)
+    ax.scatter(feasible[:, 0], feasible[:, 1], s=18, color="tab:grey", alpha=0.6,
+               label="feasible")
+    if len(broken):
+        ax.scatter(broken[:, 0], broken[:, 1], s=30, marker="x", color="tab:red",
+                   label="infeasible")
+    steps = sorted((v[0], v[1]) for v in front)
+    if goals.count == 2:  # the edge of what the set dominates: along x first when low x wins
+        ax.step([s[0] for s in steps], [s[1] for s in steps], color="tab:green", alpha=0.5,
+                where="post" if goals.objectives[0].direction == "min" else "pre")
+    if steps:
+        ax.scatter([s[0] for s in steps], [s[1] for s in steps], s=40, color="tab:green",
+                   edgecolors="black", zorder=3, label=f"Pareto set ({len(front)})")
+    ax.set_xlabel(f"{goals.names[0]} ({Direction.wording(goals.objectives[0].direction)})")
+    ax.set_ylabel(f"{goals.names[1]} ({Direction.wording(goals.objectives[1].direction)})")
+    more = f" (the first 2 of {goals.count} objectives)" if goals.count > 2 else ""
+    ax.set_title(f"Pareto front: {len(front)} of {len(ok)} ok tasks{more}")
+    ax.legend(fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def plot_intermediate(summary: "ReportSummary", curves: dict[int, list[tuple[int, float]]]
                       ) -> Figure:
     """Every task's intermediate values against the step (Optuna's intermediate-values plot).
@@ -666,7 +716,8 @@ def write_plots(summary: "ReportSummary", run: dict[str, Any], err: TextIO = sys
     makers = {"convergence": lambda: plot_convergence(summary, run),
               "objective": lambda: plot_objective(summary, run),
               "timeline": lambda: plot_timeline(summary),
-              "intermediate": lambda: plot_intermediate(summary, read_curves(summary.output))}
+              "intermediate": lambda: plot_intermediate(summary, read_curves(summary.output)),
+              "pareto": lambda: plot_pareto(summary)}
     for name, make in makers.items():
         note = None
         try:

@@ -57,6 +57,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ModelShare import ModelShare
+from Objectives import Told
 from Origin import Origin
 from Problem import Problem
 from Search import Search, Snapshot
@@ -390,7 +391,7 @@ class Proposer:
         return self.fitter.cpu if self.fitter is not None else 0.0
 
     # -- the loop's side --------------------------------------------------
-    def tell(self, points: list[list[Any]], values: list[float]) -> None:
+    def tell(self, points: list[list[Any]], values: list[Told]) -> None:
         """Hand finished results to the search (one batch, no fit here)."""
         with self.lock:
             self.search.tell(points, values)

@@ -1,14 +1,15 @@
 # REPORT PY
 # How did the search go? Reads OUTPUT's journals (finished or still being
 # written) through History.py, which also says which tasks are done (of
-# POINTS_MAX) as a resume counts them; prints counts, progress, the best ok
-# points and the utilization, then has Plots.py draw the PNGs into OUTPUT.
+# POINTS_MAX) as a resume counts them; prints counts, progress, the best
+# feasible ok points (with several objectives: the Pareto set, Objectives.py)
+# and the utilization, then has Plots.py draw the PNGs into OUTPUT.
 #
 # Library: write_report(output) is called by the driver at the end of a run.
 # CLI:     ./report.sh [--top N] [--no-plots] OUTPUT
 #          ./report.sh OUTPUT --best | --csv [--top K] | --optuna FILE: the best
-#          point as JSON (Best.py), the results table as CSV, an Optuna journal
-#          (OptunaExport.py), each instead of the report.
+#          point (or the Pareto set) as JSON (Best.py), the results table as CSV,
+#          an Optuna journal (OptunaExport.py), each instead of the report.
 
 import argparse
 import csv
@@ -28,16 +29,18 @@ import Eta
 import Layout
 import OutputLock
 import Plots
+from Config import recorded_goals
 from History import (
     History,
     RunFileError,
     read_each_journal,
     read_journals,
     read_run_file,
-    told_value,
+    told_values,
 )
 from Joined import alive_drivers, alive_words, journal_owner
 from ModelShare import ModelShare, count_origins
+from Objectives import SINGLE, Objectives
 from Origin import Origin
 from Plots import PLOTS, PROG
 from Results import (
@@ -61,7 +64,7 @@ class Row:
 
     id: int
     status: str
-    objective: float | None
+    objective: float | None  # a feasible ok task's (the first objective's value)
     seconds: float
     params: dict[str, str]
     start: float
@@ -70,14 +73,18 @@ class Row:
     metrics: dict[str, str] = field(default_factory=dict)  # cfg `metrics`, as written
     origin: str = ""  # running tasks: started.csv's origin (random, model, again)
     journal: str = ""  # the folder of the journal it was read from (a driver's, or OUTPUT)
+    values: tuple[float, ...] | None = None  # a feasible ok task's objective values
+    infeasible: bool = False  # an ok task that broke a constraint (Objectives.py)
 
 
 @dataclass
 class ReportSummary:
     """What the report found, and where it put the plots.
 
-    `plots` maps a plot name (convergence, objective, timeline) to its PNG
-    path; `figures` to its matplotlib Figure; `notes` to the message drawn
+    `best` holds the best `top` feasible ok tasks, or with several
+    objectives the first `top` of the Pareto set (`front` tasks in all), by
+    the first objective. `plots` maps a plot name (convergence, objective,
+    timeline...) to its PNG path; `figures` to its matplotlib Figure; `notes` to the message drawn
     instead of the plot when there was too little to draw (else None).
     """
 
@@ -94,6 +101,8 @@ class ReportSummary:
     slot_seconds: float = 0.0  # each journal's slots x its own wall time, summed
     journals: int = 1  # the journals the rows came from (one per driver of a joined search)
     direction: str = Direction.DEFAULT
+    goals: Objectives = SINGLE  # the run's objectives and constraints (run.json)
+    front: int = 0  # tasks on the Pareto front (several objectives)
     points_max: int | None = None  # run.json's POINTS_MAX (None: unknown)
     done: int = 0  # finished tasks that count toward POINTS_MAX
     eta: float | None = None  # seconds left, from the task times seen (Eta.estimate)
@@ -116,8 +125,9 @@ def _float(text: str) -> float | None:
         return None
 
 
-def read_rows(output: str) -> tuple[list[str], list[Row]]:
-    """Read OUTPUT/results.csv: the parameter names and the finished tasks.
+def read_rows(output: str, goals: Objectives = SINGLE) -> tuple[list[str], list[Row]]:
+    """Read OUTPUT/results.csv: the parameter names and the finished tasks (their
+    objective values and feasibility by `goals`, the run's objectives).
 
     Raises
     ------
@@ -146,7 +156,7 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
     rows = []
     for journal, records in each:
         for number, record in enumerate(records, start=2):
-            row = _row(record, names, metrics, os.path.dirname(journal))
+            row = _row(record, names, metrics, goals, os.path.dirname(journal))
             if row is None:
                 print(f"{PROG}: warning: {journal}: line {number}: unreadable id, seconds, "
                       "start or end; skipping it", file=sys.stderr)
@@ -156,16 +166,19 @@ def read_rows(output: str) -> tuple[list[str], list[Row]]:
 
 
 def _row(record: dict[str, str], names: list[str], metrics: list[str],
-         journal: str) -> Row | None:
+         goals: Objectives, journal: str) -> Row | None:
     number, start, end = int_or_none(record["id"]), _float(record["start"]), _float(record["end"])
     seconds = _float(record["seconds"])
     if number is None or start is None or end is None:
         return None
-    objective = told_value(record) if record["status"] == Status.OK else None  # best: ok rows
-    return Row(id=number, status=record["status"], objective=objective,
+    ok = record["status"] == Status.OK
+    values = told_values(record, goals) if ok else None  # best: feasible ok rows
+    return Row(id=number, status=record["status"],
+               objective=None if values is None else values[0],
                seconds=end - start if seconds is None else seconds,
                params={n: record[n] for n in names}, start=start, end=end,
                slot=int_or_none(record["slot"]), metrics={m: record[m] for m in metrics},
+               values=values, infeasible=ok and values is None and bool(goals.constraints),
                journal=journal)
 
 
@@ -230,14 +243,16 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
     as the driver's status lines).
     """
     run = run or {}
-    direction = run.get("direction", Direction.DEFAULT)
-    direction = direction if direction in Direction.DIRECTIONS else Direction.DEFAULT
+    goals = recorded_goals(run)
+    direction = goals.objectives[0].direction  # the objective column's
     counts = {status.value: 0 for status in Status}
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
-    scored = [(r.objective, r) for r in rows if r.objective is not None]
-    ranked = [r for _, r in sorted(scored, key=lambda p: (Direction.rank_key(p[0], direction),
-                                                          p[1].id))]
+    scored = [r for r in rows if r.values is not None]
+    if goals.several:
+        scored = [scored[k] for k in goals.front([r.values for r in scored if r.values])]
+    ranked = sorted(scored, key=lambda r: (Direction.rank_key(r.values[0] if r.values else 0.0,
+                                                              direction), r.id))
     total = sum(r.seconds for r in rows)
     wall = max(r.end for r in rows) - min(r.start for r in rows) if rows else None
     spans = _spans(rows)
@@ -260,8 +275,9 @@ def summarize(output: str, names: list[str], rows: list[Row], running: list[Row]
                          counts=counts, best=ranked[:top], total_seconds=total,
                          wall_seconds=wall, concurrency=concurrency,
                          utilization=utilization, slot_seconds=slot_seconds,
-                         journals=max(1, len(spans)), direction=direction,
-                         points_max=points_max, done=len(counted), eta=eta,
+                         journals=max(1, len(spans)), direction=direction, goals=goals,
+                         front=len(ranked) if goals.several else 0, points_max=points_max,
+                         done=len(counted), eta=eta,
                          eta_time=now)
 
 
@@ -312,20 +328,11 @@ def format_report(summary: ReportSummary) -> list[str]:
         eta = "" if left <= 0 else f"; ETA {Eta.duration(summary.eta)}" \
             if summary.driver_alive else "; stopped (no driver runs it): resume it to go on"
         lines.append(f"progress: done {summary.done} of {summary.points_max} (POINTS_MAX){eta}")
-    n_ok = sum(1 for r in summary.rows if r.objective is not None)
-    if summary.best:
-        lines.append(f"best {len(summary.best)} of {n_ok} ok tasks "
-                     f"({Direction.wording(summary.direction)}):")
-        metrics = list(summary.best[0].metrics)
-        head = ["id", "objective"] + metrics + summary.params + ["seconds"]
-        table = [head] + [[str(r.id), f"{r.objective:.6g}"]
-                          + [_cell(r.metrics[m]) or "-" for m in metrics]
-                          + [_cell(r.params[n]) or "-" for n in summary.params]
-                          + [f"{r.seconds:.1f}"] for r in summary.best]
-        widths = [max(len(line[k]) for line in table) for k in range(len(head))]
-        lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in table]
-    else:
-        lines.append("best: no ok task yet")
+    lines += _best_lines(summary)
+    if summary.goals.constraints:
+        broke = sum(1 for r in summary.rows if r.infeasible)
+        lines.append(f"infeasible: {broke} ok task(s) broke a constraint ("
+                     + ", ".join(c.wording() for c in summary.goals.constraints) + ")")
     lines += _pruned_lines(summary.rows)
     if summary.model_share:
         lines.append(summary.model_share)
@@ -347,6 +354,33 @@ def format_report(summary: ReportSummary) -> list[str]:
                          f"slot{'s' if summary.concurrency != 1 else ''} x "
                          f"{summary.wall_seconds:.1f} s)")
     return lines
+
+
+def _best_lines(summary: ReportSummary) -> list[str]:
+    """The best feasible ok tasks as a table or, with several objectives, the Pareto set's."""
+    goals = summary.goals
+    feasible = "feasible ok" if goals.constraints else "ok"
+    n_ok = sum(1 for r in summary.rows if r.objective is not None)
+    if not summary.best:
+        return [f"best: no {feasible} task yet"]
+    if goals.several:
+        shown = "" if len(summary.best) == summary.front else \
+            f", the first {len(summary.best)} by {goals.names[0]}"
+        lines = [(f"pareto set: {summary.front} of {n_ok} {feasible} tasks on the front{shown} "
+                 f"({goals.wording()}):")]
+        values = goals.names
+    else:
+        lines = [(f"best {len(summary.best)} of {n_ok} {feasible} tasks "
+                 f"({Direction.wording(summary.direction)}):")]
+        values = ["objective"]
+    metrics = [m for m in summary.best[0].metrics if m not in values]
+    head = ["id"] + values + metrics + summary.params + ["seconds"]
+    table = [head] + [[str(r.id)] + [f"{v:.6g}" for v in r.values or ()]
+                      + [_cell(r.metrics[m]) or "-" for m in metrics]
+                      + [_cell(r.params[n]) or "-" for n in summary.params]
+                      + [f"{r.seconds:.1f}"] for r in summary.best]
+    widths = [max(len(line[k]) for line in table) for k in range(len(head))]
+    return lines + ["  " + "  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in table]
 
 
 def _pruned_lines(rows: list[Row]) -> list[str]:
@@ -394,10 +428,10 @@ def write_report(output_dir: str, out: TextIO = sys.stdout, top: int = 10,
     ReportError
         OUTPUT is missing, has no results.csv, or a results.csv with a wrong header.
     """
-    names, rows = read_rows(output_dir)
+    run = read_run(output_dir)
+    names, rows = read_rows(output_dir, recorded_goals(run))
     running, first_model, origins_known, share = read_running(output_dir,
                                                               {r.id for r in rows})
-    run = read_run(output_dir)
     summary = summarize(output_dir, names, rows, running, top=top, run=run)
     summary.first_model, summary.origins_known = first_model, origins_known
     summary.model_share = share.line() if origins_known and share.issued else ""
@@ -439,29 +473,40 @@ def _plot_names() -> str:
 
 
 def best_point(output_dir: str) -> str:
-    """The best ok task's point as JSON, exactly as the task received it (Best.py)."""
-    names, rows = read_rows(output_dir)
+    """The best feasible ok task's point as JSON, exactly as the task received it, or with
+    several objectives the Pareto set as a JSON list (Best.py)."""
     run = read_run(output_dir)
-    summary = summarize(output_dir, names, rows, [], top=1, run=run)
+    goals = recorded_goals(run)
+    names, rows = read_rows(output_dir, goals)
+    summary = summarize(output_dir, names, rows, [], top=len(rows), run=run)
     if not summary.best:
-        raise ReportError(f"OUTPUT {output_dir}: no ok task yet, so no best point")
-    row = summary.best[0]
-    try:
-        return Best.point_json(Best.recorded_params(run.get("problem"), row.params))
-    except ValueError as err:
-        raise ReportError(f"OUTPUT {output_dir}: task {row.id}'s point does not fit run.json's "
-                          f"problem: {err}") from None
+        feasible = "feasible ok" if goals.constraints else "ok"
+        raise ReportError(f"OUTPUT {output_dir}: no {feasible} task yet, so no best point")
+    records = []
+    for row in summary.best if goals.several else summary.best[:1]:
+        try:
+            params = Best.recorded_params(run.get("problem"), row.params)
+        except ValueError as err:
+            raise ReportError(f"OUTPUT {output_dir}: task {row.id}'s point does not fit "
+                              f"run.json's problem: {err}") from None
+        if not goals.several:
+            return Best.point_json(params)
+        numbers = {m: float(t) for m, t in row.metrics.items() if _float(t) is not None}
+        records.append(Best.pareto_record(row.id, dict(zip(goals.names, row.values or (),
+                                                           strict=True)), params, numbers))
+    return Best.pareto_json(records)
 
 
 def write_csv(output_dir: str, out: TextIO, top: int | None = None) -> None:
     """Every driver's results rows of OUTPUT as one CSV (results.csv's columns), by task
     number; with `top`, the `top` best ok rows only, best first."""
-    names, rows = read_rows(output_dir)  # the same checks and one-line errors as the report
+    run = read_run(output_dir)
+    names, rows = read_rows(output_dir, recorded_goals(run))  # the report's checks and errors
     header, records = read_journals(Layout.all_journals(output_dir, Layout.RESULTS))
     if top is None:
         records = sorted(records, key=lambda r: int_or_none(r["id"]) or 0)
     else:
-        summary = summarize(output_dir, names, rows, [], top=top, run=read_run(output_dir))
+        summary = summarize(output_dir, names, rows, [], top=top, run=run)
         by_id = {int_or_none(record["id"]): record for record in records}
         records = [by_id[row.id] for row in summary.best]
     writer = csv.writer(out, lineterminator="\n")
@@ -487,7 +532,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "the N best ok rows only")
     parser.add_argument("--no-plots", action="store_true", help="print the text report only")
     parser.add_argument("--best", action="store_true",
-                        help="print the best ok task's point as JSON, as the task received it")
+                        help="print the best ok task's point as JSON, as the task received it "
+                        "(with several objectives: the Pareto set, a JSON list)")
     parser.add_argument("--csv", action="store_true",
                         help="print the results table (results.csv's columns) as CSV")
     parser.add_argument("--optuna", metavar="FILE",

@@ -22,12 +22,11 @@ from typing import Any
 
 import Layout
 from Config import Config, load_config, read_cfg_bytes, read_cfg_text
-from Direction import minimized
-from History import History, RunFileError, read_journals, read_run_file, told_value
+from History import History, RunFileError, read_journals, read_run_file, row_numbers
 from Results import results_columns
 from Search import Search
-from Status import Status, parse_status
-from Tally import Best, Tally, row_metrics
+from Status import parse_status
+from Tally import Best, Tally
 from Task import find_leftovers, stop_groups
 from utils import UsageError, say, shout
 
@@ -132,7 +131,7 @@ def read_recorded(config: Config, output: str, retry_failed: bool = False) -> Re
                          "(a run keeps its parameters and metrics)")
     try:
         history = History(results, read_journals(Layout.all_journals(output, Layout.STARTED))[1],
-                          names)
+                          names, config.goals)
         ids = [int(r["id"]) for r in history.results + history.started]
         retry = history.failures() if retry_failed else []
     except (KeyError, ValueError) as err:
@@ -154,27 +153,28 @@ class Replayed:
 def replay(config: Config, output: str, recorded: Recorded, search: Search) -> Replayed:
     """Tell the search what an earlier run recorded (one tell for all results), and
     tally the earlier runs (counts, task times, best) for the status lines and summary."""
-    problem = config.problem
+    problem, goals = config.problem, config.goals
     history = recorded.history
     tally = Tally()
     retried = {int(r["id"]) for r in recorded.retry}
     try:
         told = [(problem.point(r), v) for r, v in history.told()]
-        failed = [problem.point(r) for r in history.failures() if int(r["id"]) not in retried]
+        failed = [problem.point(r) for r in history.infeasible() if int(r["id"]) not in retried]
         lost = [problem.point(r) for r in history.lost()]
         retry = [problem.point(r) for r in recorded.retry]
+        best_values = {int(r["id"]): v for r, v in history.best_candidates()}
         for r in history.kept():
             if int(r["id"]) in retried:
                 continue
             status = parse_status(r["status"])
-            value = told_value(r) if status is Status.OK else None
-            best = Best(value, int(r["id"]), problem.params(problem.point(r)),
-                        row_metrics(r, config.metrics)) if value is not None else None
-            tally.add(status, float(r["seconds"] or 0), best, config.direction)
+            values = best_values.get(int(r["id"]))
+            best = Best(values, int(r["id"]), problem.params(problem.point(r)),
+                        row_numbers(r, config.metrics)) if values is not None else None
+            tally.add(status, float(r["seconds"] or 0), best, goals)
     except (KeyError, ValueError) as err:
         raise UsageError(f"OUTPUT {output}: cannot resume: a recorded row does not fit the "
                          f"problem: {err}") from None
-    search.tell([p for p, _ in told], [minimized(v, config.direction) for _, v in told])
+    search.tell([p for p, _ in told], [goals.told(v) for _, v in told])
     search.fail(failed)
     again = f" ({len(retry)} failed one(s) retried)" if retry else ""
     # a forbid clause added since is obeyed by the points issued again too

@@ -19,6 +19,7 @@ from typing import Any
 
 import Layout
 from Launcher import Placement
+from Objectives import OBJECTIVE, SINGLE, Objectives
 from Origin import Origin
 from Status import Status
 from utils import (
@@ -53,14 +54,14 @@ class Outcome:
     metrics: dict[str, float] = field(default_factory=dict)  # cfg `metrics` it reported
 
 
-def read_result(path: str, metrics: Sequence[str] = ()
+def read_result(path: str, metrics: Sequence[str] = (), key: str = OBJECTIVE
                 ) -> tuple[float | None, str, dict[str, float]]:
     """Read a task's result file: (value, "", metrics) or (None, why it is not a result, {}).
 
     The file must be a regular file (a FIFO or device left there is refused
     without blocking) holding one number in ASCII decimal syntax
-    (utils.decimal_number), or a JSON object (result_object); only its
-    first RESULT_BYTES are read.
+    (utils.decimal_number), or a JSON object (result_object, its objective
+    under `key`); only its first RESULT_BYTES are read.
     """
     name = os.path.basename(path)
     try:
@@ -74,24 +75,26 @@ def read_result(path: str, metrics: Sequence[str] = ()
         return None, f"empty result file {name}", {}
     try:
         if word.startswith("{"):
-            value, found = result_object(word, metrics)
+            value, found = result_object(word, metrics, key)
             return value, "", found
         return decimal_number(word), "", {}
     except ValueError as err:
         return None, f"result is {err}", {}
 
 
-def result_object(text: str, metrics: Sequence[str]) -> tuple[float, dict[str, float]]:
+def result_object(text: str, metrics: Sequence[str], key: str = OBJECTIVE
+                  ) -> tuple[float, dict[str, float]]:
     """The objective and the named `metrics` of a JSON result `{"objective": 0.1, "val_acc": 0.9}`.
 
-    `objective` must be a finite number; each of `metrics` found as a
-    finite number is kept (a missing one leaves its results.csv cell
-    empty); other keys are ignored.
+    The objective, under `key` ("objective"; with cfg `objectives`, the
+    first one's name: Objectives.result_key), must be a finite number; each
+    of `metrics` found as a finite number is kept (a missing one leaves its
+    results.csv cell empty); other keys are ignored.
 
     Raises
     ------
     ValueError
-        Not a JSON object, or no finite number under "objective" (the message
+        Not a JSON object, or no finite number under `key` (the message
         completes "result is ...").
     """
     def not_finite(word: str) -> float:
@@ -110,10 +113,10 @@ def result_object(text: str, metrics: Sequence[str]) -> tuple[float, dict[str, f
         value = float(value)
         return value if math.isfinite(value) else None
 
-    objective = number(found.get("objective"))
+    objective = number(found.get(key))
     if objective is None:
-        raise ValueError(f"a JSON object without a finite number under \"objective\" "
-                         f"(got {str(found.get('objective'))[:60]!r})")
+        raise ValueError(f"a JSON object without a finite number under {json.dumps(key)} "
+                         f"(got {str(found.get(key))[:60]!r})")
     return objective, {m: v for m in metrics if (v := number(found.get(m))) is not None}
 
 
@@ -278,8 +281,13 @@ class Task:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def outcome(self, output: str, metrics: Sequence[str] = ()) -> Outcome:
-        """Classify the finished task: ok with its value (and `metrics`), or why not."""
+    def outcome(self, output: str, metrics: Sequence[str] = (),
+                goals: Objectives = SINGLE) -> Outcome:
+        """Classify the finished task: ok with its value (and `metrics`), or why not.
+
+        A result without one of the `goals`' objectives is not ok; an ok one
+        that breaks a constraint says so in its reason (it is infeasible).
+        """
         if self.cannot_start:
             return Outcome(Status.FAILED, None, self.cannot_start)
         code = self.returncode
@@ -291,10 +299,16 @@ class Task:
             return Outcome(Status.FAILED, None, f"killed by {signal_name(-code)}")
         if code:
             return Outcome(Status.FAILED, None, f"exit code {code}")
-        value, why, found = read_result(self.result_file(output), metrics)
+        value, why, found = read_result(self.result_file(output), metrics, goals.result_key)
         if value is None:
             return Outcome(Status.FAILED, None, why)
-        return Outcome(Status.OK, value, "", found)
+        missing = goals.missing(found)
+        if missing:
+            return Outcome(Status.FAILED, None, f"result has no finite {', '.join(missing)} "
+                           "(an objective)")
+        broken = goals.broken(found)
+        why = "infeasible: breaks " + ", ".join(c.wording() for c in broken) if broken else ""
+        return Outcome(Status.OK, value, why, found)
 
     def log_end(self, outcome: Outcome, output: str) -> None:
         """The log lines of the task's end: one for ok and pruned, else why and its last lines."""
@@ -302,7 +316,8 @@ class Task:
         params = format_params(self.params, self.params.values())
         if outcome.status is Status.OK:
             say("finished:", self.name, "pid", self.pid, f"objective={outcome.objective:.6g}",
-                f"seconds={seconds:.2f}", params)
+                f"seconds={seconds:.2f}", params, *([f"({outcome.reason})"] if outcome.reason
+                                                    else []))
             return
         if outcome.status is Status.PRUNED:
             say("pruned:  ", self.name, "pid", self.pid, f"last value={outcome.objective}",

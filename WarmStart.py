@@ -1,9 +1,10 @@
 # WARM START PY
 # cfg `warm_start`: the results of earlier searches (their OUTPUT folders
 # or results.csv files) told to a new search before its first point, as a
-# resumed search is told them (History.py's rule: ok and pruned tasks their
-# value, failed ones as failed points). A result is used when its file has
-# a column for every parameter of this problem and its point lies inside
+# resumed search is told them (History.py's rule: feasible ok and pruned
+# tasks their values, infeasible ones as failed points). A result is used
+# when its file has a column for every parameter of this problem and every
+# metric its objectives and constraints name, and its point lies inside
 # this space; the rest are dropped and counted in the log. With at least
 # n_initial_points values, the model picks the very first point: no random
 # phase.
@@ -13,8 +14,8 @@ from typing import Any
 
 from skopt.space import Integer
 
-from Direction import minimized
 from History import History
+from Objectives import Objectives, Told
 from Problem import Problem
 from Results import read_journal
 from Search import Search
@@ -27,12 +28,13 @@ class Earlier:
     """What the earlier searches give this one."""
 
     points: list[list[Any]] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)  # minimized (Direction)
+    # minimized (Objectives.told: a float, a tuple with several objectives)
+    values: list[Told] = field(default_factory=list)
     failed: list[list[Any]] = field(default_factory=list)  # told as failed points
     lines: list[str] = field(default_factory=list)  # one per file, for the log
 
 
-def read(paths: list[str], problem: Problem, direction: str) -> Earlier:
+def read(paths: list[str], problem: Problem, goals: Objectives) -> Earlier:
     """Read what each results.csv in `paths` tells a search of `problem`.
 
     Raises
@@ -50,23 +52,24 @@ def read(paths: list[str], problem: Problem, direction: str) -> Earlier:
         if "status" not in header or "objective" not in header or "id" not in header:
             raise UsageError(f"cfg key 'warm_start': {path} is not a results.csv (no id, "
                              "status and objective columns)")
-        missing = [n for n in problem.names if n not in header]
+        missing = [n for n in problem.names + goals.metric_names() if n not in header]
         if missing:
             ok = sum(1 for r in rows if r["status"] == Status.OK)
             earlier.lines.append(f"warm start: {path}: none of its {ok} ok result(s) "
                                  f"used: it has no column {', '.join(missing)}")
             continue
         try:
-            history = History(rows, [], problem.names)
-            told, failures = history.told(), history.failures()
+            history = History(rows, [], problem.names, goals)
+            told, failures = history.told(), history.infeasible()
         except ValueError as err:
             raise UsageError(f"cfg key 'warm_start': {path}: {err}") from None
-        earlier.lines.append(_take(earlier, path, problem, direction, told, failures))
+        earlier.lines.append(_take(earlier, path, problem, goals, told, failures))
     return earlier
 
 
-def _take(earlier: Earlier, path: str, problem: Problem, direction: str,
-          told: list[tuple[dict[str, str], float]], failures: list[dict[str, str]]) -> str:
+def _take(earlier: Earlier, path: str, problem: Problem, goals: Objectives,
+          told: list[tuple[dict[str, str], tuple[float, ...]]],
+          failures: list[dict[str, str]]) -> str:
     """Add one file's results that fit `problem` to `earlier`; its log line."""
     used = {Status.OK.value: 0, Status.PRUNED.value: 0}
     outside = 0
@@ -76,7 +79,7 @@ def _take(earlier: Earlier, path: str, problem: Problem, direction: str,
             outside += 1
             continue
         earlier.points.append(point)
-        earlier.values.append(minimized(value, direction))
+        earlier.values.append(goals.told(value))
         used[row["status"]] += 1
     failed = [p for p in (_point(problem, r) for r in failures) if p is not None]
     earlier.failed += failed

@@ -47,13 +47,13 @@ import Walltime
 from BadNodes import BadNodes
 from Best import Keeper
 from Config import Config
-from Direction import minimized
 from Heap import start_up_frozen
 from Issues import Issue, Issuer, Points
 from Joined import Joined
 from JoinedLoop import JoinedLoop
 from Launcher import Launcher
 from Leftovers import Leftovers
+from Objectives import FAIL, Told
 from Progress import ProgressReader
 from Pruner import Pruner
 from PruneRule import Verdict
@@ -125,8 +125,9 @@ class Workflow:
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
+        self.goals = config.goals  # the objectives and constraints (Objectives.py)
         self.pruner = Pruner(config.pruner, config.direction) if config.pruner else None
-        self.best_file = Keeper(plan.output)  # OUTPUT/best.json
+        self.best_file = Keeper(plan.output, self.goals)  # OUTPUT/best.json
         self.unswept = False  # tasks ended since the last sweep for what they left behind
         # a joined search: this driver's steps in it
         self.joint = JoinedLoop(joined, points, self.issuer, self._points_failed,
@@ -433,7 +434,7 @@ class Workflow:
         self._progress([(t.id, step, value) for t in finished if t.stop_reason is Status.PRUNED
                         for step, value in self.progress.unwatch(t.id)])
         self.ended += [t.id for t in finished if t.stop_reason is not Status.PRUNED]
-        outcomes = [(task, task.outcome(self.plan.output, self.config.metrics))
+        outcomes = [(task, task.outcome(self.plan.output, self.config.metrics, self.goals))
                     for task in finished]
         may_retry = self.stopping is None or self.stopping.reason is StopReason.POINTS_MAX
         for task, outcome in outcomes:
@@ -453,16 +454,24 @@ class Workflow:
             self._free(task)
             self._count(task, outcome)
             task.log_end(outcome, self.plan.output)
-        self.best_file.keep(self._whole().best)
+        self.best_file.keep(self._whole().front)
         say("tasks_running: ", len(self.running))
 
     def _tell(self, outcomes: list[tuple[Task, Outcome]]) -> None:
-        """Tell the search the values, the failures and the points dropped."""
-        told = [(t.point, minimized(o.objective, self.config.direction)) for t, o in outcomes
-                if o.status.has_value and o.objective is not None]
-        failed = [t.point for t, o in outcomes if o.status.is_failure and not t.retried]
-        dropped = [t.point for t, o in outcomes if not o.status.is_done or
-                   (not o.status.has_value and not o.status.is_failure)]
+        """Tell the search the values, the infeasible points and the points dropped
+        (Objectives.py: a failure tried again elsewhere is none of them)."""
+        told: list[tuple[list[Any], Told]] = []
+        failed: list[list[Any]] = []
+        dropped: list[list[Any]] = []
+        for task, outcome in outcomes:
+            if task.retried:
+                continue
+            verdict, values = self.goals.verdict(outcome.status, outcome.objective,
+                                                 outcome.metrics)
+            if values is not None:
+                told.append((task.point, self.goals.told(values)))
+            else:
+                (failed if verdict == FAIL else dropped).append(task.point)
         try:
             if told:
                 self.points.tell([p for p, _ in told], [v for _, v in told])
@@ -499,9 +508,10 @@ class Workflow:
         say("tasks_running: ", len(self.running))
 
     def _count(self, task: Task, outcome: Outcome) -> None:
-        best = Best(outcome.objective, task.id, task.params, outcome.metrics) \
-            if outcome.objective is not None else None
-        self.tally.add(outcome.status, task.end - task.start, best, self.config.direction,
+        values = self.goals.verdict(outcome.status, outcome.objective, outcome.metrics)[1]
+        best = Best(values, task.id, task.params, outcome.metrics) if values is not None \
+            else None
+        self.tally.add(outcome.status, task.end - task.start, best, self.goals,
                        superseded=task.retried)
         if outcome.status.is_failure and not task.retried:  # its second try's may count
             self.failures += 1
@@ -510,9 +520,9 @@ class Workflow:
     def _whole(self) -> Tally:
         """This run's tally joined with the earlier runs' (after a resume) and, in a joined
         search, with the other drivers'."""
-        whole = self.tally.joined(self.plan.earlier, self.config.direction)
+        whole = self.tally.joined(self.plan.earlier, self.goals)
         if self.joint is not None:
-            whole = whole.joined(self.joint.others, self.config.direction)
+            whole = whole.joined(self.joint.others, self.goals)
         return whole
 
     def _done(self) -> int:
@@ -528,7 +538,7 @@ class Workflow:
             done=self._done(), points_max=self.plan.points_max,
             concurrency=self.plan.concurrency, ages=[now - t.start for t in self.running],
             issuing=self.stopping is None, pruning=self.config.pruner is not None,
-            elapsed=now - self.began))
+            elapsed=now - self.began, several=self.goals.several))
 
     def _status(self) -> None:
         """Print a status line (at every log level: a batch log at WARNING keeps them)."""
@@ -641,9 +651,8 @@ class Workflow:
             shout(self.issuer.summary())
         if self.joint is not None:
             shout(self.joint.summary_line(self.plan.points_max, self.issued))
-        best = self._whole().best  # of the whole search, earlier runs too
-        if best is not None:
-            shout(best.line())
+        for line in self._whole().best_lines(self.goals):  # the whole search's, earlier runs too
+            shout(line)
         lines, code = Ended(
             signal_number=self.signals.number, walltime=self.walltime_passed or (
                 self.stopping is not None and self.stopping.reason.is_walltime),

@@ -202,7 +202,7 @@ def run(argv: list[str]) -> int:
     if config.launch_delay is None:
         config.launch_delay = machine.launch_delay
     say(f"launcher: {launcher.name} ({launcher.reason})")
-    warm = WarmStart.read(config.warm_start, config.problem, config.direction)
+    warm = WarmStart.read(config.warm_start, config.problem, config.goals)
     if args.check:
         print(LaunchPlan.header(launcher, made_up, args.parallelism, concurrency, args.points_max))
         print("\n".join(LaunchPlan.plan_lines(launcher, args.parallelism, concurrency)))
@@ -325,14 +325,15 @@ def join(config: Config, plan: Plan, launcher: Launcher, environ: dict[str, str]
     folder = Joined.claim_folder(output, name)
     journals = open_output_journals(config, output if leader else folder)
     search = Search(config.problem, config.optimizer, config.pending_lie,
-                    zlib.crc32(os.path.basename(folder).encode()))  # its own random points
+                    zlib.crc32(os.path.basename(folder).encode()),  # its own random points
+                    objectives=config.goals.count)
     WarmStart.tell(warm, search)
     plan.first_id = Layout.highest_task_id(output) + 1
     role = " (it writes OUTPUT's journals)" if leader else ""
     say(f"joined the search in {output} as driver {os.path.basename(folder)}{role}")
     raise_fd_limit()
     environ.update(OUTPUT=output, PYTHON=sys.executable)
-    joined = Joined.Joined(output, folder, leader, config.problem, config.direction,
+    joined = Joined.Joined(output, folder, leader, config.problem, config.goals,
                            config.metrics, plan.points_max)
     workflow: Workflow
     proposer = Proposer(search, notify=lambda: workflow.wake())
@@ -349,7 +350,7 @@ def set_up(args: argparse.Namespace, config: Config, plan: Plan,
         journals = open_output_journals(config, output)
         recorded = Resume.read_recorded(config, output, args.retry_failed)
         search = Search(config.problem, config.optimizer, config.pending_lie,
-                        len(recorded.history.started))
+                        len(recorded.history.started), objectives=config.goals.count)
         replayed = Resume.replay(config, output, recorded, search)
         plan.done_before, plan.reissue, plan.earlier = \
             replayed.done_before, replayed.reissue, replayed.earlier
@@ -360,7 +361,8 @@ def set_up(args: argparse.Namespace, config: Config, plan: Plan,
     else:
         Resume.record_run(config, output, args, dry_run(environ))
         journals = open_output_journals(config, output)
-        search = Search(config.problem, config.optimizer, config.pending_lie)
+        search = Search(config.problem, config.optimizer, config.pending_lie,
+                        objectives=config.goals.count)
     WarmStart.tell(warm, search)
     raise_fd_limit()
     environ.update(OUTPUT=output, PYTHON=sys.executable)

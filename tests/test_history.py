@@ -55,8 +55,9 @@ def test_the_rule_follows_the_status_table(tmp_path: Path) -> None:
     _, results = read_journals([str(output / "results.csv")])
     _, started = read_journals([str(output / "started.csv")])
     history = History(results, started, ["x"])
-    assert [(int(r["id"]), v) for r, v in history.told()] == [(0, 0.5), (1, 0.7), (5, 0.2)]
-    assert ids(history.failures()) == [3]
+    assert [(int(r["id"]), v) for r, v in history.told()] == \
+        [(0, (0.5,)), (1, (0.7,)), (5, (0.2,))]
+    assert ids(history.failures()) == ids(history.infeasible()) == [3]
     assert history.superseded == {2}
     assert ids(history.done()) == [0, 1, 3, 5]
     assert ids(history.lost()) == [4, 6]
@@ -73,7 +74,7 @@ def test_resume_warm_start_and_report_agree(tmp_path: Path) -> None:
     replayed = Resume.replay(config, str(output), recorded, resumed)
     assert replayed.done_before == 4 and sorted(replayed.reissue) == [[6], [7]]
 
-    earlier = WarmStart.read([str(output / "results.csv")], config.problem, config.direction)
+    earlier = WarmStart.read([str(output / "results.csv")], config.problem, config.goals)
     warm = Search(config.problem, config.optimizer)
     WarmStart.tell(earlier, warm)
     for search in (resumed, warm):

@@ -321,7 +321,7 @@ def test_a_row_of_another_problem_is_skipped(tmp_path: Path, capsys) -> None:
     journal.append([row, dict(row, id=1, batch_size="64")])
     journal.close()
     joined = Joined(output, claim_folder(output, "me"), False, config.problem,
-                    config.direction, config.metrics, 4)
+                    config.goals, config.metrics, 4)
     try:
         seen = joined.sync()
     finally:

@@ -94,9 +94,12 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def check_pngs(output: Path) -> None:
-    """Every plot is a PNG, but intermediate.png, which exists only with values to draw."""
+    """Every plot is a PNG, but intermediate.png, which exists only with values to draw,
+    and pareto.png, only with several objectives (none of these searches has them)."""
+    drawn = {"intermediate": bool(read_curves(str(output))), "pareto": False}
+    assert set(drawn) == set(Plots.ONLY_WITH_DATA)
     for name in Report.PLOTS:
-        if name in Plots.ONLY_WITH_DATA and not read_curves(str(output)):
+        if not drawn.get(name, True):
             assert not (output / f"{name}.png").exists(), name  # no placeholder image
         else:
             check_png(output / f"{name}.png")
@@ -197,7 +200,9 @@ def test_pngs_show_the_data(tmp_path: Path) -> None:
     summary, text = report(output)
     assert summary.notes == {"convergence": None, "objective": None, "timeline": None,
                              "intermediate": "no task reported intermediate values "
-                                             "(PROGRESS lines or progress_pattern)"}
+                                             "(PROGRESS lines or progress_pattern)",
+                             "pareto": "the search has one objective (cfg `objectives` names "
+                                       "several)"}
     for name, path in summary.plots.items():
         assert path == str(output / f"{name}.png")
         assert f"  {path}  " in text
@@ -328,7 +333,7 @@ def test_digits_search_writes_report_and_plots(tmp_path: Path) -> None:
     # digits-1.json prunes: a hopeless 5th or 6th task may end early (docs/steering.adoc, Pruning)
     assert len(rows) == 6 and {r["status"] for r in rows} <= {"ok", "pruned"}
     assert all(0 < float(r["objective"]) < 10 for r in rows)
-    tail = result.stdout.splitlines()[-8:]
+    tail = result.stdout.splitlines()[-len(Report.PLOTS) - 4:]
     check_pngs(output)
     for name in Report.PLOTS:
         assert any(str(output / f"{name}.png") in line for line in tail), tail
@@ -347,7 +352,9 @@ def test_digits_dryrun_search_and_the_docs_of_the_example(tmp_path: Path) -> Non
     assert "DRYRUN: would run: " in Path(Layout.output_file(str(output), 0)).read_text()
     walkthrough = (BUNDLE / "docs" / "digits.adoc").read_text()  # the walk-through's page
     assert (BUNDLE / "digits-1.json").read_text() in walkthrough  # the cfg shown is the cfg
-    its_plots = (BUNDLE / "docs" / "steering.adoc").read_text()  # shown in "Reading the plots"
+    # shown in "Reading the plots", and pareto.png with several objectives
+    its_plots = (BUNDLE / "docs" / "steering.adoc").read_text() \
+        + (BUNDLE / "docs" / "objectives.adoc").read_text()
     for name in Report.PLOTS:
         assert f"image::{name}.png[" in its_plots
         check_png(BUNDLE / "docs" / f"{name}.png")
