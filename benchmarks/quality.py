@@ -16,7 +16,7 @@
 # only for a command that names it) and forests ('async-local ET', 'RF').
 # --record keeps each run (a JSON line) as it ends; --summarize FILE...
 # prints the tables of recorded runs (problems run apart, methods
-# re-measured) alone.
+# re-measured) alone. --multi: several objectives, benchmarks/multi.py.
 #   python3 benchmarks/quality.py [--seeds 10] [--evaluations 100] [--workers 8]
 #       [--exits-per-fit 1] [--jobs N] [--record FILE] [--summarize FILE...]
 
@@ -67,7 +67,14 @@ def reserve(exits_per_fit: int) -> int:
 
 def run_async_local(problem: Problem, f: Objective, n: int, workers: int, seed: int,
                     lie: str = "max", exits_per_fit: int = 1, **optimizer: Any) -> list[float]:
-    """The product's Search in simulated time, with the Proposer's prefetch.
+    """The product's Search in simulated time, with the Proposer's prefetch (`simulate`)."""
+    search = Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed, **optimizer), lie)
+    return simulate(search, f, n, workers, seed, exits_per_fit)
+
+
+def simulate(search: Search, f: Callable[[list[Any]], Any], n: int, workers: int, seed: int,
+             exits_per_fit: int = 1) -> list[Any]:
+    """The values of `n` points of `search`, asynchronous in simulated time, in arrival order.
 
     A slot freed at an event gets a point proposed before the results of
     that event arrived (the ready reserve); then the results are told and,
@@ -76,12 +83,11 @@ def run_async_local(problem: Problem, f: Objective, n: int, workers: int, seed: 
     finds no point ready gets one from a fit of its own (the loop would
     wait for it).
     """
-    search = Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed, **optimizer), lie)
     exits = 0
     times = durations(seed, n)
     clock: list[tuple[float, int, list[Any]]] = []
     ready: list[list[Any]] = []
-    values: list[float] = []
+    values: list[Any] = []
     issued = 0
     for point in search.ask(min(workers, n)):
         heapq.heappush(clock, (times[issued], issued, point))
@@ -139,8 +145,16 @@ def run_optuna(problem: Problem, f: Objective, n: int, workers: int, seed: int,
     """Optuna's TPE with constant_liar=True (or its GPSampler, which conditions on
     running trials itself), asynchronous in simulated time."""
     import optuna
-    from skopt.space import Categorical, Integer
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+                                if sampler == "TPE" else optuna.samplers.GPSampler(seed=seed))
+    return simulate_study(study, problem, f, n, workers, seed)
+
+
+def optuna_space(problem: Problem) -> dict[str, Any]:
+    """The problem's space as Optuna distributions, by parameter name."""
+    import optuna
+    from skopt.space import Categorical, Integer
     dists: dict[str, Any] = {}
     for dim in problem.space.dimensions:
         log = getattr(dim, "prior", "") == "log-uniform"
@@ -151,11 +165,17 @@ def run_optuna(problem: Problem, f: Objective, n: int, workers: int, seed: int,
                                                                    log=log)
         else:
             dists[dim.name] = optuna.distributions.FloatDistribution(dim.low, dim.high, log=log)
-    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True)
-                                if sampler == "TPE" else optuna.samplers.GPSampler(seed=seed))
+    return dists
+
+
+def simulate_study(study: Any, problem: Problem, f: Callable[[list[Any]], Any], n: int,
+                   workers: int, seed: int) -> list[Any]:
+    """The values of `n` trials of an Optuna study (ask/tell), asynchronous in simulated
+    time, in arrival order."""
+    dists = optuna_space(problem)
     times = durations(seed, n)
     clock: list[tuple[float, int, Any]] = []
-    values: list[float] = []
+    values: list[Any] = []
     for issued in range(min(workers, n)):
         heapq.heappush(clock, (times[issued], issued, study.ask(dists)))
     issued = min(workers, n)
@@ -334,6 +354,9 @@ def summarize(files: list[str], problems: list[str] | None) -> int:
 
 
 def main() -> int:
+    if "--multi" in sys.argv[1:]:  # several objectives: benchmarks/multi.py
+        import multi
+        return multi.main([word for word in sys.argv[1:] if word != "--multi"])
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--evaluations", type=int, default=100)
