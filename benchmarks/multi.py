@@ -66,8 +66,8 @@ def run_nsga(problem: Problem, f: Objective, n: int, workers: int, seed: int) ->
     return run_optuna(problem, f, n, workers, seed, sampler="NSGA-II")
 
 
-RUNNERS: dict[str, Callable[..., list[Any]]] = {OURS: run_async_local, NSGA: run_nsga, TPE: run_optuna,
-                                               RANDOM: run_random}
+RUNNERS: dict[str, Callable[..., list[Any]]] = {
+    OURS: run_async_local, NSGA: run_nsga, TPE: run_optuna, RANDOM: run_random}
 
 
 @cache
