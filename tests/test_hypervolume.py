@@ -14,7 +14,7 @@ import numpy as np
 from conftest import BUNDLE
 
 sys.path.insert(0, str(BUNDLE / "benchmarks"))
-from hypervolume import REFERENCE, bounds, hypervolume, non_dominated  # noqa: E402
+from hypervolume import REFERENCE, bounds, hypervolume, non_dominated
 
 IDEAL, NADIR = np.array([0.0, 0.0]), np.array([1.0, 1.0])
 
