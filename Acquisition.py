@@ -21,7 +21,7 @@
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
@@ -31,6 +31,9 @@ from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from skopt.learning import GaussianProcessRegressor
 from skopt.space import Categorical, Integer, Space
 from threadpoolctl import ThreadpoolController
+
+if TYPE_CHECKING:  # Feasibility imports this module's GP pieces
+    from Feasibility import Feasibility
 
 MAX_FIT_POINTS = 200  # results the kernel's hyperparameters are fitted to
 MAX_MODEL_POINTS = 300  # results, failed and pending points the model is conditioned on
@@ -187,15 +190,17 @@ class GPProposal:
     # -- proposing ------------------------------------------------------------
     def propose(self, X: Sequence[list[Any]], y: Sequence[float],
                 failed: Sequence[list[Any]], pending: Sequence[list[Any]], lie: str,
-                k: int, rng: np.random.RandomState) -> list[list[Any]]:
+                k: int, rng: np.random.RandomState,
+                feasibility: "Feasibility | None" = None) -> list[list[Any]]:
         """`k` new points (none a result, failed or pending) from one model, on one BLAS
-        thread."""
+        thread; with a `feasibility` model, none it predicts to fail."""
         with BLAS.limit(limits=1, user_api="blas"):
-            return self._propose(X, y, failed, pending, lie, k, rng)
+            return self._propose(X, y, failed, pending, lie, k, rng, feasibility)
 
     def _propose(self, X: Sequence[list[Any]], y: Sequence[float],
                  failed: Sequence[list[Any]], pending: Sequence[list[Any]], lie: str,
-                 k: int, rng: np.random.RandomState) -> list[list[Any]]:
+                 k: int, rng: np.random.RandomState,
+                 feasibility: "Feasibility | None") -> list[list[Any]]:
         Xt = self.transform_results(X)
         taken = self.result_keys | {key(p) for p in [*failed, *pending]}
         u = warp(np.asarray(y, dtype=float))
@@ -228,8 +233,10 @@ class GPProposal:
             candidates = np.vstack([candidates, self.candidates(
                 Xt, u, signal, rng, round(share * more), more - round(share * more))])
         known = np.vstack([Xt, self.transform([*failed, *pending])])
-        points = self.pick(model, candidates, fresh(candidates, known), float(np.min(u)), k,
-                           taken, rng)
+        alive = fresh(candidates, known)
+        if failed and feasibility is not None:
+            alive &= feasibility.allowed(Xt, self.transform(failed), candidates, rng)
+        points = self.pick(model, candidates, alive, float(np.min(u)), k, taken, rng)
         return points + self.random_points(k - len(points), rng, taken)
 
     def candidates(self, Xt: np.ndarray, u: np.ndarray, signal: Any,

@@ -76,20 +76,23 @@ class FitSettings:
         has them (its random state included).
     lie : str
         The constant liar's value for pending points.
+    objectives : int
+        How many objectives a result has.
     """
 
     problem: Problem
     optimizer: tuple[tuple[str, Any], ...]
     lie: str
+    objectives: int
 
     @classmethod
     def of(cls, search: Search) -> "FitSettings":
         """The settings of a Search (not its history)."""
-        return cls(search.problem, tuple(search.kwargs.items()), search.lie)
+        return cls(search.problem, tuple(search.kwargs.items()), search.lie, search.objectives)
 
     def search(self) -> Search:
         """A Search with these settings and no history: all propose() needs."""
-        return Search(self.problem, dict(self.optimizer), self.lie)
+        return Search(self.problem, dict(self.optimizer), self.lie, objectives=self.objectives)
 
 
 def _exit_with(driver: int) -> None:

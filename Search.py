@@ -1,11 +1,14 @@
 # SEARCH PY
 # The search algorithm: a skopt Optimizer plus the points still pending.
 # ask(k) / tell(points, values) / fail(points); no processes, no files,
-# so tests and benchmarks can drive it with simulated time.
+# so tests and benchmarks can drive it with simulated time. Several
+# objectives are told as vectors and scalarized afresh for each fit
+# (Scalarization.parego); failed points feed a feasibility model
+# (Feasibility) that keeps proposals out of where failures lie.
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -14,7 +17,9 @@ from skopt import Optimizer
 from skopt.acquisition import _gaussian_acquisition
 
 from Acquisition import RANDOM_REDRAWS
+from Feasibility import Feasibility
 from Problem import Problem
+from Scalarization import parego, random_weights
 from Surrogates import (
     INT32_MAX,
     SCORABLE,
@@ -35,6 +40,7 @@ class Snapshot:
     failed: list[list[Any]]
     seed: int
     version: int
+    vectors: list[tuple[float, ...]] = field(default_factory=list)  # several objectives
 
 
 class Search:
@@ -52,6 +58,9 @@ class Search:
     resume_offset : int
         Tasks already issued by an earlier run: shifts the random state so
         that a resumed search does not draw the same random points again.
+    objectives : int
+        How many objectives a result has: 1 (a value), or more (a tuple of
+        values, each minimized, told in the cfg's order).
 
     Notes
     -----
@@ -63,11 +72,18 @@ class Search:
     Acquisition.GPProposal's: a GP believing its own mean at pending points;
     with a forest, one scratch optimizer is fitted to the results plus a lie
     for every pending or failed point and picks from its acquisition.
+    With several objectives, each fit sees one random augmented Chebyshev
+    scalarization of them (ParEGO); the state optimizer holds the first.
+    Once a point failed, only candidates that a GP on feasibility predicts
+    to fail at most half the time are proposed (Feasibility).
     """
 
     def __init__(self, problem: Problem, optimizer_kwargs: dict[str, Any],
-                 lie: str = "max", resume_offset: int = 0) -> None:
+                 lie: str = "max", resume_offset: int = 0, objectives: int = 1) -> None:
+        if objectives < 1:
+            raise ValueError(f"objectives: expected 1 or more, got {objectives}")
         self.problem = problem
+        self.objectives = objectives
         self.kwargs = dict(optimizer_kwargs)
         self.lie = lie
         seed = self.kwargs.get("random_state")
@@ -80,6 +96,8 @@ class Search:
         self.n_initial_points = self.optimizer.n_initial_points_
         self.pending: list[list[Any]] = []
         self.failed: list[list[Any]] = []
+        self.vectors: list[tuple[float, ...]] = []  # of the results, with several objectives
+        self.feasibility = Feasibility()  # fitted where propose() runs (the fitting process)
         self.version = 0  # results told so far
         self._asked = False
 
@@ -89,10 +107,20 @@ class Search:
         """True while points are drawn at random (too few results for a model)."""
         return len(self.optimizer.yi) < self.n_initial_points
 
-    def tell(self, points: Sequence[list[Any]], values: Sequence[float]) -> None:
-        """Record finished points and their objective values (no model fit here)."""
+    def tell(self, points: Sequence[list[Any]], values: Sequence[Any]) -> None:
+        """Record finished points and their objective values (no model fit here).
+
+        A value is a float, or with several objectives a sequence of them
+        (minimized, in the cfg's order).
+        """
         if not points:
             return
+        if self.objectives > 1:
+            vectors = [tuple(float(v) for v in vector) for vector in values]
+            if any(len(vector) != self.objectives for vector in vectors):
+                raise ValueError(f"tell: expected {self.objectives} values per result")
+            self.vectors += vectors
+            values = [vector[0] for vector in vectors]
         for point in points:
             self._unpend(point)
         with warnings.catch_warnings():
@@ -102,7 +130,8 @@ class Search:
         self.version += len(points)
 
     def fail(self, points: Sequence[list[Any]]) -> None:
-        """Record points whose tasks failed: never told, never proposed again."""
+        """Record infeasible points (a failed task, a broken constraint): never told,
+        never proposed again, and the feasibility model's failures."""
         for point in points:
             self._unpend(point)
             self.failed.append(list(point))
@@ -171,7 +200,7 @@ class Search:
                         pending=[list(p) for p in self.pending],
                         failed=[list(p) for p in self.failed],
                         seed=int(self.optimizer.rng.randint(0, INT32_MAX)),
-                        version=self.version)
+                        version=self.version, vectors=list(self.vectors))
 
     def register(self, points: Sequence[list[Any]]) -> None:
         """Mark points proposed from a snapshot as pending."""
@@ -206,11 +235,17 @@ class Search:
         the batch is the best candidates in order, each outside the
         neighbourhood of the points chosen before it; the first point is
         the one skopt's own `ask` would pick. Other settings (gp_hedge,
-        lbfgs) take skopt's `ask` for the first point.
+        lbfgs) take skopt's `ask` for the first point. With several
+        objectives the values are one ParEGO scalarization of the vectors,
+        with weights drawn from the snapshot's seed. Once points failed,
+        candidates the feasibility model predicts to fail are left out.
         """
+        rng = np.random.RandomState(snap.seed)
+        if self.objectives > 1:
+            snap = replace(snap, y=parego(snap.vectors, random_weights(self.objectives, rng)))
         if self.gp is not None:
             return self.gp.propose(snap.X, snap.y, snap.failed, snap.pending, self.lie, k,
-                                   np.random.RandomState(snap.seed))
+                                   rng, self.feasibility)
         X, y = self.training_set(snap)
         scratch = make_optimizer(self.problem, self.kwargs, random_state=snap.seed)
         taken = [list(p) for p in X]
@@ -220,7 +255,8 @@ class Search:
                     and scratch.base_estimator_ is not None:
                 model = clone(scratch.base_estimator_)
                 model.fit(scratch.space.transform(X), y)
-                return self._best_candidates(scratch, model, float(np.min(y)), [], k, taken)
+                return self._best_candidates(scratch, model, float(np.min(y)), [], k, taken,
+                                             snap)
             scratch.tell(X, y)
             first = list(scratch.ask())
         if first in taken:
@@ -228,16 +264,17 @@ class Search:
         if k == 1:
             return [first]
         return self._best_candidates(scratch, scratch.models[-1], float(np.min(y)),
-                                     [first], k - 1, taken)
+                                     [first], k - 1, taken, snap)
 
     def _best_candidates(self, scratch: Optimizer, model: Any, y_opt: float,
                          chosen: list[list[Any]], k: int,
-                         taken: list[list[Any]]) -> list[list[Any]]:
+                         taken: list[list[Any]], snap: Snapshot) -> list[list[Any]]:
         """The best `k` acquisition candidates, spread apart (one fit, no refit).
 
         Each chosen point excludes its nearest n/(4(k+1)) candidates (n
         candidates in all), so a batch of k covers at most about a quarter
-        of them and never crowds one basin.
+        of them and never crowds one basin. Candidates the feasibility
+        model predicts to fail (with `snap`'s failed points) are left out.
         """
         space = scratch.space
         n = max(scratch.n_points, 4 * (k + len(chosen)))
@@ -249,6 +286,9 @@ class Search:
             values = _gaussian_acquisition(Xt, fast_model(model), y_opt=y_opt, acq_func=acq,
                                            acq_func_kwargs=scratch.acq_func_kwargs)
         alive = np.ones(n, dtype=bool)
+        if snap.failed:
+            alive &= self.feasibility.allowed(space.transform(snap.X),
+                                              space.transform(snap.failed), Xt, scratch.rng)
         radius_count = max(1, n // (4 * (k + len(chosen) + 1))) if k + len(chosen) > 1 else 0
         for point in chosen:
             self._exclude_near(Xt, space.transform([point])[0], alive, radius_count)
