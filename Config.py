@@ -25,9 +25,17 @@ import Layout
 import Progress
 from Launcher import LAUNCHERS
 from Machines import MACHINE_NAMES
+from Objectives import (
+    DEFAULT_INFEASIBLE,
+    INFEASIBLE_CHOICES,
+    Constraint,
+    Objective,
+    Objectives,
+)
 from Problem import RESERVED_NAMES, Problem, is_number
 from Pruner import RULES
 from PruneRule import PrunerSettings
+from Status import Status
 from Surrogates import make_optimizer
 from utils import UsageError, open_regular
 
@@ -53,6 +61,7 @@ MAX_PPN = 4096
 MAX_GPUS = 1024  # devices of one node (Aurora has 12 tiles)
 MIN_INTERVAL = 0.01  # a shorter period of a periodic check is a busy loop
 INT64 = 2**63 - 1  # no integer anywhere in a cfg is larger (numpy, skopt)
+MAX_NUMBER = 1e300  # a constraint's bound: any finite number, far from overflow
 MAX_DEPTH = 32  # JSON nesting (a cfg needs 4; Python's recursion limit is near 1000)
 
 
@@ -412,17 +421,89 @@ def check_progress_pattern(value: Any) -> str | None:
 
 # -- watching and steering: status lines, direction, metrics, warm start
 
-def check_metrics(value: Any, problem: Problem) -> list[str]:
-    """Names of extra values a task reports (results.csv columns): distinct identifiers."""
+def check_metric_name(key: str, name: Any, problem: Problem) -> str:
+    """A metric's name (a results.csv column): an identifier, not a parameter's or fixed one's."""
+    if not isinstance(name, str) or not name.isidentifier() or name in RESERVED_NAMES \
+            or name in problem.names:
+        raise UsageError(f"cfg key {key!r}: metric name {shown(name)} is not allowed; expected "
+                         "an identifier other than a parameter's name or "
+                         f"{', '.join(RESERVED_NAMES)}")
+    return name
+
+
+def check_metrics(value: Any, config: "Config") -> list[str]:
+    """Names of extra values a task reports (results.csv columns): distinct identifiers,
+    followed by the metrics the cfg's objectives and constraints name (Objectives.py)."""
     names = check_string_list("metrics", value)
     for name in names:
-        if not name.isidentifier() or name in RESERVED_NAMES or name in problem.names:
-            raise UsageError(f"cfg key 'metrics': metric name {name!r} is not allowed; expected "
-                             "an identifier other than a parameter's name or "
-                             f"{', '.join(RESERVED_NAMES)}")
+        check_metric_name("metrics", name, config.problem)
         if names.count(name) > 1:
             raise UsageError(f"cfg key 'metrics': metric name {name!r} appears twice")
-    return names
+    return list(dict.fromkeys(names + config.goals.metric_names()))
+
+
+def check_objectives(value: Any, config: "Config") -> list[Objective]:
+    """Several objectives: `[{"name": "val_loss", "direction": "min"}, ...]`, distinct names."""
+    if not isinstance(value, list) or not value:
+        raise UsageError("cfg key 'objectives': expected a non-empty list of objects "
+                         f"{{\"name\": METRIC, \"direction\": \"min\"}}, got {shown(value)}")
+    if config.pruner is not None:
+        raise UsageError("cfg keys 'objectives' and 'pruner': expected one of them (a pruner "
+                         "compares one intermediate value, not several objectives)")
+    objectives = []
+    for index, item in enumerate(value):
+        key = f"objectives[{index}]"
+        _settings(key, item, {"name": lambda k, v: check_metric_name(k, v, config.problem),
+                              "direction": choice(Direction.DIRECTIONS)})
+        if "name" not in item:
+            raise UsageError(f"cfg key {key!r}: expected a \"name\" (a metric of the task's "
+                             f"result), got {shown(item)}")
+        objectives.append(Objective(item["name"], item.get("direction", Direction.DEFAULT)))
+    names = [o.name for o in objectives]
+    for name in names:
+        if names.count(name) > 1:
+            raise UsageError(f"cfg key 'objectives': objective {name!r} appears twice")
+    return objectives
+
+
+def check_direction(value: Any, config: "Config") -> str:
+    """"min" or "max": the single objective's direction (not with `objectives`)."""
+    if config.objectives:
+        raise UsageError("cfg keys 'direction' and 'objectives': expected one of them (each "
+                         "objective says its own direction)")
+    return check_choice("direction", value, Direction.DIRECTIONS)
+
+
+def check_constraints(value: Any, problem: Problem) -> list[Constraint]:
+    """Bounds on metrics: `[{"metric": "gpu_mem_gb", "max": 40}, ...]`, `min` and/or `max`."""
+    if not isinstance(value, list):
+        raise UsageError("cfg key 'constraints': expected a list of objects "
+                         f"{{\"metric\": NAME, \"max\": NUMBER}}, got {shown(value)}")
+    constraints = []
+    for index, item in enumerate(value):
+        key = f"constraints[{index}]"
+        bound = lambda k, v: check_number(k, v, -MAX_NUMBER, MAX_NUMBER)
+        _settings(key, item, {"metric": lambda k, v: check_metric_name(k, v, problem),
+                              "min": bound, "max": bound})
+        if "metric" not in item or not ("min" in item or "max" in item):
+            raise UsageError(f"cfg key {key!r}: expected a \"metric\" and a \"min\" or "
+                             f"\"max\", got {shown(item)}")
+        low, high = item.get("min"), item.get("max")
+        if low is not None and high is not None and low > high:
+            raise UsageError(f"cfg key {key!r}: expected min <= max, got {shown(item)}")
+        constraints.append(Constraint(item["metric"], low, high))
+    return constraints
+
+
+def check_infeasible(value: Any) -> list[Status]:
+    """The failure statuses counted as infeasible (the others are forgotten by the search)."""
+    choices = [s.value for s in INFEASIBLE_CHOICES]
+    names = check_string_list("infeasible", value)
+    for name in names:
+        if name not in choices or names.count(name) > 1:
+            raise UsageError(f"cfg key 'infeasible': expected distinct statuses among "
+                             f"{', '.join(choices)}, got {shown(value)}")
+    return [Status(name) for name in names]
 
 
 def check_warm_start(value: Any, base: str) -> list[str]:
@@ -530,26 +611,64 @@ class Config:
     pruner: PrunerSettings | None = field(default=None, metadata=checked_by(
         lambda _, value: check_pruner(value)))
     status_interval: float = field(default=60.0, metadata=checked_by(check_interval))
-    direction: str = field(default=Direction.DEFAULT,
-                           metadata=checked_by(choice(Direction.DIRECTIONS)))
+    objectives: list[Objective] = field(default_factory=list, metadata=checked_in(
+        lambda value, reading: check_objectives(value, reading.config)))
+    direction: str = field(default=Direction.DEFAULT, metadata=checked_in(
+        lambda value, reading: check_direction(value, reading.config)))
+    constraints: list[Constraint] = field(default_factory=list, metadata=checked_in(
+        lambda value, reading: check_constraints(value, reading.config.problem)))
+    infeasible: list[Status] = field(default_factory=lambda: list(DEFAULT_INFEASIBLE),
+                                     metadata=checked_by(lambda _, value: check_infeasible(value)))
+    # the metrics the objectives and constraints name are added (absent: those alone)
     metrics: list[str] = field(default_factory=list, metadata=checked_in(
-        lambda value, reading: check_metrics(value, reading.config.problem)))
+        lambda value, reading: check_metrics(value, reading.config), absent=[]))
     warm_start: list[str] = field(default_factory=list, metadata=checked_in(
         lambda value, reading: check_warm_start(value, reading.base)))
 
     def settings(self) -> dict[str, Any]:
         """The settings a resumed run must share with the run it continues.
 
-        `direction` and `metrics` only when set: folders recorded before
-        these keys existed resume under their defaults.
+        `direction`, `metrics`, `objectives`, `constraints` and `infeasible`
+        only when set: folders recorded before these keys existed resume under
+        their defaults.
         """
-        settings = {"problem": self.problem.spec, "optimizer": self.optimizer,
-                    "script": self.script, "pending_lie": self.pending_lie}
+        settings: dict[str, Any] = {"problem": self.problem.spec, "optimizer": self.optimizer,
+                                    "script": self.script, "pending_lie": self.pending_lie}
         if self.direction != Direction.DEFAULT:
             settings["direction"] = self.direction
         if self.metrics:
             settings["metrics"] = self.metrics
+        if self.objectives:
+            settings["objectives"] = [{"name": o.name, "direction": o.direction}
+                                      for o in self.objectives]
+        if self.constraints:
+            settings["constraints"] = [
+                {"metric": c.metric} | ({} if c.low is None else {"min": c.low})
+                | ({} if c.high is None else {"max": c.high}) for c in self.constraints]
+        if self.infeasible != list(DEFAULT_INFEASIBLE):
+            settings["infeasible"] = [s.value for s in self.infeasible]
         return settings
+
+    @property
+    def goals(self) -> Objectives:
+        """The objectives, constraints and infeasible statuses as one record (Objectives.py)."""
+        objectives = tuple(self.objectives) or (Objective(Objectives().result_key,
+                                                          self.direction),)
+        return Objectives(objectives, tuple(self.constraints), tuple(self.infeasible),
+                          several=bool(self.objectives))
+
+
+def recorded_goals(run: dict[str, Any]) -> Objectives:
+    """The objectives a recorded run's settings (run.json) name, checked as a cfg's keys;
+    the default single objective where they are missing or do not check (a report goes on)."""
+    try:
+        return _from_object({k: run[k] for k in GOAL_KEYS if k in run}, ".", "run.json").goals
+    except UsageError:
+        return Config().goals
+
+
+# the keys recorded_goals reads back from run.json
+GOAL_KEYS = ("problem", "objectives", "direction", "constraints", "infeasible")
 
 
 def cfg_keys() -> list[str]:
