@@ -6,26 +6,26 @@
 # method and seed of that instance), against the fixed reference point
 # REFERENCE of the normalized space (the nadir plus 10 %). The volume itself
 # is Optuna's exact one (optuna._hypervolume, WFG; in 2-D a sweep); values
-# beyond the reference point add nothing.
+# beyond the reference point add nothing. The non-dominated set is the
+# product's (Objectives.pareto_indices).
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from common import BUNDLE  # noqa: F401  (the bundle on sys.path)
+
+from Objectives import pareto_indices
 
 SAMPLE = 2_000  # uniform points that fix a problem instance's ideal and nadir
 REFERENCE = np.array([1.1, 1.1])  # in normalized objectives: the sample's nadir plus 10 %
 
 
-def non_dominated(values: np.ndarray) -> np.ndarray:
-    """The rows of `values` (n x 2, minimized) no other row dominates, by the first column."""
-    order = np.lexsort((values[:, 1], values[:, 0]))
-    kept, best_second = [], np.inf
-    for row in order:
-        if values[row, 1] < best_second:
-            kept.append(row)
-            best_second = values[row, 1]
-    return values[kept]
+def non_dominated(values: Any) -> np.ndarray:
+    """The rows of `values` (minimized) no other row dominates, in their order (the
+    product's Pareto set: Objectives.pareto_indices)."""
+    table = np.asarray(values, dtype=float)
+    return table[pareto_indices(table)]
 
 
 def bounds(objective: Callable[[list[Any]], Sequence[float]], space: Any,

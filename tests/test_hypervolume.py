@@ -21,7 +21,7 @@ IDEAL, NADIR = np.array([0.0, 0.0]), np.array([1.0, 1.0])
 
 def test_non_dominated_keeps_the_front_only() -> None:
     values = np.array([[0.5, 0.5], [0.2, 0.9], [0.6, 0.6], [0.9, 0.1], [0.2, 0.95], [0.5, 0.5]])
-    assert non_dominated(values).tolist() == [[0.2, 0.9], [0.5, 0.5], [0.9, 0.1]]
+    assert non_dominated(values).tolist() == [[0.5, 0.5], [0.2, 0.9], [0.9, 0.1]]
 
 
 def test_hypervolume_of_hand_worked_fronts() -> None:
