@@ -19,7 +19,9 @@ usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folde
             slots (~10 min)
   quality   simple regret on 18 problems (BBOB, classics, scikit-learn tuning): async-local,
             random, Optuna TPE (10 seeds, ~15 min on 2 cores); --methods 'optuna GP'
-            installs torch==2.13.0 for Optuna's GPSampler
+            installs torch==2.13.0 for Optuna's GPSampler; --multi: hypervolume on two
+            objectives (3 bbob-biobj functions, an SVM's error vs cost): async-local, Optuna
+            NSGA-II and multi-objective TPE, random (10 seeds, 100 and 300 evaluations)
   report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~5 s)
   plot_folders  synthetic OUTPUT folders at 8, 50, 1,000 slots, to look at the PNGs
             (FOLDER [--slots N...] [--report])
