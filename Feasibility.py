@@ -38,9 +38,16 @@ FALLBACK_SHARE = 0.1  # when none is allowed: the candidates least likely to fai
 
 
 class Feasibility:
-    """A GP on 0/1 feasibility labels; kept between proposals for its kernel."""
+    """A GP on 0/1 feasibility labels; kept between proposals for its kernel.
 
-    def __init__(self) -> None:
+    Parameters
+    ----------
+    max_fail_probability : float
+        Candidates predicted to fail more often than this are not proposed.
+    """
+
+    def __init__(self, max_fail_probability: float = MAX_FAIL_PROBABILITY) -> None:
+        self.max_fail_probability = max_fail_probability
         self.theta: np.ndarray | None = None  # the last fitted kernel hyperparameters
         self.fitted_on = 0  # points at the last kernel fit
         self.failed_on = 0  # failed points among them
@@ -84,7 +91,8 @@ class Feasibility:
 
     def allowed(self, ok_rows: np.ndarray, failed_rows: np.ndarray, candidates: np.ndarray,
                 rng: np.random.RandomState) -> np.ndarray:
-        """Which candidates may be proposed: those predicted to fail at most half the time.
+        """Which candidates may be proposed: those predicted to fail at most
+        max_fail_probability of the time.
 
         When the model predicts every candidate to fail, the FALLBACK_SHARE
         least likely to are allowed (a search is never left without points).
@@ -92,7 +100,7 @@ class Feasibility:
         p_fail = self.fail_probability(ok_rows, failed_rows, candidates, rng)
         if p_fail is None:
             return np.ones(len(candidates), dtype=bool)
-        allowed = p_fail <= MAX_FAIL_PROBABILITY
+        allowed = p_fail <= self.max_fail_probability
         if not allowed.any():
             count = max(1, int(FALLBACK_SHARE * len(candidates)))
             allowed[np.argsort(p_fail, kind="stable")[:count]] = True

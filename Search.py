@@ -6,6 +6,7 @@
 # (Scalarization.parego); failed points feed a feasibility model
 # (Feasibility) that keeps proposals out of where failures lie.
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,9 @@ from Surrogates import (
     make_optimizer,
     make_state_optimizer,
 )
+
+MAX_WEIGHTS = 8  # scalarizations of the objectives per proposal, however large the batch
+POINTS_PER_WEIGHT = 16  # points of a batch per scalarization (up to MAX_WEIGHTS of them)
 
 
 @dataclass
@@ -236,13 +240,16 @@ class Search:
         neighbourhood of the points chosen before it; the first point is
         the one skopt's own `ask` would pick. Other settings (gp_hedge,
         lbfgs) take skopt's `ask` for the first point. With several
-        objectives the values are one ParEGO scalarization of the vectors,
-        with weights drawn from the snapshot's seed. Once points failed,
-        candidates the feasibility model predicts to fail are left out.
+        objectives: propose_pareto. Once points failed, candidates the
+        feasibility model predicts to fail are left out.
         """
-        rng = np.random.RandomState(snap.seed)
         if self.objectives > 1:
-            snap = replace(snap, y=parego(snap.vectors, random_weights(self.objectives, rng)))
+            return self.propose_pareto(snap, k)
+        return self._propose_scalar(snap, k)
+
+    def _propose_scalar(self, snap: Snapshot, k: int) -> list[list[Any]]:
+        """propose() for the snapshot's values `y` (one objective, or a scalarization)."""
+        rng = np.random.RandomState(snap.seed)
         if self.gp is not None:
             return self.gp.propose(snap.X, snap.y, snap.failed, snap.pending, self.lie, k,
                                    rng, self.feasibility)
@@ -265,6 +272,26 @@ class Search:
             return [first]
         return self._best_candidates(scratch, scratch.models[-1], float(np.min(y)),
                                      [first], k - 1, taken, snap)
+
+    def propose_pareto(self, snap: Snapshot, k: int) -> list[list[Any]]:
+        """`k` points towards the Pareto front: ParEGO scalarizations of the vectors.
+
+        Each group of up to POINTS_PER_WEIGHT points (at most MAX_WEIGHTS
+        groups, so a batch of 1,000 costs 8 proposals, not 60) is proposed
+        for its own random weights, with the groups before it pending: a
+        large batch spreads along the front instead of crowding one part of
+        it. The weights and the groups' seeds come from the snapshot's seed.
+        """
+        rng = np.random.RandomState(snap.seed)
+        groups = min(MAX_WEIGHTS, math.ceil(k / POINTS_PER_WEIGHT))
+        points: list[list[Any]] = []
+        for group in range(groups):
+            size = k // groups + (group < k % groups)
+            scalar = replace(snap, y=parego(snap.vectors, random_weights(self.objectives, rng)),
+                             pending=snap.pending + points,
+                             seed=int(rng.randint(0, INT32_MAX)))
+            points += self._propose_scalar(scalar, size)
+        return points
 
     def _best_candidates(self, scratch: Optimizer, model: Any, y_opt: float,
                          chosen: list[list[Any]], k: int,

@@ -3,14 +3,14 @@
 # One command per benchmark: prepares the bundle's Python (as main.sh does,
 # plus benchmarks/requirements.txt for quality), raises the open-files limit,
 # and runs benchmarks/NAME.py with any further arguments.
-#   benchmarks/run.sh overhead|scale|pack|quality|report_time|plot_folders|soak|prune|jobs [ARGS...]
+#   benchmarks/run.sh overhead|scale|pack|quality|failures|report_time|plot_folders|soak|prune|jobs [ARGS...]
 set -eu
 
 THIS=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
   cat <<USAGE
-usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folders|soak|prune|jobs [ARGS...]
+usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|failures|report_time|plot_folders|soak|prune|jobs [ARGS...]
   overhead  replacement latency and driver CPU per task vs the original inline loop (~6 min)
   scale     slot utilization and the model's share of the points: 1,024 x 20-40 s tasks
             (6,000) and 16 x 1 s tasks (2,000) (~6 min); --hogs N beside N busy processes
@@ -22,6 +22,8 @@ usage: benchmarks/run.sh [-h] overhead|scale|pack|quality|report_time|plot_folde
             installs torch==2.13.0 for Optuna's GPSampler; --multi: hypervolume on two
             objectives (3 bbob-biobj functions, an SVM's error vs cost): async-local, Optuna
             NSGA-II and multi-objective TPE, random (10 seeds, 100 and 300 evaluations)
+  failures  failed tasks beside an out-of-memory region: async-local with and without its
+            feasibility model, random, Optuna TPE (10 seeds x 100 evaluations, ~6 min)
   report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~5 s)
   plot_folders  synthetic OUTPUT folders at 8, 50, 1,000 slots, to look at the PNGs
             (FOLDER [--slots N...] [--report])
@@ -39,13 +41,13 @@ USAGE
 case "${1:-}" in
   -h|--help) usage; exit 0 ;;
   "") usage >&2; exit 2 ;;
-  overhead|scale|pack|quality|report_time|plot_folders|soak|prune|jobs) NAME=$1; shift ;;
-  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, pack, quality, report_time, plot_folders, soak, prune or jobs" >&2; exit 2 ;;
+  overhead|scale|pack|quality|failures|report_time|plot_folders|soak|prune|jobs) NAME=$1; shift ;;
+  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, pack, quality, failures, report_time, plot_folders, soak, prune or jobs" >&2; exit 2 ;;
 esac
 
 # shellcheck source=lib/python-env.sh
 source "$THIS/lib/python-env.sh"
-if [ "$NAME" = quality ]; then
+if [ "$NAME" = quality ] || [ "$NAME" = failures ]; then
   # cocoex (the BBOB problems) is installed with the rest but not required: without it
   # quality.py says which problems need it (the README test runs the others)
   python_env "$THIS" "skopt sklearn numpy matplotlib optuna" \

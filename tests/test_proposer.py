@@ -309,6 +309,21 @@ def test_the_fitting_process_gets_the_searchs_settings_once_and_frozen():
         fitter.close()
 
 
+def test_the_fitting_process_proposes_for_several_objectives_and_failures():
+    problem = Problem({f"x{i}": {"low": 0.0, "high": 1.0} for i in range(3)})
+    search = Search(problem, DEFAULT_OPTIMIZER, "max", objectives=2)
+    points = search.ask(12)
+    search.fail(points[:3])
+    search.tell(points[3:], [(objective(p), -objective(p)) for p in points[3:]])
+    assert FitSettings.of(search).objectives == 2
+    fitter = Fitter(search, in_process=True)
+    try:
+        snap = search.snapshot()
+        assert fitter.propose(snap, 3) == search.propose(snap, 3)  # vectors, failures, weights
+    finally:
+        fitter.close()
+
+
 def test_an_error_in_the_fitting_process_reaches_the_caller():
     _, search, _ = make()
     fitter = Fitter(search, in_process=True)

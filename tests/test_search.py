@@ -2,8 +2,9 @@
 # The search without processes: the original's sample points, pending and
 # failed points, batches from one fit, the lies, the GP's proposals
 # (bounds, integers, categories, log scales, pending points, bounded fits),
-# and the surrogates that skopt 0.10.2 cannot build on new numpy /
-# scikit-learn by itself.
+# the surrogates that skopt 0.10.2 cannot build on new numpy /
+# scikit-learn by itself, several objectives (ParEGO), and the feasibility
+# model that keeps proposals out of where tasks fail.
 
 import itertools
 import warnings
@@ -16,8 +17,10 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import Acquisition
 from Config import DEFAULT_OPTIMIZER
+from Feasibility import MAX_FAIL_PROBABILITY, Feasibility
 from Problem import Problem
-from Search import Search
+from Scalarization import parego, random_weights
+from Search import POINTS_PER_WEIGHT, Search
 from Surrogates import FastForest, QuantileGBRT, gp_proposal, make_optimizer
 from utils import UsageError
 
@@ -642,3 +645,118 @@ def test_gp_length_scales_of_integers_are_at_least_one_step():
     assert low[2] == pytest.approx(np.log(5 / 4) / np.log(128 / 4))  # the log grid's first step
     assert list(low[3:]) == [Acquisition.LENGTH_BOUNDS[0]] * (len(low) - 3)
     assert np.all(np.asarray(matern.length_scale) >= low)
+
+
+# -- several objectives ---------------------------------------------------------
+def two_objectives(point: list) -> tuple[float, float]:
+    """Two objectives in conflict: near 0.3 in every coordinate, and near 0.8."""
+    return objective(point), float(sum((x - 0.8) ** 2 for x in point))
+
+
+def test_several_objectives_are_told_as_vectors():
+    search = Search(space(), DEFAULT_OPTIMIZER, "max", objectives=2)
+    points = search.ask(3)
+    search.tell(points, [two_objectives(p) for p in points])
+    assert search.snapshot().vectors == [two_objectives(p) for p in points]
+    assert search.optimizer.yi == [two_objectives(p)[0] for p in points]
+    with pytest.raises(ValueError, match="expected 2 values"):
+        search.tell(search.ask(1), [(1.0,)])
+
+
+def test_a_search_needs_one_objective_at_least():
+    with pytest.raises(ValueError, match="objectives"):
+        Search(space(), DEFAULT_OPTIMIZER, "max", objectives=0)
+
+
+@pytest.mark.parametrize("surrogate", ["GP", "RF"])
+def test_several_objectives_propose_other_points_than_the_first_alone(surrogate):
+    searches = [Search(space(), dict(DEFAULT_OPTIMIZER, base_estimator=surrogate), "max",
+                       objectives=m) for m in (1, 2)]
+    for search in searches:
+        points = search.ask(12)
+        search.tell(points, [two_objectives(p)[:search.objectives] if search.objectives > 1
+                             else two_objectives(p)[0] for p in points])
+    one, two = (search.propose(search.snapshot(), 4) for search in searches)
+    assert one != two
+
+
+def test_each_fit_scalarizes_with_its_own_random_weights(monkeypatch):
+    search = Search(space(), DEFAULT_OPTIMIZER, "max", objectives=2)
+    points = search.ask(12)
+    search.tell(points, [two_objectives(p) for p in points])
+    seen: list[list[float]] = []
+    monkeypatch.setattr(search.gp, "propose", lambda X, y, *args: seen.append(list(y)) or [])
+    snap = search.snapshot()
+    search.propose(snap, 2)
+    search.propose(snap, 2)
+    search.propose(search.snapshot(), 2)
+    assert seen[0] == seen[1] != seen[2]  # the snapshot's seed draws the weights
+    seen.clear()
+    search.propose(snap, 2 * POINTS_PER_WEIGHT + 1)
+    assert len(seen) == 3 and seen[0] != seen[1] != seen[2]  # a large batch: several weights
+    best = int(np.argmin(seen[0]))
+    assert not any(all(a <= b for a, b in zip(v, search.vectors[best])) and
+                   v != search.vectors[best] for v in search.vectors)  # on the front
+
+
+def test_parego_weights_pick_each_objectives_best():
+    vectors = [(0.0, 9.0), (1.0, 1.0), (9.0, 0.0), (5.0, 5.0)]
+    assert np.argmin(parego(vectors, np.array([1.0, 0.0]))) == 0
+    assert np.argmin(parego(vectors, np.array([0.0, 1.0]))) == 2
+    assert np.argmin(parego(vectors, np.array([0.5, 0.5]))) == 1  # the knee, not (5, 5)
+    weights = random_weights(3, np.random.RandomState(0))
+    assert weights.min() >= 0 and weights.sum() == pytest.approx(1.0)
+
+
+# -- failures -------------------------------------------------------------------
+def half_broken(point: list) -> bool:
+    """The region where tasks fail (out of memory): the better half of x0."""
+    return point[0] > 0.6
+
+
+def beside_failures(surrogate: str) -> tuple[Search, list[list], list[list]]:
+    """A search told 20 random points of a plane, where x0 > 0.6 fails and lower
+    values lie towards it (y = -x0)."""
+    problem = Problem({"x0": {"low": 0.0, "high": 1.0}, "x1": {"low": 0.0, "high": 1.0}})
+    search = Search(problem, dict(DEFAULT_OPTIMIZER, base_estimator=surrogate, random_state=3),
+                    "max")
+    points = [list(p) for p in np.random.RandomState(0).rand(20, 2)]
+    broken = [p for p in points if half_broken(p)]
+    ok = [p for p in points if not half_broken(p)]
+    search.fail(broken)
+    search.tell(ok, [-p[0] for p in ok])
+    return search, ok, broken
+
+
+@pytest.mark.parametrize("surrogate", ["GP", "RF"])
+def test_proposals_keep_out_of_the_predicted_failure_region(surrogate):
+    search, ok, broken = beside_failures(surrogate)
+    points = search.propose(search.snapshot(), 8)
+    transform = search.problem.space.transform
+    p_fail = Feasibility().fail_probability(transform(ok), transform(broken), transform(points),
+                                            np.random.RandomState(0))
+    assert not any(half_broken(p) for p in points)
+    assert p_fail is not None and max(p_fail) <= MAX_FAIL_PROBABILITY
+
+
+def test_the_feasibility_model_predicts_where_failures_lie():
+    search, ok, broken = beside_failures("GP")
+    transform = search.problem.space.transform
+    inside, outside = [[0.9, 0.5], [0.8, 0.1]], [[0.1, 0.5], [0.3, 0.9]]
+    p_fail = search.feasibility.fail_probability(transform(ok), transform(broken),
+                                                 transform(inside + outside),
+                                                 np.random.RandomState(0))
+    assert p_fail is not None
+    assert min(p_fail[:2]) > MAX_FAIL_PROBABILITY > max(p_fail[2:])
+    no_failure = np.empty((0, len(ok[0])))
+    assert search.feasibility.fail_probability(transform(ok), no_failure, transform(inside),
+                                               np.random.RandomState(0)) is None
+
+
+def test_a_large_batch_for_several_objectives_is_complete_and_new():
+    search = Search(space(), DEFAULT_OPTIMIZER, "max", objectives=2)
+    points = search.ask(12)
+    search.tell(points, [two_objectives(p) for p in points])
+    batch = search.propose(search.snapshot(), 3 * POINTS_PER_WEIGHT)
+    assert len(batch) == 3 * POINTS_PER_WEIGHT
+    assert len({key(p) for p in batch + points}) == len(batch) + len(points)
