@@ -31,7 +31,7 @@ import numpy as np
 from common import QUICK, banner, table
 from hypervolume import REFERENCE, SAMPLE, bounds, hypervolume, non_dominated
 from problems import TWO_OBJECTIVES
-from quality import OURS, RANDOM, TPE, run_random, simulate, simulate_study
+from quality import ALPHA, OURS, RANDOM, TPE, differs, run_random, simulate, simulate_study
 
 from Config import DEFAULT_OPTIMIZER
 from Problem import Problem
@@ -111,13 +111,17 @@ def report(runs: list[dict[str, Any]]) -> None:
         volumes.setdefault((run["problem"], run["evaluations"], run["method"]),
                            []).append(run["hypervolume"])
         cpu.setdefault((run["evaluations"], run["method"]), []).append(run["cpu"])
-    rows, wins = [], {budget: 0 for budget in budgets}
+    rows, verdicts = [], []
     for name in problems:
         for budget in budgets:
             medians = {m: float(np.median(volumes[(name, budget, m)])) for m in methods}
-            others = [v for m, v in medians.items() if m != OURS]
+            others = {m: v for m, v in medians.items() if m != OURS}
             if OURS in medians and others:
-                wins[budget] += medians[OURS] >= max(others)
+                best = max(others, key=others.__getitem__)
+                mine, theirs = volumes[(name, budget, OURS)], volumes[(name, budget, best)]
+                verdicts.append([name, budget, best, "yes" if medians[OURS] >= others[best]
+                                 else "no", "worse" if differs(mine, theirs, "less") else
+                                 "better" if differs(mine, theirs, "greater") else "-"])
             for method in methods:
                 q1, q3 = np.percentile(volumes[(name, budget, method)], [25, 75])
                 rows.append([name, budget, method, f"{medians[method]:.4f}",
@@ -130,15 +134,18 @@ def report(runs: list[dict[str, Any]]) -> None:
                 [[budget, method, f"{np.median(cpu[(budget, method)]):.2f}, "
                                   + f"{max(cpu[(budget, method)]):.2f}"]
                  for budget in budgets for method in methods]))
-    if OURS in methods and len(methods) > 1:
+    if verdicts:
         print()
+        print(table(["problem", "evaluations", "best of the others", f"{OURS} no worse",
+                     "significantly"], verdicts))
         for budget in budgets:
+            wins = sum(v[3] == "yes" for v in verdicts if v[1] == budget)
             print(f"{OURS} no worse than the best of the others after {budget} evaluations: "
-                  f"{wins[budget]} of {len(problems)} problems")
+                  f"{wins} of {len(problems)} problems")
     print(f"(hypervolume: of the normalized non-dominated values against ({REFERENCE[0]}, "
           f"{REFERENCE[1]}); normalized by the ideal and nadir of the non-dominated values of "
-          f"{SAMPLE:,} uniform points per problem instance; CPU: the method's own, objective "
-          "excluded)")
+          f"{SAMPLE:,} uniform points per problem instance; significantly: Mann-Whitney U over "
+          f"the seeds, one-sided, p < {ALPHA}; CPU: the method's own, objective excluded)")
 
 
 def summarize(files: list[str]) -> int:

@@ -279,8 +279,8 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
             if (name, TPE) in medians:
                 beat_tpe += mine <= max(medians[(name, TPE)], FLOOR)
                 if method != TPE:
-                    worse += _differs(samples[(name, method)], samples[(name, TPE)], "greater")
-                    better += _differs(samples[(name, method)], samples[(name, TPE)], "less")
+                    worse += differs(samples[(name, method)], samples[(name, TPE)], "greater")
+                    better += differs(samples[(name, method)], samples[(name, TPE)], "less")
         scores[method] = {"vs TPE": beat_tpe, "vs random": beat_random, "vs GP": beat_gp,
                           "geo-mean / random": _geo_mean(np.maximum(ratios, CLIP)),
                           "unclipped": _geo_mean(ratios), "worse": worse, "better": better}
@@ -291,7 +291,7 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
     return rows, scores
 
 
-def _differs(mine: list[float], theirs: list[float], alternative: str) -> bool:
+def differs(mine: list[float], theirs: list[float], alternative: str) -> bool:
     """Whether `mine` is significantly greater / less (Mann-Whitney U, one-sided, p < 0.05)."""
     if np.ptp(mine + theirs) == 0:
         return False
