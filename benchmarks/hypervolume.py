@@ -25,7 +25,7 @@ def non_dominated(values: Any) -> np.ndarray:
     """The rows of `values` (minimized) no other row dominates, in their order (the
     product's Pareto set: Objectives.pareto_indices)."""
     table = np.asarray(values, dtype=float)
-    return table[pareto_indices(table)]
+    return table[pareto_indices(table.tolist())]
 
 
 def bounds(objective: Callable[[list[Any]], Sequence[float]], space: Any,
