@@ -12,7 +12,7 @@
 # budget and method, whether async-local is no worse than the best of the
 # others, and each method's search CPU per run. --record keeps each run (a
 # JSON line, with its non-dominated values) as it ends; --summarize FILE...
-# prints the tables of recorded runs alone. Runs one process per job.
+# prints the tables of recorded runs alone; --jobs processes run the runs.
 #   benchmarks/run.sh quality --multi [--seeds 10] [--evaluations 100 300] [--workers 8]
 #       [--problems ...] [--methods ...] [--jobs N] [--record FILE] [--summarize FILE...]
 
