@@ -134,7 +134,8 @@ class Search:
             self._unpend(point)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.optimizer.tell([list(p) for p in points], learnt, fit=False)
+            self.optimizer.tell([list(p) for p in points], [float(v) for v in values],
+                                fit=False)
         self.version += len(points)
 
     def fail(self, points: Sequence[list[Any]]) -> None:

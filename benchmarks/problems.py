@@ -10,6 +10,9 @@
 # "when": what the conditions are worth), not run by default either.
 # A problem is a cfg "problem" object, an objective of (point, seed) and
 # the optimum of that seed's instance (None: the best value any method found).
+# TWO_OBJECTIVES (issue 21, benchmarks/multi.py): three functions of COCO's
+# bi-objective suite bbob-biobj and an SVM's validation error against its
+# training cost; each objective returns a pair of values to minimize.
 
 import math
 import os
@@ -23,6 +26,21 @@ from typing import Any
 import numpy as np
 
 INSTANCES = 5  # BBOB instances the seeds cycle through
+
+
+@dataclass(frozen=True)
+class Biobjective:
+    """One problem of two objectives, both minimized: its space, objective and their names."""
+
+    kind: str
+    spec: dict[str, Any]
+    objective: Callable[[list[Any], int], tuple[float, float]]
+    names: tuple[str, str]
+    coco: bool = False  # needs COCO's cocoex (coco-experiment)
+
+    def instance(self, seed: int) -> int:
+        """The problem instance a seed runs (0: the problem has one)."""
+        return 1 + seed % INSTANCES if self.coco else 0
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,24 @@ def bbob(function: int, dimension: int, kind: str) -> Benchmark:
         return _bbob(function, dimension, 1 + seed % INSTANCES)[1]
     return Benchmark(kind, {f"x{i}": {"low": -5.0, "high": 5.0} for i in range(dimension)},
                      objective, optimum, coco=True)
+
+
+@cache
+def _biobj(function: int, dimension: int, instance: int) -> Any:
+    """The COCO bi-objective problem (bbob-biobj)."""
+    import cocoex
+    suite = cocoex.Suite("bbob-biobj", f"instances:{instance}",
+                         f"function_indices:{function} dimensions:{dimension}")
+    return suite.get_problem_by_function_dimension_instance(function, dimension, instance)
+
+
+def biobj(function: int, dimension: int, kind: str) -> Biobjective:
+    """bbob-biobj function `function` in `dimension` dimensions, instance 1 + seed % 5."""
+    def objective(point: list[Any], seed: int) -> tuple[float, float]:
+        first, second = _biobj(function, dimension, 1 + seed % INSTANCES)(point)
+        return float(first), float(second)
+    return Biobjective(kind, {f"x{i}": {"low": -5.0, "high": 5.0} for i in range(dimension)},
+                       objective, ("f1", "f2"), coco=True)
 
 
 # -- classics ---------------------------------------------------------------------
@@ -195,6 +231,18 @@ def mlp_sgd(point: list[Any], seed: int) -> float:
         + 0.01 * abs(math.log2(p["batch_size"]) - 6)
 
 
+def svm_cost(point: list[Any], seed: int = 0) -> tuple[float, float]:
+    """Validation error of an RBF SVM on digits fitted to the first `samples` training
+    points, and its cost: samples x support vectors / 1,000 (libsvm's kernel evaluations
+    scale so; deterministic, unlike measured seconds, so that seeds compare)."""
+    from sklearn.svm import SVC
+    C, gamma, samples = point
+    X_train, X_test, y_train, y_test = _data("digits")
+    model = SVC(C=C, gamma=gamma).fit(X_train[:int(samples)], y_train[:int(samples)])
+    return (float(1.0 - model.score(X_test, y_test)),
+            int(samples) * int(model.n_support_.sum()) / 1000)
+
+
 def _fixed(value: float | None) -> Callable[[int], float | None]:
     return lambda seed: value
 
@@ -268,3 +316,17 @@ HELD_OUT = ("attractive-sector-10d", "rotated-rosenbrock-10d", "discus-10d", "sh
             "griewank-rosenbrock-10d", "step-ellipsoid-10d", "lunacek-10d", "rastrigin-5d")
 # the 18 of issue 11, run by default
 SUITE = [name for name in PROBLEMS if name not in LARGE + HELD_OUT + CONDITIONAL]
+
+# bbob-biobj f01 = (sphere, sphere), f11 = (separable ellipsoid, separable ellipsoid),
+# f46 = (Rastrigin, Rastrigin): smooth, ill-conditioned, multimodal, in 5-D as the BBOB
+# problems above
+TWO_OBJECTIVES: dict[str, Biobjective] = {
+    "sphere-sphere-5d": biobj(1, 5, "smooth, separable"),
+    "ellipsoid-ellipsoid-5d": biobj(11, 5, "ill-conditioned (10^6), separable"),
+    "rastrigin-rastrigin-5d": biobj(46, 5, "multimodal"),
+    "svm-error-cost": Biobjective("model tuning: log-scale, integer",
+                                  {"C": {"low": 1e-2, "high": 1e3, "prior": "log-uniform"},
+                                   "gamma": {"low": 1e-5, "high": 1.0, "prior": "log-uniform"},
+                                   "samples": {"low": 30, "high": 603}},
+                                  svm_cost, ("error", "cost")),
+}

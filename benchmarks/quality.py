@@ -26,6 +26,7 @@
 # ignored by the objective when inactive), 'optuna TPE (define-by-run)' and
 # 'optuna TPE (multivariate, group)' ask define-by-run: a gated parameter is
 # suggested only when active.
+# --multi: several objectives, benchmarks/multi.py.
 #   python3 benchmarks/quality.py [--seeds 10] [--evaluations 100] [--workers 8]
 #       [--exits-per-fit 1] [--share-delay 0.1] [--jobs N] [--record FILE]
 #       [--summarize FILE...]
@@ -80,7 +81,14 @@ def reserve(exits_per_fit: int) -> int:
 
 def run_async_local(problem: Problem, f: Objective, n: int, workers: int, seed: int,
                     lie: str = "max", exits_per_fit: int = 1, **optimizer: Any) -> list[float]:
-    """The product's Search in simulated time, with the Proposer's prefetch.
+    """The product's Search in simulated time, with the Proposer's prefetch (`simulate`)."""
+    search = Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed, **optimizer), lie)
+    return simulate(search, f, n, workers, seed, exits_per_fit)
+
+
+def simulate(search: Search, f: Callable[[list[Any]], Any], n: int, workers: int, seed: int,
+             exits_per_fit: int = 1) -> list[Any]:
+    """The values of `n` points of `search`, asynchronous in simulated time, in arrival order.
 
     A slot freed at an event gets a point proposed before the results of
     that event arrived (the ready reserve); then the results are told and,
@@ -89,12 +97,11 @@ def run_async_local(problem: Problem, f: Objective, n: int, workers: int, seed: 
     finds no point ready gets one from a fit of its own (the loop would
     wait for it).
     """
-    search = Search(problem, dict(DEFAULT_OPTIMIZER, random_state=seed, **optimizer), lie)
     exits = 0
     times = durations(seed, n)
     clock: list[tuple[float, int, list[Any]]] = []
     ready: list[list[Any]] = []
-    values: list[float] = []
+    values: list[Any] = []
     issued = 0
     for point in search.ask(min(workers, n)):
         heapq.heappush(clock, (times[issued], issued, point))
@@ -240,8 +247,16 @@ def run_optuna(problem: Problem, f: Objective, n: int, workers: int, seed: int,
     """Optuna's TPE with constant_liar=True (or its GPSampler, which conditions on
     running trials itself), asynchronous in simulated time."""
     import optuna
-    from skopt.space import Categorical, Integer
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+                                if sampler == "TPE" else optuna.samplers.GPSampler(seed=seed))
+    return simulate_study(study, problem, f, n, workers, seed)
+
+
+def optuna_space(problem: Problem) -> dict[str, Any]:
+    """The problem's space as Optuna distributions, by parameter name."""
+    import optuna
+    from skopt.space import Categorical, Integer
     dists: dict[str, Any] = {}
     for dim in problem.space.dimensions:
         log = getattr(dim, "prior", "") == "log-uniform"
@@ -252,11 +267,17 @@ def run_optuna(problem: Problem, f: Objective, n: int, workers: int, seed: int,
                                                                    log=log)
         else:
             dists[dim.name] = optuna.distributions.FloatDistribution(dim.low, dim.high, log=log)
-    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True)
-                                if sampler == "TPE" else optuna.samplers.GPSampler(seed=seed))
+    return dists
+
+
+def simulate_study(study: Any, problem: Problem, f: Callable[[list[Any]], Any], n: int,
+                   workers: int, seed: int) -> list[Any]:
+    """The values of `n` trials of an Optuna study (ask/tell), asynchronous in simulated
+    time, in arrival order."""
+    dists = optuna_space(problem)
     times = durations(seed, n)
     clock: list[tuple[float, int, Any]] = []
-    values: list[float] = []
+    values: list[Any] = []
     for issued in range(min(workers, n)):
         heapq.heappush(clock, (times[issued], issued, study.ask(dists)))
     issued = min(workers, n)
@@ -418,8 +439,8 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
             if (name, TPE) in medians:
                 beat_tpe += mine <= max(medians[(name, TPE)], FLOOR)
                 if method != TPE:
-                    worse += _differs(samples[(name, method)], samples[(name, TPE)], "greater")
-                    better += _differs(samples[(name, method)], samples[(name, TPE)], "less")
+                    worse += differs(samples[(name, method)], samples[(name, TPE)], "greater")
+                    better += differs(samples[(name, method)], samples[(name, TPE)], "less")
         scores[method] = {"vs TPE": beat_tpe, "vs random": beat_random, "vs GP": beat_gp,
                           "geo-mean / random": _geo_mean(np.maximum(ratios, CLIP)),
                           "unclipped": _geo_mean(ratios), "worse": worse, "better": better}
@@ -430,7 +451,7 @@ def summary(problems: list[str], methods: list[str], best: dict[tuple[str, str, 
     return rows, scores
 
 
-def _differs(mine: list[float], theirs: list[float], alternative: str) -> bool:
+def differs(mine: list[float], theirs: list[float], alternative: str) -> bool:
     """Whether `mine` is significantly greater / less (Mann-Whitney U, one-sided, p < 0.05)."""
     if np.ptp(mine + theirs) == 0:
         return False
@@ -515,6 +536,9 @@ def summarize(files: list[str], problems: list[str] | None) -> int:
 
 
 def main() -> int:
+    if "--multi" in sys.argv[1:]:  # several objectives: benchmarks/multi.py
+        import multi
+        return multi.main([word for word in sys.argv[1:] if word != "--multi"])
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--evaluations", type=int, default=100)

@@ -21,7 +21,9 @@ usage: benchmarks/run.sh [-h] overhead|scale|pack|proposal_cost|quality|failures
             1,000-point batch, and the driver's copy per fit, no tasks (~1 min)
   quality   simple regret on 18 problems (BBOB, classics, scikit-learn tuning): async-local,
             random, Optuna TPE (10 seeds, ~15 min on 2 cores); --methods 'optuna GP'
-            installs torch==2.13.0 for Optuna's GPSampler
+            installs torch==2.13.0 for Optuna's GPSampler; --multi: hypervolume on two
+            objectives (3 bbob-biobj functions, an SVM's error vs cost): async-local, Optuna
+            NSGA-II and multi-objective TPE, random (10 seeds, 100 and 300 evaluations)
   failures  failed tasks beside an out-of-memory region: async-local with and without its
             feasibility model, random, Optuna TPE (10 seeds x 100 evaluations, ~15 min)
   report_time  the end-of-run report (text and PNGs) on 6,000 tasks, 1,024 slots (~5 s)
