@@ -503,9 +503,9 @@ def versus(problems: list[str], seeds: int, best: dict[tuple[str, str, int], flo
             for seed in range(seeds)] for method in (OURS, JOINED_METHOD)}
         joined, single = regrets[JOINED_METHOD], regrets[OURS]
         no_worse += max(float(np.median(joined)), FLOOR) <= max(float(np.median(single)), FLOOR)
-        if _differs(joined, single, "greater"):
+        if differs(joined, single, "greater"):
             worse.append(name)
-        if _differs(joined, single, "less"):
+        if differs(joined, single, "less"):
             better.append(name)
     return (f"{JOINED_METHOD} ({JOINED} searches) against {OURS}: median regret no worse on "
             f"{no_worse} of {len(problems)} problems; significantly worse on {len(worse)} "
