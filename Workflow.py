@@ -95,7 +95,8 @@ class Workflow:
         self.plan = plan
         self.points = points
         self.launcher = launcher
-        self.environ = environ
+        # every task's: the driver's environment and the metrics its result must hold
+        self.environ = environ | {"TASK_METRICS": " ".join(config.goals.metric_names())}
         self.wake_read, self.wake_write = socket.socketpair()
         self.running = RunningTasks(self.wake_read, config.kill_grace,
                                     config.task_timeout or 0.0)

@@ -9,7 +9,10 @@
 #   task_launch_or_stand_in CMD...
 #                         runs CMD under $LAUNCH; with DRYRUN=1 prints the
 #                         full command and writes a stand-in result instead:
-#                         a value in (0, 1) from a hash of PARAMS
+#                         a value in (0, 1) from a hash of PARAMS or, when
+#                         TASK_METRICS names metrics (cfg objectives and
+#                         constraints), a JSON object of it and one such
+#                         value for each metric
 
 task_start() {
   if [ "${1:-}" = "-h" ]; then usage; exit 0; fi
@@ -37,14 +40,28 @@ task_launch() {
   exec ${PREFIX[@]+"${PREFIX[@]}"} "$@"
 }
 
+# A stand-in value in (0, 1) from a hash of PARAMS and the name $1.
+_task_stand_in() {
+  local hash
+  hash=$(printf '%s%s' "$PARAMS" "$1" | cksum | cut -d ' ' -f 1)
+  printf '0.%06d\n' "$(( hash % 999999 + 1 ))"
+}
+
 task_launch_or_stand_in() {
   _task_prefix
   if [ "${DRYRUN:-0}" = 1 ]; then
     echo "DRYRUN: would run: ${PREFIX[*]+${PREFIX[*]} }$*"
     sleep "${TASK_DELAY:-1}"
-    local hash
-    hash=$(printf '%s' "$PARAMS" | cksum | cut -d ' ' -f 1)
-    printf '0.%06d\n' "$(( hash % 999999 + 1 ))" > "$TASK_RESULT"
+    if [ -n "${TASK_METRICS:-}" ]; then
+      local name fields
+      fields="\"objective\": $(_task_stand_in "")"
+      for name in $TASK_METRICS; do
+        fields="$fields, \"$name\": $(_task_stand_in "$name")"
+      done
+      echo "{$fields}" > "$TASK_RESULT"
+    else
+      _task_stand_in "" > "$TASK_RESULT"
+    fi
     echo "DRYRUN: wrote $(cat "$TASK_RESULT") to $TASK_RESULT"
     exit 0
   fi

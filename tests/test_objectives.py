@@ -311,3 +311,28 @@ def test_verdict_says_what_a_result_tells_the_search(status, objective, metrics,
     lenient = Objectives.Objectives(infeasible=())
     assert lenient.verdict(Status.TIMEOUT, None, {}) == ("drop", None)
     assert lenient.verdict(Status.PRUNED, 0.4, {}) == ("tell", (0.4,))
+
+
+def test_a_dry_run_stands_in_every_objective_and_constrained_metric(tmp_path: Path) -> None:
+    """DRYRUN=1 with the digits task: its stand-in result names what TASK_METRICS asks for
+    (the cfg's objectives and constrained metrics), so the smoke test of a two-objective
+    cfg runs tasks that are ok, not failed for a missing objective."""
+    cfg = json.loads((BUNDLE / "digits-1.json").read_text())
+    del cfg["pruner"]  # refused with several objectives
+    cfg.update(script=str(BUNDLE / "tasks" / "digits.sh"),
+               objectives=[{"name": "val_loss", "direction": "min"},
+                           {"name": "fit_time", "direction": "min"}],
+               constraints=[{"metric": "mem_gb", "max": 0.5}])
+    out = tmp_path / "out"
+    done = run_main(["-c", str(write_cfg(tmp_path, cfg)), "-o", str(out), "1", "2", "6"],
+                    env={"DRYRUN": "1"}, via="main.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = read_results(out)
+    assert [r["status"] for r in rows] == ["ok"] * 6
+    assert all(0 < float(r["val_loss"]) < 1 and 0 < float(r["fit_time"]) < 1
+               and 0 < float(r["mem_gb"]) < 1 for r in rows)
+    assert len({(r["val_loss"], r["fit_time"]) for r in rows}) == 6  # one value per name
+    infeasible = [r for r in rows if float(r["mem_gb"]) > 0.5]
+    assert all(r["reason"].startswith("infeasible: ") for r in infeasible)
+    front = {entry["id"] for entry in json.loads((out / "best.json").read_text())}
+    assert front and not front & {int(r["id"]) for r in infeasible}
