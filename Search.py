@@ -222,7 +222,12 @@ class Search:
         when the lies make up n_initial_points it fits the surrogate, which
         nobody uses (a forest of 100 trees: 0.5 s on the loop's thread as the
         initial design ends, issue 22). Here the lies are told without a fit.
+        More points than the design has left (a resumed search) are skopt's
+        own, as before: past the design, its points come from that fit.
         """
+        if n > self.optimizer._n_initial_points:
+            self.optimizer.cache_ = {}  # ask twice without a tell repeats itself
+            return [list(p) for p in self.optimizer.ask(n_points=n)]
         copy = self.optimizer.copy(random_state=self.optimizer.rng.randint(0, INT32_MAX))
         points = []
         for _ in range(n):

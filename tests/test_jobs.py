@@ -463,7 +463,7 @@ def test_the_status_line_and_the_report_name_each_driver_alive_and_its_tasks(
     beat = OutputLock.beat(os.path.join(other, "heartbeat"),
                            OutputLock.holder_content(name="other"))
     joined = Joined(output, claim_folder(output, "me"), False, config.problem,
-                    config.direction, config.metrics, 8)
+                    config.goals, config.metrics, 8)
     loop = JoinedLoop(joined, ToldNothing(), None, print, None)
     try:
         loop.sync()
@@ -514,7 +514,7 @@ def test_the_pruner_counts_the_other_drivers_values(tmp_path: Path) -> None:
     journal.append([{"id": t, "step": 3, "value": "0.1", "time": "0"} for t in range(4)])
     journal.close()
     joined = Joined(output, claim_folder(output, "me"), False, config.problem,
-                    config.direction, config.metrics, 8)
+                    config.goals, config.metrics, 8)
     pruner = Pruner(PrunerSettings(rule="median", min_steps=3, min_tasks=4))
     loop = JoinedLoop(joined, ToldNothing(), None, print, pruner)
     try:

@@ -135,6 +135,16 @@ def test_the_random_phase_fits_no_model(monkeypatch: pytest.MonkeyPatch, generat
     assert points["refused"] == points["allowed"]
 
 
+def test_a_first_ask_beyond_what_the_design_has_left_is_answered() -> None:
+    """A resumed search told 8 of a 10-point design asks for 4: skopt's own ask answers
+    (2 design points, 2 from its fit on the lies), as before the ask without a fit."""
+    first = Search(space(), DEFAULT_OPTIMIZER)
+    drawn = first.ask(8)
+    search = Search(space(), DEFAULT_OPTIMIZER, resume_offset=8)  # the resumed run's
+    search.tell(drawn, [objective(p) for p in drawn])
+    assert search.in_random_phase and search.n_initial_points == 10
+    more = search.ask(4)
+    assert len(more) == 4 and len({tuple(p) for p in more + drawn}) == 12
 
 def test_a_replacement_starts_before_the_sweep_for_leftovers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
