@@ -105,7 +105,7 @@ def read_time(root: str, results: int, drivers: int) -> float:
                          "exit_code": 0, "reason": ""})
         journal.append(rows)
         journal.close()
-    joined = Joined(out, claim_folder(out, "reader"), False, config.problem, config.direction,
+    joined = Joined(out, claim_folder(out, "reader"), False, config.problem, config.goals,
                     config.metrics, results)
     try:
         began = time.perf_counter()
