@@ -54,13 +54,18 @@ class FreezeWatch(Proposer):
         return super().take(k)
 
 
-def test_the_loop_runs_with_start_up_objects_frozen(tmp_path: Path) -> None:
+def search_folder(tmp_path: Path) -> tuple[Config, Path]:
+    """A cfg of TASK on space() and an empty OUTPUT folder for it."""
     script = tmp_path / "task.sh"
     script.write_text(TASK)
     script.chmod(0o755)
     output = tmp_path / "out"
     output.mkdir()
-    config = Config(script=str(script), problem=space())
+    return Config(script=str(script), problem=space()), output
+
+
+def test_the_loop_runs_with_start_up_objects_frozen(tmp_path: Path) -> None:
+    config, output = search_folder(tmp_path)
     plan = Plan(parallelism=1, concurrency=2, points_max=4, output=str(output))
     workflow: Workflow
     points = FreezeWatch(Search(config.problem, config.optimizer), lambda: workflow.wake())
@@ -157,12 +162,7 @@ def test_a_replacement_starts_before_the_sweep_for_leftovers(
             calls.append(_name.strip("_"))
             return _method(self, *args)
         monkeypatch.setattr(Workflow, name, noted)
-    script = tmp_path / "task.sh"
-    script.write_text(TASK)
-    script.chmod(0o755)
-    output = tmp_path / "out"
-    output.mkdir()
-    config = Config(script=str(script), problem=space())
+    config, output = search_folder(tmp_path)
     plan = Plan(parallelism=1, concurrency=1, points_max=3, output=str(output))
     workflow: Workflow
     points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
