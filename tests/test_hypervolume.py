@@ -51,12 +51,12 @@ def test_the_harness_runs_and_reports_each_method_and_budget() -> None:
     env.pop("BENCHMARK_QUICK", None)
     done = subprocess.run([str(BUNDLE / "benchmarks" / "run.sh"), "quality", "--multi",
                            "--seeds", "2", "--evaluations", "10", "12", "--problems",
-                           "sphere-sphere-5d", "--methods", "random", "optuna NSGA-II",
+                           "svm-error-cost", "--methods", "random", "optuna NSGA-II",
                            "--jobs", "1"], env=env, capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     rows = [line.split() for line in done.stdout.splitlines()
-            if line.lstrip().startswith("sphere-sphere-5d")]
+            if line.lstrip().startswith("svm-error-cost")]
     assert sorted((r[1], r[2]) for r in rows) == [("10", "optuna"), ("10", "random"),
                                                   ("12", "optuna"), ("12", "random")]
     assert all(0 < float(r[-5]) <= REFERENCE.prod() for r in rows)  # the median
