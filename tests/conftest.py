@@ -9,6 +9,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,3 +86,16 @@ def run_task(tmp_path: Path, script: Path, points_max: int = 1, concurrency: int
 @pytest.fixture
 def bundle() -> Path:
     return BUNDLE
+
+
+
+def sync_as_another_driver(output: str, config: Any, points_max: int) -> tuple[Any, Any]:
+    """One sync of a new driver "me" of the joined search in `output` (a loaded Config):
+    what it saw of the other drivers' journals (Joined.Seen), and its closed Joined."""
+    from Joined import Joined, claim_folder
+    joined = Joined(output, claim_folder(output, "me"), False, config.problem, config.goals,
+                    config.metrics, points_max)
+    try:
+        return joined.sync(), joined
+    finally:
+        joined.close()

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLE, run_main, write_cfg, write_script
+from conftest import BUNDLE, run_main, sync_as_another_driver, write_cfg, write_script
 from launch_helpers import clean_env, printed
 from test_signals import wait_until
 from test_slurm import nodes, queued, submit, wait_for  # noqa: F401 - nodes: a fixture
@@ -308,7 +308,7 @@ def test_a_row_of_another_problem_is_skipped(tmp_path: Path, capsys) -> None:
     """Another driver's row that does not fit this search is named and skipped; the rows
     after it are told."""
     from Config import load_config
-    from Joined import Joined, claim_folder
+    from Joined import claim_folder
     from Results import Journal, results_columns
 
     config = load_config(None)
@@ -320,12 +320,7 @@ def test_a_row_of_another_problem_is_skipped(tmp_path: Path, capsys) -> None:
            "exit_code": 0, "reason": ""}
     journal.append([row, dict(row, id=1, batch_size="64")])
     journal.close()
-    joined = Joined(output, claim_folder(output, "me"), False, config.problem,
-                    config.goals, config.metrics, 4)
-    try:
-        seen = joined.sync()
-    finally:
-        joined.close()
+    seen, _ = sync_as_another_driver(output, config, 4)
     assert [point for point, _ in seen.told] == [[0.2, 64]]
     assert "skipping a row that does not fit this search" in capsys.readouterr().err
 

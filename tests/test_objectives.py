@@ -14,7 +14,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BUNDLE, read_results, run_main, run_task, write_cfg, write_script
+from conftest import (
+    BUNDLE,
+    read_results,
+    run_main,
+    run_task,
+    sync_as_another_driver,
+    write_cfg,
+    write_script,
+)
 
 import Objectives
 from Config import load_config
@@ -271,7 +279,7 @@ def test_one_objective_with_a_constraint_keeps_the_best_feasible(tmp_path: Path)
 def test_a_joined_driver_sees_the_others_front_and_infeasible_points(tmp_path: Path) -> None:
     """Another driver's rows (--join): feasible ok ones told as vectors, the constraint-
     breaking and failed ones as failed points; the others' tally keeps their front."""
-    from Joined import Joined, claim_folder
+    from Joined import claim_folder
     from Results import Journal, results_columns
 
     config = load_config(str(write_cfg(tmp_path, CFG)))
@@ -288,12 +296,7 @@ def test_a_joined_driver_sees_the_others_front_and_infeasible_points(tmp_path: P
                          gpu_mem_gb=""),
                     dict(row, id=4, x="0.4", val_loss="0.4", train_seconds="40")])
     journal.close()
-    joined = Joined(output, claim_folder(output, "me"), False, config.problem,
-                    config.goals, config.metrics, 8)
-    try:
-        seen = joined.sync()
-    finally:
-        joined.close()
+    seen, joined = sync_as_another_driver(output, config, 8)
     assert seen.told == [([0.5, "relu"], (0.5, 10.0)), ([0.1, "relu"], (0.3, 30.0)),
                          ([0.4, "relu"], (0.4, 40.0))]
     assert seen.failed == [[0.2, "relu"], [0.3, "relu"]]
