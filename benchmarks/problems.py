@@ -74,13 +74,13 @@ def _bbob(function: int, dimension: int, instance: int) -> tuple[Any, float]:
     return problem, float(problem(x_opt))
 
 
-def bbob(function: int, dimension: int, kind: str) -> Benchmark:
-    """BBOB function `function` in `dimension` dimensions, instance 1 + seed % 5."""
+def bbob(function: int, dimension: int, kind: str, first_instance: int = 1) -> Benchmark:
+    """BBOB function `function` in `dimension` dimensions, instance first_instance + seed % 5."""
     def objective(point: list[Any], seed: int) -> float:
-        return float(_bbob(function, dimension, 1 + seed % INSTANCES)[0](point))
+        return float(_bbob(function, dimension, first_instance + seed % INSTANCES)[0](point))
 
     def optimum(seed: int) -> float:
-        return _bbob(function, dimension, 1 + seed % INSTANCES)[1]
+        return _bbob(function, dimension, first_instance + seed % INSTANCES)[1]
     return Benchmark(kind, {f"x{i}": {"low": -5.0, "high": 5.0} for i in range(dimension)},
                      objective, optimum, coco=True)
 
@@ -279,6 +279,21 @@ PROBLEMS: dict[str, Benchmark] = {
     "step-ellipsoid-10d": bbob(7, 10, "plateaus, 10-D"),
     "lunacek-10d": bbob(24, 10, "two funnels, 10-D"),
     "rastrigin-5d": bbob(15, 5, "multimodal"),
+    # validation (issue 22, third session): functions and dimensions none of the above has,
+    # on instances 6-10 (the others run 1-5), chosen before any run on them, to check once a
+    # change tuned on LARGE and HELD_OUT, at 8 x 100
+    "separable-rastrigin-10d": bbob(3, 10, "multimodal, separable, 10-D", 6),
+    "buche-rastrigin-10d": bbob(4, 10, "multimodal, asymmetric, 10-D", 6),
+    "linear-slope-20d": bbob(5, 20, "linear, optimum on the boundary, 20-D", 6),
+    "step-ellipsoid-20d": bbob(7, 20, "plateaus, 20-D", 6),
+    "rosenbrock-20d": bbob(8, 20, "ill-conditioned valley, 20-D", 6),
+    "rotated-ellipsoid-20d": bbob(10, 20, "ill-conditioned, rotated, 20-D", 6),
+    "bent-cigar-10d": bbob(12, 10, "ill-conditioned, 10-D", 6),
+    "different-powers-10d": bbob(14, 10, "ill-conditioned, 10-D", 6),
+    "schaffers-10d": bbob(17, 10, "multimodal, 10-D", 6),
+    "schwefel-10d": bbob(20, 10, "multimodal, weak structure, 10-D", 6),
+    "gallagher101-10d": bbob(21, 10, "multimodal, many peaks, 10-D", 6),
+    "ellipsoid-20d": bbob(2, 20, "ill-conditioned, 20-D", 6),
     "branin": Benchmark("smooth, 3 optima", BRANIN_SPEC, lambda p, s: branin(*p),
                         _fixed(0.397887)),
     "hartmann6": Benchmark("multimodal, 6-D", {f"x{i}": {"low": 0.0, "high": 1.0}
@@ -314,8 +329,12 @@ CONDITIONAL = ("mlp-sgd", "mlp-sgd-flat")
 HELD_OUT = ("attractive-sector-10d", "rotated-rosenbrock-10d", "discus-10d", "sharp-ridge-10d",
             "different-powers-20d", "weierstrass-10d", "schaffers-ill-10d",
             "griewank-rosenbrock-10d", "step-ellipsoid-10d", "lunacek-10d", "rastrigin-5d")
+VALIDATION = ("separable-rastrigin-10d", "buche-rastrigin-10d", "linear-slope-20d",
+              "step-ellipsoid-20d", "rosenbrock-20d", "rotated-ellipsoid-20d", "bent-cigar-10d",
+              "different-powers-10d", "schaffers-10d", "schwefel-10d", "gallagher101-10d",
+              "ellipsoid-20d")
 # the 18 of issue 11, run by default
-SUITE = [name for name in PROBLEMS if name not in LARGE + HELD_OUT + CONDITIONAL]
+SUITE = [name for name in PROBLEMS if name not in LARGE + HELD_OUT + VALIDATION + CONDITIONAL]
 
 # bbob-biobj f01 = (sphere, sphere), f11 = (separable ellipsoid, separable ellipsoid),
 # f46 = (Rastrigin, Rastrigin): smooth, ill-conditioned, multimodal, in 5-D as the BBOB
