@@ -1,10 +1,12 @@
 # BENCHMARKS PROBLEMS PY
 # The problems of the quality benchmark: published BBOB functions (COCO's
-# `cocoex`, instance 1 + seed % 5, on [-5, 5]^d), three classics (Branin,
+# `cocoex`, instance 1 + seed % 5 or 6 + seed % 5, on [-5, 5]^d), three classics (Branin,
 # Hartmann-6, a mixed categorical / integer / real Branin) and three real
 # scikit-learn model-tuning problems (log-scale, integer and categorical
 # parameters; each evaluation trains in well under a second); LARGE: 10-D
 # and 20-D BBOB functions for the large settings, not run by default;
+# HELD_OUT and VALIDATION: 5-20-D ones to check a model change on problems it
+# was not made on (VALIDATION on instances 6-10, run once per change);
 # CONDITIONAL: an MLP/SGD-like space whose optimizer and depth gate other
 # parameters ("when", issue 21), and its flat twin (the same objective, no
 # "when": what the conditions are worth), not run by default either.
