@@ -43,7 +43,7 @@ def parego(vectors: Sequence[Sequence[float]], weights: np.ndarray) -> list[floa
     """
     values = np.asarray(vectors, dtype=float)
     low = values.min(axis=0)  # the front's ideal point too
-    nadir = values[pareto_indices(values)].max(axis=0)
+    nadir = values[pareto_indices(vectors)].max(axis=0)
     high = np.where(nadir > low, nadir, values.max(axis=0))
     spread = np.where(high > low, high - low, 1.0)
     weighted = weights * (values - low) / spread
