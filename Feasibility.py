@@ -11,9 +11,17 @@
 # Call order: Feasibility() once per search (Search, in the fitting
 # process); per proposal allowed(ok_rows, failed_rows, candidates, rng):
 # fit the kernel (only when the points grew by REFIT_GROWTH since the last
-# fit, as the objective's GP), condition on the labels, predict at the
-# candidates. Without a failed point it predicts nothing and allows every
-# candidate (a search without failures proposes as before, bit for bit).
+# fit; each fit from the same initial kernel, never from the last one),
+# condition on the labels, predict at the candidates. Without a failed
+# point it predicts nothing and allows every candidate (a search without
+# failures proposes as before, bit for bit).
+#
+# Why each fit starts afresh, with floors on the noise and length scales
+# (issue 21): a fit on few points may find a kernel that interpolates the
+# labels (noise at its bound, length scales of 0.01-0.02): a later fit
+# started there stayed there (log marginal likelihood -10^5 where a fresh
+# fit finds +9), and its model allowed points that all failed: 16-21 % of
+# a run's late points where a fresh model predicts failure.
 
 import warnings
 from typing import Any
@@ -24,23 +32,18 @@ from scipy.special import expit
 from sklearn.gaussian_process.kernels import ConstantKernel, DotProduct, Matern, WhiteKernel
 from skopt.learning import GaussianProcessRegressor
 
-from Acquisition import (
-    FIT_ITERATIONS,
-    LENGTH_BOUNDS,
-    MAX_FIT_POINTS,
-    MAX_MODEL_POINTS,
-    NOISE_BOUNDS,
-    REFIT_GROWTH,
-    REFIT_ITERATIONS,
-    _lbfgs,
-    _Posterior,
-)
+from Acquisition import LENGTH_BOUNDS, MAX_FIT_POINTS, MAX_MODEL_POINTS, _lbfgs, _Posterior
 
 MAX_FAIL_PROBABILITY = 0.5  # candidates predicted to fail more often are not proposed
 FALLBACK_SHARE = 0.1  # when none is allowed: the candidates least likely to fail
 CALIBRATION_C = 100.0  # inverse regularization of the Platt scaling (two parameters)
 CALIBRATION_STEPS = 25  # Newton steps of its fit, at most
 LOGIT_ALL_FAILED = 10.0  # P(fail) when no point succeeded: expit(10)
+REFIT_GROWTH = 1.5  # refit the kernel when the points grew by this factor
+FIT_ITERATIONS = 40  # L-BFGS iterations of a kernel fit
+# 0/1 labels are a step no smooth kernel follows: some of them are noise to it
+NOISE_BOUNDS = (1e-2, 1.0)  # of the noise term (the labels' variance is at most 0.25)
+MIN_LENGTH = 0.05  # of each column's length scale (normalized)
 
 
 def calibration(model: _Posterior, labels: np.ndarray) -> tuple[float, float]:
@@ -85,7 +88,7 @@ class Feasibility:
 
     def __init__(self, max_fail_probability: float = MAX_FAIL_PROBABILITY) -> None:
         self.max_fail_probability = max_fail_probability
-        self.theta: np.ndarray | None = None  # the last fitted kernel hyperparameters
+        self.fitted: Any = None  # the last fitted kernel
         self.fitted_on = 0  # points at the last kernel fit
         self.fits = 0
 
@@ -95,9 +98,10 @@ class Feasibility:
         (failures that grow with a size go on growing beyond the points seen), plus noise."""
         return ConstantKernel(0.25, (1e-2, 1e1)) \
             * Matern(length_scale=np.full(columns, 0.5),
-                     length_scale_bounds=np.tile(LENGTH_BOUNDS, (columns, 1)), nu=2.5) \
+                     length_scale_bounds=np.tile((MIN_LENGTH, LENGTH_BOUNDS[1]), (columns, 1)),
+                     nu=2.5) \
             + ConstantKernel(0.1, (1e-3, 1e1)) * DotProduct(0.1, (1e-2, 1e1)) \
-            + WhiteKernel(1e-2, NOISE_BOUNDS)
+            + WhiteKernel(NOISE_BOUNDS[0], NOISE_BOUNDS)
 
     def fail_probability(self, ok_rows: np.ndarray, failed_rows: np.ndarray,
                          candidates: np.ndarray,
@@ -147,23 +151,19 @@ class Feasibility:
         return allowed
 
     def fit(self, rows: np.ndarray, labels: np.ndarray, rng: np.random.RandomState) -> Any:
-        """The kernel, refitted when the points grew by REFIT_GROWTH, else the last one."""
-        kernel = self.kernel(rows.shape[1])
-        if self.theta is not None and len(labels) < REFIT_GROWTH * self.fitted_on:
-            return kernel.clone_with_theta(self.theta)
-        if self.theta is not None:
-            kernel = kernel.clone_with_theta(self.theta)
+        """The kernel, fitted afresh when the points grew by REFIT_GROWTH, else the last one."""
+        if self.fitted is not None and len(labels) < REFIT_GROWTH * self.fitted_on:
+            return self.fitted
         self.fitted_on = len(labels)
         if len(labels) > MAX_FIT_POINTS:
             keep = np.sort(rng.choice(len(labels), MAX_FIT_POINTS, replace=False))
             rows, labels = rows[keep], labels[keep]
-        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=False,
-                                      optimizer=_lbfgs(FIT_ITERATIONS if self.theta is None
-                                                        else REFIT_ITERATIONS),
-                                      n_restarts_optimizer=0, random_state=rng)
+        gp = GaussianProcessRegressor(kernel=self.kernel(rows.shape[1]), normalize_y=False,
+                                      optimizer=_lbfgs(FIT_ITERATIONS), n_restarts_optimizer=0,
+                                      random_state=rng)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             gp.fit(rows, labels - np.mean(labels))
-        self.theta = gp.kernel_.theta
+        self.fitted = gp.kernel_
         self.fits += 1
-        return kernel.clone_with_theta(self.theta)
+        return self.fitted

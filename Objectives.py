@@ -170,12 +170,19 @@ def pareto_indices(vectors: Sequence[Sequence[float]]) -> list[int]:
     one objective: the first best, as Tally and the report rank). One
     stable pass in lexicographic order, each vector compared with the
     front so far only (a vector that dominates or equals it sorts earlier).
+    With two objectives that comparison is with the lowest second value
+    before it, in one vectorized pass (each ParEGO fit asks: Scalarization).
     """
     if len(vectors) == 0:
         return []
     table = np.asarray(vectors, dtype=float)
+    order = np.lexsort(table.T[::-1])  # stable: equal vectors in their order
+    if table.shape[1] == 2:
+        second = table[order, 1]
+        lowest_before = np.minimum.accumulate(np.concatenate([[np.inf], second[:-1]]))
+        return sorted(int(i) for i in order[second < lowest_before])
     front: list[int] = []
-    for index in np.lexsort(table.T[::-1]):  # stable: equal vectors in their order
+    for index in order:
         vector = table[index]
         kept = table[front]
         if front and bool(np.any(np.all(kept <= vector, axis=1))):

@@ -2,8 +2,10 @@
 # The report's PNGs, drawn from what Report.py read (a ReportSummary) into
 # OUTPUT: convergence.png, objective.png (a Gaussian process fitted to the
 # ok tasks, its partial dependence on each parameter, over the space of
-# run.json or one inferred from results.csv), timeline.png and
-# intermediate.png (from progress.csv).
+# run.json or one inferred from results.csv), timeline.png,
+# intermediate.png (from progress.csv) and pareto.png. With several
+# objectives, convergence.png and objective.png draw each objective in
+# its own panels (a row of them for objective.png).
 #
 # Call order: Report.write_report reads, prints, then write_plots(summary,
 # run). Each PNG is written atomically (NAME.png.PID.tmp, then renamed; the
@@ -136,20 +138,43 @@ def plot_convergence(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
 
     Each ok task is a dot at its own objective; tasks that did not finish ok
     have no objective and are ticks on the task axis, below the plot area.
+    With several objectives, one panel per objective, each its own best so
+    far over the feasible ok tasks (the two ends of a two-objective front),
+    in the task's own units: the front's hypervolume would need a reference
+    point the cfg does not give, and its scale changes with it (pareto.png
+    draws the front itself).
     """
-    direction = summary.direction
-    ok = sorted((r for r in summary.rows if r.objective is not None), key=lambda r: r.id)
+    goals = summary.goals
+    count = goals.count if goals.several else 1
+    ok = sorted((r for r in summary.rows if r.values is not None), key=lambda r: r.id)
     if not ok:
         raise Unavailable("no task has finished ok yet")
     ids = [r.id for r in ok]
-    values = [float(r.objective) for r in ok if r.objective is not None]
-    best = values[:1]
-    for value in values[1:]:
-        best.append(Direction.best([best[-1], value], direction))
-    fig, ax = plt.subplots(figsize=(9, 5))
-    ax.step(ids, best, where="post", color="tab:blue", lw=2, zorder=4, label="best so far")
-    ax.scatter(ids, values, s=18 if len(ids) <= 1000 else 6, color="tab:grey", alpha=0.7,
-               zorder=3, label="each ok task", edgecolors="none")
+    vectors = [r.values for r in ok if r.values is not None]
+    fig, grid = plt.subplots(count, 1, figsize=(9, 5 if count == 1 else 1.2 + 2.6 * count),
+                             sharex=True, squeeze=False)
+    panels = list(grid[:, 0])
+    marker = _model_marker(summary, run)
+    bests = []
+    for k, ax in enumerate(panels):
+        direction = goals.objectives[k].direction if goals.several else summary.direction
+        values = [float(v[k]) for v in vectors]
+        best = values[:1]
+        for value in values[1:]:
+            best.append(Direction.best([best[-1], value], direction))
+        bests.append(best[-1])
+        ax.step(ids, best, where="post", color="tab:blue", lw=2, zorder=4, label="best so far")
+        ax.scatter(ids, values, s=18 if len(ids) <= 1000 else 6, color="tab:grey", alpha=0.7,
+                   zorder=3, label="each ok task", edgecolors="none")
+        if marker is not None:
+            ax.axvline(marker[0], color="tab:purple", linestyle=":", lw=1.5, label=marker[1])
+        if min(values) > 0 and max(values) / min(values) > 10:
+            ax.set_yscale("log")  # a few bad points must not flatten the curve
+            _log_axis(ax.yaxis)
+        name = goals.names[k] if goals.several else "objective"
+        ax.set_ylabel(f"{name} ({Direction.wording(direction)})")
+        ax.grid(alpha=0.3)
+    ax = panels[-1]
     first, last = min(r.id for r in summary.rows), max(r.id for r in summary.rows)
     bad: dict[str, list[int]] = {}
     for r in summary.rows:
@@ -160,20 +185,19 @@ def plot_convergence(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
                    marker="|", s=40 if len(summary.rows) <= 1000 else 20, clip_on=False,
                    color=COLORS.get(status, "tab:brown"), transform=ax.get_xaxis_transform(),
                    label=f"{status}: {len(numbers)} (no objective)")
-    marker = _model_marker(summary, run)
-    if marker is not None:
-        ax.axvline(marker[0], color="tab:purple", linestyle=":", lw=1.5, label=marker[1])
-    if min(values) > 0 and max(values) / min(values) > 10:
-        ax.set_yscale("log")  # a few bad points must not flatten the curve
-        _log_axis(ax.yaxis)
     ax.set_xlim(first - 0.5, last + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(axis="x", pad=3.5 + 12 * len(bad))
-    ax.set_title(f"Convergence: best objective {best[-1]:.4g} after {len(summary.rows)} tasks")
     ax.set_xlabel("task id")
-    ax.set_ylabel(f"objective ({Direction.wording(direction)})")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    if goals.several:
+        _suptitle(fig, [(f"Convergence: the best of each objective so far after "
+                        f"{len(summary.rows)} tasks"),
+                        ", ".join(f"{n} {b:.4g}" for n, b in zip(goals.names, bests))])
+    else:
+        ax.set_title(f"Convergence: best objective {bests[0]:.4g} after {len(summary.rows)} "
+                     "tasks")
+    panels[0].legend(*_legend_entries(panels), loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                     fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -333,16 +357,16 @@ def _predict(model: Any, base: np.ndarray, axes: list[_Axis], std: bool) -> np.n
     return np.asarray(values).reshape(len(combos), -1).mean(axis=1).reshape(shape)
 
 
-def _ok_points(summary: "ReportSummary",
-               run: dict[str, Any]) -> tuple[Problem, list[tuple[list[Any], float]]]:
-    """The problem's space and the (point, objective) of the ok tasks inside it (at least
-    two, else Unavailable); tasks outside it are left out with a warning."""
-    ok = [r for r in summary.rows if r.objective is not None]
+def _ok_points(summary: "ReportSummary", run: dict[str, Any]
+               ) -> tuple[Problem, list[tuple[list[Any], tuple[float, ...]]]]:
+    """The problem's space and the (point, objective values) of the ok tasks inside it
+    (at least two, else Unavailable); tasks outside it are left out with a warning."""
+    ok = [r for r in summary.rows if r.values is not None]
     if len(ok) < 2:
         raise Unavailable(f"needs at least 2 tasks finished ok, has {len(ok)}")
     problem = problem_space(summary.params, ok, run)
-    pairs = [(p, float(r.objective)) for r in ok
-             if r.objective is not None and (p := _point(problem, r)) is not None]
+    pairs = [(p, tuple(float(v) for v in r.values)) for r in ok
+             if r.values is not None and (p := _point(problem, r)) is not None]
     if len(pairs) < len(ok):
         print(f"{PROG}: warning: objective plot: {len(ok) - len(pairs)} ok task(s) outside the "
               "problem's space left out", file=sys.stderr)
@@ -378,7 +402,7 @@ def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
     problem, pairs = _ok_points(summary, run)
     space = problem.space
     total = len(pairs)
-    sample = surrogate_sample([(p, Direction.minimized(v, direction)) for p, v in pairs])
+    sample = surrogate_sample([(p, Direction.minimized(v[0], direction)) for p, v in pairs])
     points = [p for p, _ in sample]
     values = [Direction.minimized(v, direction) for _, v in sample]  # back as written
     columns = np.cumsum([0] + [d.transformed_size for d in space.dimensions])
@@ -467,6 +491,52 @@ def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
                                        frameon=False)
         legend.set_in_layout(False)  # the empty corner holds it; the panels keep their size
     _suptitle(fig, parts)
+    return fig
+
+
+def plot_each_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
+    """With several objectives: one row of panels per objective, each panel its partial
+    dependence on one parameter (a Gaussian process per objective, fitted as
+    plot_objective's); the 2-D panels are left out (count x n^2 of them)."""
+    goals = summary.goals
+    problem, pairs = _ok_points(summary, run)
+    space = problem.space
+    varying = [(k, d) for k, d in enumerate(space.dimensions) if not d.is_constant]
+    if not varying:
+        raise Unavailable("no parameter varies: nothing to plot against")
+    columns = np.cumsum([0] + [d.transformed_size for d in space.dimensions])
+    base = np.asarray(space.transform(space.rvs(SAMPLES, random_state=0)), dtype=float)
+    axes1 = [_Axis(d, k, int(columns[k]), GRID_1D) for k, d in varying]
+    n, many = len(axes1), len(axes1) > 3
+    size = 2.6 if n <= 4 else 2.0
+    fig, grid = plt.subplots(goals.count, n, figsize=(size * n + 1.2, 2.3 * goals.count + 1.4),
+                             layout="constrained", squeeze=False)
+    fitted = 0
+    for row, objective in enumerate(goals.objectives):
+        sample = surrogate_sample([(p, Direction.minimized(v[row], objective.direction))
+                                   for p, v in pairs])
+        fitted = len(sample)
+        points = [p for p, _ in sample]
+        values = [Direction.minimized(v, objective.direction) for _, v in sample]  # as written
+        model = _surrogate(space, points, [v for _, v in sample])
+        best = int(np.argmin([v for _, v in sample]))
+        for column, axis in enumerate(axes1):
+            ax = grid[row, column]
+            _panel_1d(ax, model, base, axis, points, values, best, bounds=_bounds(values))
+            axis.style(ax.xaxis, many)
+            ax.tick_params(labelsize=7 if many else 8)
+            if row == goals.count - 1:
+                ax.set_xlabel(axis.dim.name)
+            if column == 0:
+                ax.set_ylabel(f"{objective.name}\n({Direction.wording(objective.direction)})")
+    sample_text = f"{fitted} ok tasks" if fitted == len(pairs) else \
+        f"{fitted} of {len(pairs)} ok tasks: each objective's best and a random sample"
+    parts = ["Partial dependence of each objective (a row each) on each parameter",
+             f"a Gaussian process per objective fitted to {sample_text}; band: \u00b1 1 sd",
+             "dots: tasks; red star and dashed line: the objective's best task"]
+    _suptitle(fig, parts)
+    fig.legend(*_legend_entries(list(grid.ravel())), loc="outside lower center", ncols=4,
+               fontsize=8)
     return fig
 
 
@@ -714,7 +784,8 @@ def write_plots(summary: "ReportSummary", run: dict[str, Any], err: TextIO = sys
     removed): its note says why.
     """
     makers = {"convergence": lambda: plot_convergence(summary, run),
-              "objective": lambda: plot_objective(summary, run),
+              "objective": lambda: (plot_each_objective if summary.goals.several
+                                    else plot_objective)(summary, run),
               "timeline": lambda: plot_timeline(summary),
               "intermediate": lambda: plot_intermediate(summary, read_curves(summary.output)),
               "pareto": lambda: plot_pareto(summary)}

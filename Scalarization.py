@@ -1,6 +1,8 @@
 # SCALARIZATION PY
 # Several objectives made one for a model fit (ParEGO, Knowles 2006): each
-# objective normalized to [0, 1] over the results, then an augmented
+# objective normalized to [0, 1] over the Pareto front of the results (its
+# ideal and nadir point: weights drawn evenly then aim evenly along the
+# front, however far the worst results lie), then an augmented
 # Chebyshev scalarization with weights drawn afresh for every fit, so that
 # successive fits aim at different parts of the Pareto front. Every point
 # of the front minimizes one such scalarization (unlike a weighted sum,
@@ -10,6 +12,8 @@
 from collections.abc import Sequence
 
 import numpy as np
+
+from Objectives import pareto_indices
 
 AUGMENTATION = 0.05  # rho: the weighted sum's share, which breaks ties of the max
 
@@ -33,10 +37,14 @@ def parego(vectors: Sequence[Sequence[float]], weights: np.ndarray) -> list[floa
     -------
     list of float
         max_i(w_i f_i) + AUGMENTATION * sum_i(w_i f_i) per result, each
-        f_i scaled to [0, 1] over the results (a constant objective: 0).
+        f_i scaled so that the front's ideal is 0 and its nadir 1 (results
+        beyond the nadir above 1; an objective constant on the front: its
+        range over the results, or 1).
     """
     values = np.asarray(vectors, dtype=float)
-    low, high = values.min(axis=0), values.max(axis=0)
+    low = values.min(axis=0)  # the front's ideal point too
+    nadir = values[pareto_indices(vectors)].max(axis=0)
+    high = np.where(nadir > low, nadir, values.max(axis=0))
     spread = np.where(high > low, high - low, 1.0)
     weighted = weights * (values - low) / spread
     return list(weighted.max(axis=1) + AUGMENTATION * weighted.sum(axis=1))

@@ -5,6 +5,7 @@
 # summary, the report and `report.sh --best`, constraint-breaking and failed
 # tasks never in it, resume, and the cfgs refused in one line.
 
+import io
 import json
 import os
 import random
@@ -25,6 +26,7 @@ from conftest import (
 )
 
 import Objectives
+import Report
 from Config import load_config
 from Objectives import Constraint, Objective, pareto_indices
 from Status import Status
@@ -184,6 +186,20 @@ def test_the_report_lists_the_pareto_set_and_draws_the_front(searched: Path) -> 
     assert (searched / "pareto.png").stat().st_size > 0
     csv_top = report(str(searched), "--csv", "--top", "2").stdout.splitlines()
     assert [line.split(",")[0] for line in csv_top[1:]] == ["5", "1"]
+
+
+def test_convergence_and_objective_draw_each_objective(searched: Path) -> None:
+    summary = Report.write_report(str(searched), out=io.StringIO())
+    assert summary.notes["convergence"] is None and summary.notes["objective"] is None
+    panels = summary.figures["convergence"].axes
+    assert [ax.get_ylabel() for ax in panels] == ["val_loss (lower is better)",
+                                                  "train_seconds (lower is better)"]
+    # each panel's best so far: of the feasible ok tasks 0, 1, 4, 5, 6 (not task 2's 0.1)
+    assert [ax.lines[0].get_ydata()[-1] for ax in panels] == [0.2, 5.0]
+    grid = summary.figures["objective"].axes
+    assert len(grid) == 2 * 2  # a row per objective, a panel per parameter
+    assert [ax.get_ylabel() for ax in grid if ax.get_ylabel()] == [
+        "val_loss\n(lower is better)", "train_seconds\n(lower is better)"]
 
 
 def test_resume_keeps_the_front_and_tells_the_search(searched: Path, tmp_path: Path) -> None:

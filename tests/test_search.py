@@ -727,6 +727,13 @@ def test_parego_weights_pick_each_objectives_best():
     assert weights.min() >= 0 and weights.sum() == pytest.approx(1.0)
 
 
+def test_parego_scales_the_objectives_by_the_front_not_by_the_worst_result():
+    front = [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]
+    far = (100.0, 0.9)  # a bad result: scaled by it, the first objective would not count
+    assert np.argmin(parego(front + [far], np.array([0.5, 0.5]))) == 1
+    assert np.argmin(parego([(3.0, 1.0), (3.0, 2.0)], np.array([0.5, 0.5]))) == 0  # one point
+
+
 # -- failures -------------------------------------------------------------------
 def half_broken(point: list) -> bool:
     """The region where tasks fail (out of memory): the better half of x0."""
@@ -770,6 +777,23 @@ def test_the_feasibility_model_predicts_where_failures_lie():
     no_failure = np.empty((0, len(ok[0])))
     assert search.feasibility.fail_probability(transform(ok), no_failure, transform(inside),
                                                np.random.RandomState(0)) is None
+
+
+def test_a_refit_of_the_feasibility_kernel_does_not_start_from_the_last_one():
+    """A kernel fitted on few points may interpolate the labels (every length scale at
+    its floor): the next fit must not stay there (issue 21: its model allowed points that
+    all failed)."""
+    rows = np.random.RandomState(0).rand(60, 2)
+    labels = (rows[:, 0] > 0.6).astype(float)
+    model = Feasibility()
+    model.fit(rows[:12], labels[:12], np.random.RandomState(0))
+    collapsed = model.fitted.theta.copy()
+    collapsed[1:3] = np.log(Acquisition.LENGTH_BOUNDS[0])  # the Matern's length scales
+    model.fitted = model.fitted.clone_with_theta(collapsed)
+    refit = model.fit(rows, labels, np.random.RandomState(0))
+    fresh = Feasibility().fit(rows, labels, np.random.RandomState(0))
+    assert model.fits == 2
+    assert np.allclose(refit.theta, fresh.theta)
 
 
 def test_a_large_batch_for_several_objectives_is_complete_and_new():
