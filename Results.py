@@ -1,12 +1,16 @@
 # RESULTS PY
 # results.csv (and started.csv, progress.csv) as append-only journals: each
-# batch of rows is written, flushed and fsynced before anything else
-# happens. The one parser of them (parse_journal; History.py reads rows
-# for the search through it): a record ends at a newline outside quotes, a
-# torn last record left by a crash is set apart (and cut off before
-# appending), and a line that does not parse is named and skipped alone,
-# never hiding the rows after it. The rows of a finished and of a started
-# task are built here, beside their columns (results_row, started_row).
+# batch of rows is written to the file (one write(2): in the kernel's page
+# cache, it survives the driver killed outright) before anything else
+# happens, and fsynced (it survives the OS's crash too) either at once
+# (append) or when the loop asks (write, then sync: Workflow fsyncs a
+# turn's rows after the turn's launches). The one parser of them
+# (parse_journal; History.py reads rows for the search through it): a
+# record ends at a newline outside quotes, a torn last record left by a
+# crash is set apart (and cut off before appending), and a line that does
+# not parse is named and skipped alone, never hiding the rows after it.
+# The rows of a finished and of a started task are built here, beside
+# their columns (results_row, started_row).
 
 import csv
 import io
@@ -174,7 +178,7 @@ def parse_journal(data: bytes) -> Parsed:
 
 
 class Journal:
-    """An append-only CSV file: each batch of rows is one write, then fsync.
+    """An append-only CSV file: each batch of rows is one write; fsync at once or later.
 
     Parameters
     ----------
@@ -188,17 +192,22 @@ class Journal:
     Notes
     -----
     A batch that cannot be written whole (disk full, quota) is cut off again
-    before the error is raised: the file only ever holds complete rows.
+    before the error is raised: the file only ever holds complete rows. A
+    row written and not yet synced is in the file for every reader and
+    survives the driver's death (SIGKILL); only a crash of the OS, which
+    ends the tasks too, can lose it.
     """
 
     def __init__(self, path: str, columns: list[str]) -> None:
         self.path = path
         self.columns = columns
         self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        self.unsynced = False  # rows written since the last fsync
         try:
             size = os.fstat(self._fd).st_size
             if size == 0:
                 self._write(",".join(columns) + "\n")
+                self.sync()
             else:
                 self._check_and_cut(size)
         except (OSError, JournalError):
@@ -219,6 +228,11 @@ class Journal:
 
     def append(self, rows: Iterable[dict[str, Any]]) -> None:
         """Append rows and make them durable (one write and one fsync for the batch)."""
+        self.write(rows)
+        self.sync()
+
+    def write(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Append rows in one write(2), all or none; `sync` makes them durable."""
         text = io.StringIO()
         plain = csv.DictWriter(text, fieldnames=self.columns, lineterminator="\n",
                                extrasaction="raise")
@@ -240,16 +254,22 @@ class Journal:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view):]
-            os.fsync(self._fd)
         except OSError:
             try:  # leave no part of the batch behind
                 os.ftruncate(self._fd, size)
             except OSError:
                 pass
             raise
+        self.unsynced = True
+
+    def sync(self) -> None:
+        """fsync the rows written since the last sync (none: no call)."""
+        if self.unsynced:
+            os.fsync(self._fd)
+            self.unsynced = False
 
     def close(self) -> None:
-        """Close the file (rows are already durable)."""
+        """Close the file (rows written since the last sync are left to the page cache)."""
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

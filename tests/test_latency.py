@@ -5,10 +5,12 @@
 # (Heap.py); a snapshot for the fitter carries only the results it has
 # not had (Search.snapshot(since), Proposer.Held) and the fit is the same;
 # the random phase draws the original's points without fitting a model;
-# a replacement starts before the sweep for what ended tasks left behind.
+# a replacement starts before the sweep for what ended tasks left behind,
+# and after its predecessor's row is written but before that row's fsync.
 
 import gc
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +173,36 @@ def test_a_replacement_starts_before_the_sweep_for_leftovers(
                         open_journals(str(output), config.problem.names, config.metrics))
     assert workflow.run() == 0
     assert calls == ["start", "record", "start", "sweep", "record", "start", "sweep", "record"]
+
+
+def test_a_replacement_starts_after_the_row_is_written_and_before_its_fsync(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row written survives the driver killed outright; only the OS's crash, which
+    ends the tasks too, needs the fsync: it waits for the turn's launches."""
+    config, output = search_folder(tmp_path)
+    plan = Plan(parallelism=1, concurrency=1, points_max=3, output=str(output))
+    workflow: Workflow
+    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
+                      in_process=False)
+    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    results = workflow.journals.results
+    events: list[str] = []
+
+    def on_results(name: str, call: Any) -> Any:
+        def noted(fd: int, *args: Any) -> Any:
+            if fd == results._fd:
+                events.append(name)
+            return call(fd, *args)
+        return noted
+    monkeypatch.setattr(os, "write", on_results("write", os.write))
+    monkeypatch.setattr(os, "fsync", on_results("fsync", os.fsync))
+    popen = subprocess.Popen
+
+    def launched(*args: Any, **kwargs: Any) -> subprocess.Popen:
+        events.append("launch")
+        return popen(*args, **kwargs)
+    monkeypatch.setattr(subprocess, "Popen", launched)
+    assert workflow.run() == 0
+    assert events == ["launch", "write", "launch", "fsync", "write", "launch", "fsync",
+                      "write", "fsync"]
