@@ -1,8 +1,8 @@
 # WORKFLOW PY
 # The search loop: start POINTS_INIT tasks; sleep until a task exits, a
 # signal arrives or a deadline passes (never a fixed-interval poll); record
-# each outcome in results.csv first (written; fsynced once the turn's
-# launches are made), tell the search, refill the free lanes; stop issuing
+# each outcome in results.csv first (written; fsynced on a thread of its
+# own, Results.Syncer), tell the search, refill the free lanes; stop issuing
 # on POINTS_MAX, on too many failures, when a task could not end before
 # the job's end (Walltime.py), on a signal, or when not one task can start
 # (StopReason.py names why); then drain. At
@@ -25,15 +25,18 @@
 # Call order: run() -> _open -> points.start -> _loop; each turn:
 #   _handle_signal, _check_stop -> _launch (_want; Issuer.choose: which
 #   points; _start: one task each, in a free lane (TASK_SLOT) on its seat;
-#   then _watch each, started.csv) -> _settle (fsync of the turn's rows,
-#   best.json), _sweep (leftovers of tasks that ended), _look, _status:
+#   then _watch each, started.csv) -> _settle (the turn's rows to the
+#   Syncer, best.json), _sweep (leftovers of tasks that ended), _look, _status:
 #   after the launches, so that no replacement waits for them ->
-#   running.wait (select) -> _handle_signal, deadlines, walltime -> _record
+#   running.wait (select) -> _check_points, _check_syncs, _handle_signal,
+#   deadlines, walltime -> _record
 #   (results.csv written, then the search, then the log) -> _sync (a joined
 #   search);
 # then _close -> _finish (summary, best, the resume line, the exit code).
 # Threading: all of it on the caller's thread. The points' thread
-# (Proposer) only calls wake(); signal handlers only take note
+# (Proposer) only calls wake(); the Syncer's only fsyncs the journals the
+# loop has written to (closed, so done, before the journals); signal
+# handlers only take note
 # (Signals.Noted) and wake select() through the wakeup fd.
 
 import math
@@ -60,7 +63,7 @@ from Objectives import FAIL, Told
 from Progress import ProgressReader
 from Pruner import Pruner
 from PruneRule import Verdict
-from Results import Journal, Journals, results_row, started_row
+from Results import Journal, Journals, Syncer, results_row, started_row
 from RunningTasks import RunningTasks
 from Status import Status
 from StopReason import Ended, Stopping, StopReason
@@ -126,6 +129,7 @@ class Workflow:
         self.next_launch = 0.0
         self.leftovers: Leftovers | None = None
         self.journals = journals  # opened by the caller, closed by the run
+        self.syncer: Syncer | None = None  # fsyncs the journals' rows (a thread; _open)
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
@@ -145,6 +149,7 @@ class Workflow:
     def _open(self) -> None:
         # from now on orphans of tasks become our children
         self.leftovers = Leftovers(self.plan.output)
+        self.syncer = Syncer()
         for end in (self.wake_read, self.wake_write):
             end.setblocking(False)
         signal.set_wakeup_fd(self.wake_write.fileno(), warn_on_full_buffer=False)
@@ -160,6 +165,9 @@ class Workflow:
                 say(f"stopped {stopped} process(es) the tasks left behind")
         self.points.close()  # joins its thread and ends its fitting process
         self.progress.close()
+        if self.syncer is not None:
+            self.syncer.close()  # every row requested is synced: the summary may follow
+            self._check_syncs()
         self.running.close()
         self.wake_read.close()
         self.wake_write.close()
@@ -223,6 +231,7 @@ class Workflow:
                 self._status()
             finished = self.running.wait(self._timeout())
             self._check_points()
+            self._check_syncs()
             self._handle_signal()
             self.running.fire_deadlines()
             self._check_walltime()
@@ -233,16 +242,19 @@ class Workflow:
                 self._sync()
 
     def _settle(self) -> None:
-        """What a turn's records leave for after its launches: fsync the rows (written
-        before the launches, they survive the driver's own death; the fsync guards them
-        against the OS's), then best.json."""
+        """What a turn's records leave for after its launches: the fsync of its rows
+        (written before the launches, they survive the driver's own death; the fsync,
+        on the Syncer's thread, guards them against the OS's), then best.json."""
         self.unsettled = False
-        for journal in (self.journals.results, self.journals.started):
-            try:
-                journal.sync()
-            except OSError as err:
-                self._cannot_write(journal, err)
+        assert self.syncer is not None
+        self.syncer.request([self.journals.results, self.journals.started])
         self.best_file.keep(self._whole().front)
+
+    def _check_syncs(self) -> None:
+        """Stop as on a full disk when a journal's fsync failed."""
+        failed = self.syncer.failure() if self.syncer is not None else None
+        if failed is not None and self.io_error is None:
+            self._cannot_write(*failed)
 
     def _sweep(self) -> None:
         """Kill what ended tasks left outside their process group; reap such orphans."""
@@ -366,7 +378,7 @@ class Workflow:
             columns = self.journals.started.columns
             if self._journal(self.journals.started, [started_row(t, columns) for t in launched],
                              durable=False):
-                self.unsettled = True  # fsynced by _settle
+                self.unsettled = True  # fsynced on the Syncer's thread (_settle)
             say("tasks_running: ", len(self.running))
         if issues and self.config.launch_delay:
             self.next_launch = time.time() + self.config.launch_delay
@@ -572,8 +584,8 @@ class Workflow:
 
     def _journal(self, journal: Journal, rows: list[dict[str, Any]],
                  durable: bool = True) -> bool:
-        """Append rows (all or none), fsynced at once if `durable` (else by _settle);
-        a full disk stops the run cleanly.
+        """Append rows (all or none), fsynced at once if `durable` (else on the
+        Syncer's thread: _settle); a full disk stops the run cleanly.
 
         Returns whether the rows were written.
         """
