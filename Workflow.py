@@ -26,12 +26,12 @@
 #   _handle_signal, _check_stop -> _launch (_want; Issuer.choose: which
 #   points; _start: one task each, in a free lane (TASK_SLOT) on its seat;
 #   then _watch each, started.csv) -> _settle (the turn's rows to the
-#   Syncer, best.json), _sweep (leftovers of tasks that ended), _look, _status:
+#   Syncer), _sweep (leftovers of tasks that ended), _look, _status:
 #   after the launches, so that no replacement waits for them ->
 #   running.wait (select) -> _check_points, _check_syncs, _handle_signal,
 #   deadlines, walltime -> _record
-#   (results.csv written, then the search, then the log) -> _sync (a joined
-#   search);
+#   (results.csv written, then the search, then the log and best.json) ->
+#   _sync (a joined search);
 # then _close -> _finish (summary, best, the resume line, the exit code).
 # Threading: all of it on the caller's thread. The points' thread
 # (Proposer) only calls wake(); the Syncer's only fsyncs the journals the
@@ -244,11 +244,10 @@ class Workflow:
     def _settle(self) -> None:
         """What a turn's records leave for after its launches: the fsync of its rows
         (written before the launches, they survive the driver's own death; the fsync,
-        on the Syncer's thread, guards them against the OS's), then best.json."""
+        on the Syncer's thread, guards them against the OS's)."""
         self.unsettled = False
         assert self.syncer is not None
         self.syncer.request([self.journals.results, self.journals.started])
-        self.best_file.keep(self._whole().front)
 
     def _check_syncs(self) -> None:
         """Stop as on a full disk when a journal's fsync failed."""
@@ -355,12 +354,13 @@ class Workflow:
         issues = self._choose(self._want())
         launched: list[Task] = []
         unstarted: list[Task] = []
+        no_process = ""  # why a task could not start for want of processes
         for number, issue in enumerate(issues):
             try:
                 task = self._start(issue)
             except NoProcessLeft as err:  # run with the lanes that could start
                 self.issuer.put_back(issues[number:])
-                self._no_process_left(str(err))
+                no_process = str(err)
                 break
             except OSError as err:  # OUTPUT's fault, not the task's: stop the run
                 self.issuer.give_up(issues[number:])
@@ -374,6 +374,8 @@ class Workflow:
             (unstarted if task.cannot_start else launched).append(task)
         for task in launched:  # after the launches: none waits for another's bookkeeping
             self._watch(task)
+        if no_process:
+            self._no_process_left(no_process)
         if launched:
             columns = self.journals.started.columns
             if self._journal(self.journals.started, [started_row(t, columns) for t in launched],
@@ -479,7 +481,7 @@ class Workflow:
         if not self._journal(self.journals.results, rows, durable=False):
             self._lose(outcomes)
             return
-        self.unsettled = True  # fsynced, and best.json kept, after the launches (_settle)
+        self.unsettled = True  # fsynced on the Syncer's thread after the launches (_settle)
         self._try_again([t for t, _ in outcomes if t.retried])
         if self.joint is not None:
             for task, outcome in outcomes:
@@ -489,6 +491,7 @@ class Workflow:
             self._free(task)
             self._count(task, outcome)
             task.log_end(outcome, self.plan.output)
+        self.best_file.keep(self._whole().front)  # the next tasks see it (written as it changes)
         say("tasks_running: ", len(self.running))
 
     def _tell(self, outcomes: list[tuple[Task, Outcome]]) -> None:
