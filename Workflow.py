@@ -29,9 +29,8 @@
 #   Syncer), _sweep (leftovers of tasks that ended), _look, _status:
 #   after the launches, so that no replacement waits for them ->
 #   running.wait (select) -> _check_points, _check_syncs, _handle_signal,
-#   deadlines, walltime -> _record
-#   (results.csv written, then the search, then the log and best.json) ->
-#   _sync (a joined search);
+#   deadlines, walltime -> _record (results.csv written, then the search,
+#   then the log and best.json) -> _sync (a joined search);
 # then _close -> _finish (summary, best, the resume line, the exit code).
 # Threading: all of it on the caller's thread. The points' thread
 # (Proposer) only calls wake(); the Syncer's only fsyncs the journals the
