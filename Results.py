@@ -1,16 +1,23 @@
 # RESULTS PY
 # results.csv (and started.csv, progress.csv) as append-only journals: each
-# batch of rows is written, flushed and fsynced before anything else
-# happens. The one parser of them (parse_journal; History.py reads rows
-# for the search through it): a record ends at a newline outside quotes, a
-# torn last record left by a crash is set apart (and cut off before
-# appending), and a line that does not parse is named and skipped alone,
-# never hiding the rows after it. The rows of a finished and of a started
-# task are built here, beside their columns (results_row, started_row).
+# batch of rows is written to the file (one write(2): in the kernel's page
+# cache, it survives the driver killed outright) before anything else
+# happens, and fsynced (it survives the OS's crash too) either at once
+# (append) or on a thread of its own (write, then Syncer.request: the loop
+# never waits for the disk; Syncer.close returns once all is synced).
+# Threading: a Journal's calls come from one thread at a time, except that
+# the Syncer's thread may fsync it while the loop writes.
+# The one parser of them (parse_journal; History.py reads rows for the
+# search through it): a record ends at a newline outside quotes, a torn
+# last record left by a crash is set apart (and cut off before appending),
+# and a line that does not parse is named and skipped alone, never hiding
+# the rows after it. The rows of a finished and of a started task are
+# built here, beside their columns (results_row, started_row).
 
 import csv
 import io
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,7 +181,7 @@ def parse_journal(data: bytes) -> Parsed:
 
 
 class Journal:
-    """An append-only CSV file: each batch of rows is one write, then fsync.
+    """An append-only CSV file: each batch of rows is one write; fsync at once or later.
 
     Parameters
     ----------
@@ -188,7 +195,10 @@ class Journal:
     Notes
     -----
     A batch that cannot be written whole (disk full, quota) is cut off again
-    before the error is raised: the file only ever holds complete rows.
+    before the error is raised: the file only ever holds complete rows. A
+    row written and not yet synced is in the file for every reader and
+    survives the driver's death (SIGKILL); only a crash of the OS, which
+    ends the tasks too, can lose it.
     """
 
     def __init__(self, path: str, columns: list[str]) -> None:
@@ -199,6 +209,7 @@ class Journal:
             size = os.fstat(self._fd).st_size
             if size == 0:
                 self._write(",".join(columns) + "\n")
+                self.sync()
             else:
                 self._check_and_cut(size)
         except (OSError, JournalError):
@@ -219,6 +230,11 @@ class Journal:
 
     def append(self, rows: Iterable[dict[str, Any]]) -> None:
         """Append rows and make them durable (one write and one fsync for the batch)."""
+        self.write(rows)
+        self.sync()
+
+    def write(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Append rows in one write(2), all or none; `sync` makes them durable."""
         text = io.StringIO()
         plain = csv.DictWriter(text, fieldnames=self.columns, lineterminator="\n",
                                extrasaction="raise")
@@ -240,7 +256,6 @@ class Journal:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view):]
-            os.fsync(self._fd)
         except OSError:
             try:  # leave no part of the batch behind
                 os.ftruncate(self._fd, size)
@@ -248,11 +263,65 @@ class Journal:
                 pass
             raise
 
+    def sync(self) -> None:
+        """fsync the rows written so far."""
+        os.fsync(self._fd)
+
     def close(self) -> None:
-        """Close the file (rows are already durable)."""
+        """Close the file (its Syncer, if any, closed first)."""
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+class Syncer:
+    """fsyncs journals on a thread of its own, so that the loop never waits for the disk.
+
+    The loop writes rows (Journal.write), then asks for their fsync
+    (request); requests that come while an fsync runs are served by one more
+    fsync of each journal. An fsync that fails is kept for the loop to act
+    on (failure); the journals go on being synced.
+    """
+
+    def __init__(self) -> None:
+        self._due: dict[int, Journal] = {}  # by id: the journals written since their last fsync
+        self._failed: tuple[Journal, OSError] | None = None
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._serve, name="fsync", daemon=True)
+        self._thread.start()
+
+    def request(self, journals: Iterable[Journal]) -> None:
+        """fsync these journals (written to by now) soon; never blocks."""
+        with self._cond:
+            self._due.update((id(journal), journal) for journal in journals)
+            self._cond.notify()
+
+    def failure(self) -> tuple[Journal, OSError] | None:
+        """The first journal whose fsync failed, and why (None: none did)."""
+        with self._cond:
+            return self._failed
+
+    def close(self) -> None:
+        """Return once every journal requested has been synced; end the thread."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._due or self._closing)
+                if not self._due:
+                    return
+                due, self._due = list(self._due.values()), {}
+            for journal in due:
+                try:
+                    journal.sync()
+                except OSError as err:
+                    with self._cond:
+                        self._failed = self._failed or (journal, err)
 
 
 def read_journal(path: str) -> tuple[list[str], list[dict[str, str]]]:

@@ -203,6 +203,7 @@ class Task:
     origin: Origin = Origin.RANDOM  # where its point came from: started.csv's `origin`
     first_hosts: tuple[str, ...] = ()  # a second try: the hosts its first try failed on at once
     retried: bool = False  # failed at once: its point is tried again elsewhere (BadNodes.py)
+    launch_line: str = ""  # its LAUNCH: the launcher's command line (the debug log)
 
     @property
     def name(self) -> str:

@@ -1,10 +1,11 @@
 # WORKFLOW PY
 # The search loop: start POINTS_INIT tasks; sleep until a task exits, a
 # signal arrives or a deadline passes (never a fixed-interval poll); record
-# each outcome in results.csv first, tell the search, refill the free
-# lanes; stop issuing on POINTS_MAX, on too many failures, when a task
-# could not end before the job's end (Walltime.py), on a signal, or when
-# not one task can start (StopReason.py names why); then drain. At
+# each outcome in results.csv first (written; fsynced on a thread of its
+# own, Results.Syncer), tell the search, refill the free lanes; stop issuing
+# on POINTS_MAX, on too many failures, when a task could not end before
+# the job's end (Walltime.py), on a signal, or when not one task can start
+# (StopReason.py names why); then drain. At
 # Walltime.stop_time (kill_grace + REPORT_TIME before the job's end) it
 # stops its running tasks itself, recorded `killed`, before the scheduler
 # does. Every progress_interval seconds it reads the running tasks' new
@@ -23,14 +24,18 @@
 #
 # Call order: run() -> _open -> points.start -> _loop; each turn:
 #   _handle_signal, _check_stop -> _launch (_want; Issuer.choose: which
-#   points; _start: one task each, in a free lane (TASK_SLOT) on its seat)
-#   -> _sweep (leftovers of tasks that ended), _look, _status: after the
-#   launches, so that no replacement waits for them -> running.wait
-#   (select) -> _handle_signal, deadlines, walltime -> _record
-#   (results.csv, then the search, then the log) -> _sync (a joined search);
+#   points; _start: one task each, in a free lane (TASK_SLOT) on its seat;
+#   then _watch each, started.csv) -> _settle (the turn's rows to the
+#   Syncer), _sweep (leftovers of tasks that ended), _look, _status:
+#   after the launches, so that no replacement waits for them ->
+#   running.wait (select) -> _check_points, _check_syncs, _handle_signal,
+#   deadlines, walltime -> _record (results.csv written, then the search,
+#   then the log and best.json) -> _sync (a joined search);
 # then _close -> _finish (summary, best, the resume line, the exit code).
 # Threading: all of it on the caller's thread. The points' thread
-# (Proposer) only calls wake(); signal handlers only take note
+# (Proposer) only calls wake(); the Syncer's only fsyncs the journals the
+# loop has written to (closed, so done, before the journals); signal
+# handlers only take note
 # (Signals.Noted) and wake select() through the wakeup fd.
 
 import math
@@ -57,7 +62,7 @@ from Objectives import FAIL, Told
 from Progress import ProgressReader
 from Pruner import Pruner
 from PruneRule import Verdict
-from Results import Journal, Journals, results_row, started_row
+from Results import Journal, Journals, Syncer, results_row, started_row
 from RunningTasks import RunningTasks
 from Status import Status
 from StopReason import Ended, Stopping, StopReason
@@ -123,6 +128,7 @@ class Workflow:
         self.next_launch = 0.0
         self.leftovers: Leftovers | None = None
         self.journals = journals  # opened by the caller, closed by the run
+        self.syncer: Syncer | None = None  # fsyncs the journals' rows (a thread; _open)
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
@@ -130,6 +136,7 @@ class Workflow:
         self.pruner = Pruner(config.pruner, config.direction) if config.pruner else None
         self.best_file = Keeper(plan.output, self.goals)  # OUTPUT/best.json
         self.unswept = False  # tasks ended since the last sweep for what they left behind
+        self.unsettled = False  # rows recorded since the last _settle
         # a joined search: this driver's steps in it
         self.joint = JoinedLoop(joined, points, self.issuer, self._points_failed,
                                 self.pruner) if joined is not None else None
@@ -141,6 +148,7 @@ class Workflow:
     def _open(self) -> None:
         # from now on orphans of tasks become our children
         self.leftovers = Leftovers(self.plan.output)
+        self.syncer = Syncer()
         for end in (self.wake_read, self.wake_write):
             end.setblocking(False)
         signal.set_wakeup_fd(self.wake_write.fileno(), warn_on_full_buffer=False)
@@ -156,6 +164,9 @@ class Workflow:
                 say(f"stopped {stopped} process(es) the tasks left behind")
         self.points.close()  # joins its thread and ends its fitting process
         self.progress.close()
+        if self.syncer is not None:
+            self.syncer.close()  # every row requested is synced: the summary may follow
+            self._check_syncs()
         self.running.close()
         self.wake_read.close()
         self.wake_write.close()
@@ -204,6 +215,8 @@ class Workflow:
                     self._record(unstarted)
                     continue
                 self._check_stop()  # launching may have met a full disk
+            if self.unsettled:
+                self._settle()
             if not self.running and (self.stopping is not None or self._issued_all()) \
                     and not self._waiting():
                 self._look()  # the last lines of the tasks that ended last
@@ -217,6 +230,7 @@ class Workflow:
                 self._status()
             finished = self.running.wait(self._timeout())
             self._check_points()
+            self._check_syncs()
             self._handle_signal()
             self.running.fire_deadlines()
             self._check_walltime()
@@ -225,6 +239,20 @@ class Workflow:
                 self.unswept = True
             if self.joint is not None and self.joint.due():
                 self._sync()
+
+    def _settle(self) -> None:
+        """What a turn's records leave for after its launches: the fsync of its rows
+        (written before the launches, they survive the driver's own death; the fsync,
+        on the Syncer's thread, guards them against the OS's)."""
+        self.unsettled = False
+        assert self.syncer is not None
+        self.syncer.request([self.journals.results, self.journals.started])
+
+    def _check_syncs(self) -> None:
+        """Stop as on a full disk when a journal's fsync failed."""
+        failed = self.syncer.failure() if self.syncer is not None else None
+        if failed is not None and self.io_error is None:
+            self._cannot_write(*failed)
 
     def _sweep(self) -> None:
         """Kill what ended tasks left outside their process group; reap such orphans."""
@@ -325,12 +353,13 @@ class Workflow:
         issues = self._choose(self._want())
         launched: list[Task] = []
         unstarted: list[Task] = []
+        no_process = ""  # why a task could not start for want of processes
         for number, issue in enumerate(issues):
             try:
                 task = self._start(issue)
             except NoProcessLeft as err:  # run with the lanes that could start
                 self.issuer.put_back(issues[number:])
-                self._no_process_left(str(err))
+                no_process = str(err)
                 break
             except OSError as err:  # OUTPUT's fault, not the task's: stop the run
                 self.issuer.give_up(issues[number:])
@@ -342,9 +371,15 @@ class Workflow:
                 self.issuer.give_up([issue])
                 continue
             (unstarted if task.cannot_start else launched).append(task)
+        for task in launched:  # after the launches: none waits for another's bookkeeping
+            self._watch(task)
+        if no_process:
+            self._no_process_left(no_process)
         if launched:
             columns = self.journals.started.columns
-            self._journal(self.journals.started, [started_row(t, columns) for t in launched])
+            if self._journal(self.journals.started, [started_row(t, columns) for t in launched],
+                             durable=False):
+                self.unsettled = True  # fsynced on the Syncer's thread (_settle)
             say("tasks_running: ", len(self.running))
         if issues and self.config.launch_delay:
             self.next_launch = time.time() + self.config.launch_delay
@@ -384,7 +419,7 @@ class Workflow:
                     placement=issue.seat, origin=issue.origin, first_hosts=issue.first_hosts)
         launch = self.launcher.launch(self.plan.parallelism, task.placement)
         env = self.environ | launch.env
-        env["LAUNCH"] = shlex.join(launch.argv)
+        env["LAUNCH"] = task.launch_line = shlex.join(launch.argv)
         try:
             task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
         except (NoProcessLeft, OSError):
@@ -397,11 +432,9 @@ class Workflow:
         self.issued += 1
         if self.joint is not None and claim is not None:
             self.joint.started(task.id, claim)
-        if not task.cannot_start:
-            self._watch(task, env["LAUNCH"])
         return task
 
-    def _watch(self, task: Task, launch: str) -> None:
+    def _watch(self, task: Task) -> None:
         """Watch a task that started: its exit, its deadlines, its output."""
         self.running.add(task)
         self.progress.watch(task.id, task.output_file(self.plan.output))
@@ -409,7 +442,8 @@ class Workflow:
             self.next_look = time.time() + self.config.progress_interval
         say("started: ", task.name, "pid", task.pid,
             format_params(task.params, task.params.values()))
-        debug(f"  {task.name}: LAUNCH={launch!r} cwd={task.task_dir(self.plan.output)} argv:",
+        debug(f"  {task.name}: LAUNCH={task.launch_line!r} "
+              f"cwd={task.task_dir(self.plan.output)} argv:",
               shlex.join([self.config.script, str(self.plan.parallelism),
                           json_dumps(task.params)]))
 
@@ -443,9 +477,10 @@ class Workflow:
                 outcome.objective = self.pruner.last_value(task.id)
             self.issuer.judge(task, outcome, may_retry)
         rows = [results_row(t, o, self.config.metrics) for t, o in outcomes]
-        if not self._journal(self.journals.results, rows):
+        if not self._journal(self.journals.results, rows, durable=False):
             self._lose(outcomes)
             return
+        self.unsettled = True  # fsynced on the Syncer's thread after the launches (_settle)
         self._try_again([t for t, _ in outcomes if t.retried])
         if self.joint is not None:
             for task, outcome in outcomes:
@@ -455,7 +490,7 @@ class Workflow:
             self._free(task)
             self._count(task, outcome)
             task.log_end(outcome, self.plan.output)
-        self.best_file.keep(self._whole().front)
+        self.best_file.keep(self._whole().front)  # the next tasks see it (written as it changes)
         say("tasks_running: ", len(self.running))
 
     def _tell(self, outcomes: list[tuple[Task, Outcome]]) -> None:
@@ -549,20 +584,28 @@ class Workflow:
             line += self.joint.status_words(len(self.running))
         shout(line)
 
-    def _journal(self, journal: Journal, rows: list[dict[str, Any]]) -> bool:
-        """Append rows durably (all or none); a full disk stops the run cleanly.
+    def _journal(self, journal: Journal, rows: list[dict[str, Any]],
+                 durable: bool = True) -> bool:
+        """Append rows (all or none), fsynced at once if `durable` (else on the
+        Syncer's thread: _settle); a full disk stops the run cleanly.
 
         Returns whether the rows were written.
         """
         try:
-            journal.append(rows)
+            journal.write(rows)
+            if durable:
+                journal.sync()
         except OSError as err:
-            if self.io_error is None:
-                self.io_error = err
-                shout(f"cannot write {journal.path}: {err.strerror}; stopping")
-            self.running.stop_all(Status.KILLED)
+            self._cannot_write(journal, err)
             return False
         return True
+
+    def _cannot_write(self, journal: Journal, err: OSError) -> None:
+        """A journal met a full disk (or an I/O error): say so once, stop the run."""
+        if self.io_error is None:
+            self.io_error = err
+            shout(f"cannot write {journal.path}: {err.strerror}; stopping")
+        self.running.stop_all(Status.KILLED)
 
     # -- intermediate values and pruning ---------------------------------------
     def _look(self) -> None:

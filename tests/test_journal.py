@@ -3,13 +3,17 @@
 # writer on an existing file: a torn last record is set apart wherever the
 # crash cut it (inside a quoted value too), a line that does not parse is
 # named and never hides the rows after it, and a file with another header
-# is refused before anything is written.
+# is refused before anything is written; the Syncer fsyncs what it is asked
+# to on its own thread and keeps the first failure for the loop.
 
+import errno
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
-from Results import Journal, JournalError, parse_journal, read_journal
+from Results import Journal, JournalError, Syncer, parse_journal, read_journal
 
 HEADER = b"id,status,v\n"
 
@@ -94,3 +98,32 @@ def test_the_reader_reads_a_value_over_the_csv_field_limit(tmp_path: Path) -> No
     journal.close()
     assert read_journal(str(path))[1] == [{"id": "0", "status": "ok", "v": big}]
     Journal(str(path), ["id", "status", "v"]).close()  # reopened for appending
+
+
+def test_the_syncer_fsyncs_on_its_thread_and_keeps_the_first_failure(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = Journal(str(tmp_path / "good.csv"), ["id"])
+    bad = Journal(str(tmp_path / "bad.csv"), ["id"])
+    synced: list[tuple[str, bool]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        name = "bad" if fd == bad._fd else "good"
+        synced.append((name, threading.current_thread() is threading.main_thread()))
+        if name == "bad":
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", fsync)
+    syncer = Syncer()
+    good.write([{"id": 1}])
+    bad.write([{"id": 1}])
+    syncer.request([good, bad])
+    syncer.request([good])
+    syncer.close()  # returns once all it was asked is done
+    assert ("good", False) in synced and ("bad", False) in synced
+    assert not any(on_loop for _, on_loop in synced)
+    failed = syncer.failure()
+    assert failed is not None and failed[0] is bad and failed[1].errno == errno.EIO
+    assert read_journal(good.path)[1] == [{"id": "1"}]  # written whatever the fsync did
+    good.close()
+    bad.close()

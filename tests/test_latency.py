@@ -5,10 +5,16 @@
 # (Heap.py); a snapshot for the fitter carries only the results it has
 # not had (Search.snapshot(since), Proposer.Held) and the fit is the same;
 # the random phase draws the original's points without fitting a model;
-# a replacement starts before the sweep for what ended tasks left behind.
+# a replacement starts before the sweep for what ended tasks left behind,
+# after its predecessor's row is written, and never waits for its fsync.
 
+import errno
 import gc
+import io
+import logging
 import os
+import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,7 @@ from Problem import Problem
 from Proposer import FitSettings, Fitter, Held, Proposer
 from Results import open_journals
 from Search import Search
+from utils import LOG
 from Workflow import Plan, Workflow
 
 TASK = """#!/bin/bash
@@ -171,3 +178,61 @@ def test_a_replacement_starts_before_the_sweep_for_leftovers(
                         open_journals(str(output), config.problem.names, config.metrics))
     assert workflow.run() == 0
     assert calls == ["start", "record", "start", "sweep", "record", "start", "sweep", "record"]
+
+
+def test_a_replacement_starts_after_the_row_is_written_and_never_waits_for_its_fsync(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row written survives the driver killed outright; only the OS's crash, which
+    ends the tasks too, needs the fsync: it runs on a thread of its own, done by the end."""
+    config, output = search_folder(tmp_path)
+    plan = Plan(parallelism=1, concurrency=1, points_max=3, output=str(output))
+    workflow: Workflow
+    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
+                      in_process=False)
+    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    results = workflow.journals.results
+    events: list[tuple[str, bool]] = []  # (what, on the loop's thread)
+
+    def on_results(name: str, call: Any) -> Any:
+        def noted(fd: int, *args: Any) -> Any:
+            if fd == results._fd:
+                events.append((name, threading.current_thread() is threading.main_thread()))
+            return call(fd, *args)
+        return noted
+    monkeypatch.setattr(os, "write", on_results("write", os.write))
+    monkeypatch.setattr(os, "fsync", on_results("fsync", os.fsync))
+    popen = subprocess.Popen
+
+    def launched(*args: Any, **kwargs: Any) -> subprocess.Popen:
+        events.append(("launch", True))
+        return popen(*args, **kwargs)
+    monkeypatch.setattr(subprocess, "Popen", launched)
+    assert workflow.run() == 0
+    assert [what for what, _ in events if what != "fsync"] == \
+        ["launch", "write", "launch", "write", "launch", "write"]
+    assert all(on_loop == (what != "fsync") for what, on_loop in events)
+    assert events[-1][0] == "fsync", "the last row is synced before the run ends"
+
+
+def test_a_failed_fsync_stops_the_run_as_a_full_disk_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    said = io.StringIO()
+    monkeypatch.setattr(LOG, "handlers", [logging.StreamHandler(said)])
+    config, output = search_folder(tmp_path)
+    plan = Plan(parallelism=1, concurrency=1, points_max=3, output=str(output))
+    workflow: Workflow
+    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
+                      in_process=False)
+    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    results = workflow.journals.results
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if fd == results._fd:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert workflow.run() != 0
+    assert f"cannot write {results.path}: Input/output error; stopping" in said.getvalue()
