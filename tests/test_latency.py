@@ -71,6 +71,18 @@ def search_folder(tmp_path: Path) -> tuple[Config, Path]:
     return Config(script=str(script), problem=space()), output
 
 
+def three_tasks_one_at_a_time(tmp_path: Path) -> Workflow:
+    """The loop of search_folder's search: 3 tasks, one at a time, fits in a thread."""
+    config, output = search_folder(tmp_path)
+    plan = Plan(parallelism=1, concurrency=1, points_max=3, output=str(output))
+    workflow: Workflow
+    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
+                      in_process=False)
+    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    return workflow
+
+
 def test_the_loop_runs_with_start_up_objects_frozen(tmp_path: Path) -> None:
     config, output = search_folder(tmp_path)
     plan = Plan(parallelism=1, concurrency=2, points_max=4, output=str(output))
@@ -169,13 +181,7 @@ def test_a_replacement_starts_before_the_sweep_for_leftovers(
             calls.append(_name.strip("_"))
             return _method(self, *args)
         monkeypatch.setattr(Workflow, name, noted)
-    config, output = search_folder(tmp_path)
-    plan = Plan(parallelism=1, concurrency=1, points_max=3, output=str(output))
-    workflow: Workflow
-    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
-                      in_process=False)
-    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
-                        open_journals(str(output), config.problem.names, config.metrics))
+    workflow = three_tasks_one_at_a_time(tmp_path)
     assert workflow.run() == 0
     assert calls == ["start", "record", "start", "sweep", "record", "start", "sweep", "record"]
 
@@ -184,13 +190,7 @@ def test_a_replacement_starts_after_the_row_is_written_and_never_waits_for_its_f
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A row written survives the driver killed outright; only the OS's crash, which
     ends the tasks too, needs the fsync: it runs on a thread of its own, done by the end."""
-    config, output = search_folder(tmp_path)
-    plan = Plan(parallelism=1, concurrency=1, points_max=3, output=str(output))
-    workflow: Workflow
-    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
-                      in_process=False)
-    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
-                        open_journals(str(output), config.problem.names, config.metrics))
+    workflow = three_tasks_one_at_a_time(tmp_path)
     results = workflow.journals.results
     events: list[tuple[str, bool]] = []  # (what, on the loop's thread)
 
@@ -219,13 +219,7 @@ def test_a_failed_fsync_stops_the_run_as_a_full_disk_does(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     said = io.StringIO()
     monkeypatch.setattr(LOG, "handlers", [logging.StreamHandler(said)])
-    config, output = search_folder(tmp_path)
-    plan = Plan(parallelism=1, concurrency=1, points_max=3, output=str(output))
-    workflow: Workflow
-    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
-                      in_process=False)
-    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
-                        open_journals(str(output), config.problem.names, config.metrics))
+    workflow = three_tasks_one_at_a_time(tmp_path)
     results = workflow.journals.results
     real_fsync = os.fsync
 
