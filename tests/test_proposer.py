@@ -85,11 +85,17 @@ def test_take_never_waits_and_records_the_demand():
     assert not loop.woken.is_set()
 
 
-def test_demand_is_proposed_in_the_background(running):
-    proposer, search, loop = running()
-    proposer.take(3)  # may find some ready already
-    wait_until(proposer, loop, lambda: len(proposer.ready) >= 3)
-    points = proposer.take(3)
+def test_demand_is_proposed_in_the_background():
+    proposer, search, loop = make()
+    # before the thread starts nothing is ready: the whole take is demand (once started,
+    # a take could be served by the reserve and the spare points, leaving no demand)
+    assert proposer.take(3) == []
+    proposer.start()
+    try:
+        wait_until(proposer, loop, lambda: len(proposer.ready) >= 3)
+        points = proposer.take(3)
+    finally:
+        proposer.close()
     assert len(points) == 3
     assert all(p in search.pending for p in points)
 
