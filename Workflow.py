@@ -377,9 +377,8 @@ class Workflow:
             self._no_process_left(no_process)
         if launched:
             columns = self.journals.started.columns
-            if self._journal(self.journals.started, [started_row(t, columns) for t in launched],
-                             durable=False):
-                self.unsettled = True  # fsynced on the Syncer's thread (_settle)
+            self._journal(self.journals.started, [started_row(t, columns) for t in launched],
+                          durable=False)
             say("tasks_running: ", len(self.running))
         if issues and self.config.launch_delay:
             self.next_launch = time.time() + self.config.launch_delay
@@ -480,7 +479,6 @@ class Workflow:
         if not self._journal(self.journals.results, rows, durable=False):
             self._lose(outcomes)
             return
-        self.unsettled = True  # fsynced on the Syncer's thread after the launches (_settle)
         self._try_again([t for t, _ in outcomes if t.retried])
         if self.joint is not None:
             for task, outcome in outcomes:
@@ -595,6 +593,8 @@ class Workflow:
             journal.write(rows)
             if durable:
                 journal.sync()
+            else:
+                self.unsettled = True  # fsynced on the Syncer's thread after the launches
         except OSError as err:
             self._cannot_write(journal, err)
             return False
