@@ -14,6 +14,7 @@
 # its predictions run with one BLAS thread (threadpoolctl): on a busy
 # allocation more threads only fight over the cores.
 
+import copy
 import math
 import os
 import sys
@@ -260,8 +261,25 @@ def surrogate_sample(pairs: list[tuple[list[Any], float]],
     return [pairs[k] for k in sorted([*best, *rest.tolist()])]
 
 
+def model_space(problem: Problem) -> Any:
+    """The problem's space as the plots' Gaussian process sees it: a copy, each
+    parameter normalized to [0, 1] (categoricals one-hot).
+
+    skopt's cook_estimator normalizes the space it is given *in place*; given
+    the problem's own, the points encoded before a fit (its own log10 and
+    raw integer columns) and after it would disagree. Every encoding of a
+    plot (tasks, random base points, grids) goes through this one copy.
+    """
+    from skopt.utils import normalize_dimensions
+
+    return normalize_dimensions(copy.deepcopy(problem.space.dimensions))
+
+
 def _surrogate(space: Any, points: list[list[Any]], values: list[float]) -> Any:
-    """A Gaussian process fitted to the ok points (quick to predict from), one BLAS thread."""
+    """A Gaussian process fitted to the ok points (quick to predict from), one BLAS thread.
+
+    `space` is a model_space: cook_estimator's normalization leaves it as it is.
+    """
     from skopt.utils import cook_estimator
 
     model = cook_estimator("GP", space=space, random_state=0, noise="gaussian",
@@ -400,7 +418,7 @@ def plot_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure:
     """
     direction = summary.direction
     problem, pairs = _ok_points(summary, run)
-    space = problem.space
+    space = model_space(problem)
     total = len(pairs)
     sample = surrogate_sample([(p, Direction.minimized(v[0], direction)) for p, v in pairs])
     points = [p for p, _ in sample]
@@ -500,7 +518,7 @@ def plot_each_objective(summary: "ReportSummary", run: dict[str, Any]) -> Figure
     plot_objective's); the 2-D panels are left out (count x n^2 of them)."""
     goals = summary.goals
     problem, pairs = _ok_points(summary, run)
-    space = problem.space
+    space = model_space(problem)
     varying = [(k, d) for k, d in enumerate(space.dimensions) if not d.is_constant]
     if not varying:
         raise Unavailable("no parameter varies: nothing to plot against")

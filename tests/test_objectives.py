@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import (
     BUNDLE,
@@ -26,6 +27,7 @@ from conftest import (
 )
 
 import Objectives
+import Plots
 import Report
 from Config import load_config
 from Objectives import Constraint, Objective, pareto_indices
@@ -115,7 +117,9 @@ esac
 set -- ${{values[$TASK_ID]}}
 echo "{{\\"val_loss\\": $1, \\"train_seconds\\": $2, \\"gpu_mem_gb\\": $3}}" > "$TASK_RESULT"
 """
-CFG = {"problem": {"x": {"low": 0.0, "high": 1.0}, "act": ["relu", "tanh"]},
+# x is log-uniform: the model's columns (normalized) are not the space's own (log10)
+CFG = {"problem": {"x": {"low": 1e-4, "high": 1e-1, "prior": "log-uniform"},
+                   "act": ["relu", "tanh"]},
        "objectives": [{"name": "val_loss", "direction": "min"},
                       {"name": "train_seconds", "direction": "min"}],
        "constraints": [{"metric": "gpu_mem_gb", "max": 40}], "max_failures": 2}
@@ -200,6 +204,27 @@ def test_convergence_and_objective_draw_each_objective(searched: Path) -> None:
     assert len(grid) == 2 * 2  # a row per objective, a panel per parameter
     assert [ax.get_ylabel() for ax in grid if ax.get_ylabel()] == [
         "val_loss\n(lower is better)", "train_seconds\n(lower is better)"]
+
+
+def test_each_objectives_model_is_asked_in_the_columns_it_was_fitted_in(
+        searched: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The partial dependence's random points are encoded as the model's own (x is
+    log-uniform: normalized to [0, 1] for the model, not its log10), for every row."""
+    fitted, asked = [], []
+    fit = Plots._surrogate
+
+    def spied(space, points, values):
+        model = fit(space, points, values)
+        fitted.append(model.X_train_)
+        predict = model.predict
+        model.predict = lambda X, **kw: asked.append(np.asarray(X)) or predict(X, **kw)
+        return model
+
+    monkeypatch.setattr(Plots, "_surrogate", spied)
+    Report.write_report(str(searched), out=io.StringIO())
+    assert len(fitted) == 2 and len(asked) >= 2  # a model per objective
+    for columns in (*fitted, *asked):
+        assert 0.0 <= columns.min() and columns.max() <= 1.0
 
 
 def test_resume_keeps_the_front_and_tells_the_search(searched: Path, tmp_path: Path) -> None:
