@@ -350,7 +350,7 @@ class GPProposal:
         as it did with a constant kappa). A schedule that fell with the
         results alone exploited a 2-5-D multimodal problem from 30 results
         on and lost its other basins (benchmarks/scale-results.md, third and
-        fourth sessions).
+        sixth sessions).
         """
         stalled = len(y) - 1 - int(np.argmin(y))
         d = len(self.space.dimensions)

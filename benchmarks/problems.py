@@ -297,7 +297,7 @@ PROBLEMS: dict[str, Benchmark] = {
     "schwefel-10d": bbob(20, 10, "multimodal, weak structure, 10-D", 6),
     "gallagher101-10d": bbob(21, 10, "multimodal, many peaks, 10-D", 6),
     "ellipsoid-20d": bbob(2, 20, "ill-conditioned, 20-D", 6),
-    # second validation (issue 22, fourth session): 2-20-D functions and dimensions none of the
+    # second validation (issue 22, sixth session): 3-20-D functions and dimensions none of the
     # above has, on instances 11-15, fixed before any run on them, to check once a change tuned
     # on LARGE, HELD_OUT and VALIDATION, at 8 x 100
     "attractive-sector-3d": bbob(6, 3, "asymmetric, 3-D", 11),
