@@ -1,8 +1,9 @@
 # ACQUISITION PY
 # Points from a Gaussian process (the default surrogate): skopt's GP with a
 # Matern 5/2 kernel fitted to the (warped) results, an acquisition (LCB, EI
-# or PI) scored over random candidates plus perturbations of the best
-# results (trust-region style local search); pending points and the first
+# or PI; LCB's kappa low while the best result keeps improving, back to the
+# given one when it stalls) scored over random candidates plus perturbations
+# of the best results (trust-region style local search); pending points and the first
 # MODELLED_BATCH points of a batch are told to the model at its own mean
 # (kriging believer); the rest of a large batch is qUCB: each point the
 # best LCB of a random kappa, kept apart from the points picked before it.
@@ -56,6 +57,11 @@ RANDOM_REDRAWS = 20  # redraws of a random point already taken (Search.py asks t
 LENGTH_BOUNDS = (1e-2, 20.0)  # of each column's length scale (normalized); integers: >= a step
 # and >= this share of the spacing of the fitted results (n points in d dimensions: n^(-1/d))
 SPACING_FLOOR = 0.1
+# LCB's kappa is KAPPA_FLOOR of the given one right after the best result improved, and
+# grows back to all of it over STALL_PER_DIMENSION x d results in d dimensions without a
+# better one (qUCB's mean kappa stays the given one)
+KAPPA_FLOOR = 0.25
+STALL_PER_DIMENSION = 1.0
 NOISE_BOUNDS = (1e-6, 1e-1)  # of the noise term, in units of the warped values' variance
 JITTER = 1e-8
 # The model's matrices are small (at most MAX_MODEL_POINTS rows): more BLAS
@@ -259,7 +265,8 @@ class GPProposal:
         alive = fresh(candidates, known) & allowed
         if failed and feasibility is not None:
             alive &= feasibility.allowed(Xt, self.transform(failed), candidates, rng)
-        points = self.pick(model, candidates, alive, float(np.min(u)), k, taken, rng)
+        points = self.pick(model, candidates, alive, float(np.min(u)), self.exploration(y), k,
+                           taken, rng)
         return points + self.random_points(k - len(points), rng, taken)
 
     def candidates(self, Xt: np.ndarray, u: np.ndarray, signal: Any,
@@ -333,17 +340,35 @@ class GPProposal:
         points = [self.decode(self.space.transform([point])[0]) for point in drawn]
         return [p for p, ok in zip(points, self.problem.admit(points)[1]) if ok]
 
-    def acquisition(self, mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
-        """The acquisition to minimize (negated EI and PI, LCB as is)."""
+    def exploration(self, y: Sequence[float]) -> float:
+        """LCB's kappa for results `y` (in the order told): low while the best improves.
+
+        Right after a better result, KAPPA_FLOOR of the given kappa (refine
+        where the results improve); growing back to the given kappa as
+        results without a better one accumulate, all of it after
+        STALL_PER_DIMENSION per dimension (a stalled search explores again,
+        as it did with a constant kappa). A schedule that fell with the
+        results alone exploited a 2-5-D multimodal problem from 30 results
+        on and lost its other basins (benchmarks/scale-results.md, third and
+        sixth sessions).
+        """
+        stalled = len(y) - 1 - int(np.argmin(y))
+        d = len(self.space.dimensions)
+        return self.kappa * min(1.0, max(KAPPA_FLOOR, stalled / (STALL_PER_DIMENSION * d)))
+
+    def acquisition(self, mean: np.ndarray, std: np.ndarray, best: float,
+                    kappa: float) -> np.ndarray:
+        """The acquisition to minimize (negated EI and PI, LCB as is, of this `kappa`)."""
         if self.acq_func == "LCB":
-            return mean - self.kappa * std
+            return mean - kappa * std
         z = (best - self.xi - mean) / std
         if self.acq_func == "PI":
             return -norm.cdf(z)
         return -(std * (z * norm.cdf(z) + norm.pdf(z)))
 
     def pick(self, model: "_Posterior", Ct: np.ndarray, alive: np.ndarray, best: float,
-             k: int, taken: set[Key], rng: np.random.RandomState) -> list[list[Any]]:
+             kappa: float, k: int, taken: set[Key],
+             rng: np.random.RandomState) -> list[list[Any]]:
         """The batch: the believer's MODELLED_BATCH points, then qUCB's.
 
         Each of the first MODELLED_BATCH picks is told to the model at its
@@ -362,7 +387,7 @@ class GPProposal:
         points: list[list[Any]] = []
         while len(points) < min(k, MODELLED_BATCH) and alive.any():
             std = np.sqrt(np.maximum(var, 1e-12))
-            score = np.where(alive, self.acquisition(mean, std, best), np.inf)
+            score = np.where(alive, self.acquisition(mean, std, best, kappa), np.inf)
             index = int(np.argmin(score))
             alive[index] = False
             point = self.decode(Ct[index])

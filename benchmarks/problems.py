@@ -1,12 +1,13 @@
 # BENCHMARKS PROBLEMS PY
 # The problems of the quality benchmark: published BBOB functions (COCO's
-# `cocoex`, instance 1 + seed % 5 or 6 + seed % 5, on [-5, 5]^d), three classics (Branin,
+# `cocoex`, instance 1, 6 or 11 + seed % 5, on [-5, 5]^d), three classics (Branin,
 # Hartmann-6, a mixed categorical / integer / real Branin) and three real
 # scikit-learn model-tuning problems (log-scale, integer and categorical
 # parameters; each evaluation trains in well under a second); LARGE: 10-D
 # and 20-D BBOB functions for the large settings, not run by default;
-# HELD_OUT and VALIDATION: 5-20-D ones to check a model change on problems it
-# was not made on (VALIDATION on instances 6-10, run once per change);
+# HELD_OUT, VALIDATION and VALIDATION2: 3-20-D ones to check a model change on
+# problems it was not made on (VALIDATION on instances 6-10, VALIDATION2 on
+# 11-15, each run once per change);
 # CONDITIONAL: an MLP/SGD-like space whose optimizer and depth gate other
 # parameters ("when", issue 21), and its flat twin (the same objective, no
 # "when": what the conditions are worth), not run by default either.
@@ -296,6 +297,21 @@ PROBLEMS: dict[str, Benchmark] = {
     "schwefel-10d": bbob(20, 10, "multimodal, weak structure, 10-D", 6),
     "gallagher101-10d": bbob(21, 10, "multimodal, many peaks, 10-D", 6),
     "ellipsoid-20d": bbob(2, 20, "ill-conditioned, 20-D", 6),
+    # second validation (issue 22, sixth session): 3-20-D functions and dimensions none of the
+    # above has, on instances 11-15, fixed before any run on them, to check once a change tuned
+    # on LARGE, HELD_OUT and VALIDATION, at 8 x 100
+    "attractive-sector-3d": bbob(6, 3, "asymmetric, 3-D", 11),
+    "sharp-ridge-3d": bbob(13, 3, "non-smooth ridge, 3-D", 11),
+    "lunacek-3d": bbob(24, 3, "two funnels, 3-D", 11),
+    "rotated-rosenbrock-5d": bbob(9, 5, "ill-conditioned valley, rotated", 11),
+    "discus-5d": bbob(11, 5, "one steep direction", 11),
+    "weierstrass-5d": bbob(16, 5, "rugged", 11),
+    "schaffers-ill-5d": bbob(18, 5, "multimodal, ill-conditioned", 11),
+    "gallagher101-5d": bbob(21, 5, "multimodal, many peaks", 11),
+    "linear-slope-10d": bbob(5, 10, "linear, optimum on the boundary, 10-D", 11),
+    "gallagher21-10d": bbob(22, 10, "multimodal, 10-D", 11),
+    "discus-20d": bbob(11, 20, "one steep direction, 20-D", 11),
+    "attractive-sector-20d": bbob(6, 20, "asymmetric, 20-D", 11),
     "branin": Benchmark("smooth, 3 optima", BRANIN_SPEC, lambda p, s: branin(*p),
                         _fixed(0.397887)),
     "hartmann6": Benchmark("multimodal, 6-D", {f"x{i}": {"low": 0.0, "high": 1.0}
@@ -335,8 +351,12 @@ VALIDATION = ("separable-rastrigin-10d", "buche-rastrigin-10d", "linear-slope-20
               "step-ellipsoid-20d", "rosenbrock-20d", "rotated-ellipsoid-20d", "bent-cigar-10d",
               "different-powers-10d", "schaffers-10d", "schwefel-10d", "gallagher101-10d",
               "ellipsoid-20d")
+VALIDATION2 = ("attractive-sector-3d", "sharp-ridge-3d", "lunacek-3d", "rotated-rosenbrock-5d",
+               "discus-5d", "weierstrass-5d", "schaffers-ill-5d", "gallagher101-5d",
+               "linear-slope-10d", "gallagher21-10d", "discus-20d", "attractive-sector-20d")
 # the 18 of issue 11, run by default
-SUITE = [name for name in PROBLEMS if name not in LARGE + HELD_OUT + VALIDATION + CONDITIONAL]
+SUITE = [name for name in PROBLEMS
+         if name not in LARGE + HELD_OUT + VALIDATION + VALIDATION2 + CONDITIONAL]
 
 # bbob-biobj f01 = (sphere, sphere), f11 = (separable ellipsoid, separable ellipsoid),
 # f46 = (Rastrigin, Rastrigin): smooth, ill-conditioned, multimodal, in 5-D as the BBOB

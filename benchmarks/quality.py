@@ -553,8 +553,8 @@ def main() -> int:
                              "task durations' unit (0.5-2.5; default 0.1: 1-2 s of a 20-40 s "
                              "task)")
     parser.add_argument("--problems", nargs="+", default=SUITE, choices=list(PROBLEMS),
-                        help="default: the 18 of the suite (not the LARGE, HELD_OUT, VALIDATION or "
-                             "CONDITIONAL ones)")
+                        help="default: the 18 of the suite (not the LARGE, HELD_OUT, VALIDATION, "
+                             "VALIDATION2 or CONDITIONAL ones)")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS),
                         help=f"of {', '.join(METHODS)}; also variants of async-local: "
                              "'async-local RF', 'async-local lie=mean acq_func=LCB', ...")

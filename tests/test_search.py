@@ -499,6 +499,25 @@ def test_fresh_candidates_are_new_and_distinct():
     assert Acquisition.fresh(candidates, np.empty((0, 2))).tolist() == [True, True, False, True]
 
 
+def test_gp_lcb_refines_while_the_best_improves_and_explores_when_it_stalls(monkeypatch):
+    """The picks' kappa: a quarter of the given one right after a better result, growing
+    back to all of it over d results without one; qUCB's mean kappa stays the given one."""
+    search = gp_search(space(4), n=12, acq_func_kwargs={"kappa": 2.0})
+    used = []
+    acquisition = Acquisition.GPProposal.acquisition
+    monkeypatch.setattr(Acquisition.GPProposal, "acquisition",
+                        lambda self, mean, std, best, kappa:
+                        used.append(kappa) or acquisition(self, mean, std, best, kappa))
+    # a new best (0 results since), then 2 worse ones, then 4 more (6 since, in 4 dimensions)
+    for values, kappa in (([-1.0], 0.5), ([10.0] * 2, 1.0), ([10.0] * 4, 2.0)):
+        points = search.ask_random(len(values))
+        search.tell(points, values)
+        used.clear()
+        search.propose(search.snapshot(), 1)
+        assert used == [pytest.approx(kappa)]
+    assert search.gp.kappa == 2.0
+
+
 def test_gp_kernel_is_refitted_only_when_the_results_grew():
     search = gp_search(space(2), n=12)
     fitted = []
