@@ -70,9 +70,13 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
     parser.add_argument("--hogs", type=int, default=0,
                         help="busy processes beside the driver during each run (default 0)")
+    parser.add_argument("--hogs-apart", action="store_true",
+                        help="each hog in a session of its own, as the driver's tasks run "
+                             "(default: in the driver's session)")
     args = parser.parse_args(["--runs", "4x30x0.1-0.3"] + sys.argv[1:] if QUICK else None)
     banner("scale: slot utilization with real sleep tasks (the product's loop, Search, "
-           f"Proposer), {args.hogs} CPU hog(s) beside the driver")
+           f"Proposer), {args.hogs} CPU hog(s) beside the driver"
+           + (", each in a session of its own" if args.hogs and args.hogs_apart else ""))
     root = tempfile.mkdtemp(prefix="async-local-scale-")
     rows, extra = [], []
     for concurrency, count, low, high in args.runs:
@@ -81,7 +85,7 @@ def main() -> int:
         print(f"running {count} tasks, {concurrency} at a time, {low:g}-{high:g} s each ...",
               flush=True)
         search = seeded_search(space6(), 0)
-        with cpu_hogs(args.hogs):
+        with cpu_hogs(args.hogs, args.hogs_apart):
             stats = run_loop(proposer_factory(search), space6(), concurrency, count, out,
                              (low, high), out + ".log")
         tasks = read_tasks(out)
