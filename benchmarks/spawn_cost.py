@@ -6,7 +6,7 @@
 # has exec'd). Per spawn, the time Popen held its caller; per wake-up,
 # when the last of its spawns was done (the k-th replacement waits for
 # the k-1 before it). Ways to spawn: `serial` (the loop's), `threads` (a
-# pool of 4 threads: CPython 3.11 holds the GIL across the vfork),
+# pool of 4 threads: the GIL is free while a vfork waits, so they overlap),
 # `pinned` (the calling thread pinned to its CPU around each Popen; the
 # child inherits the pin: a probe of the scheduler, never for tasks),
 # `slice` (the calling thread asks for a 0.1 ms slice, sched_setattr,
