@@ -12,10 +12,13 @@
 # `slice` (the calling thread asks for a 0.1 ms slice, sched_setattr,
 # reset on fork). The hogs run in the spawner's session, or each in its
 # own (--hogs-apart); --fitter adds a busy SCHED_BATCH process, as the
-# fitting process is, in the spawner's session or in its own.
+# fitting process is, in the spawner's session or in its own. First it
+# checks that the GIL is free while a vfork waits: a second thread noting
+# the time in a loop, does it run inside the spawns (beside one hog)?
 #   python3 benchmarks/spawn_cost.py [--hogs 0 1] [--ways serial threads pinned slice]
 
 import argparse
+import bisect
 import concurrent.futures
 import contextlib
 import ctypes
@@ -24,6 +27,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -108,6 +112,47 @@ class Spawner:
             os.sched_setaffinity(0, whole)
 
 
+def gil_free_during_spawns(spawner: Spawner, count: int) -> tuple[int, int]:
+    """Spawn `count` tasks beside one hog while a second thread notes the time in a loop:
+    (vfork calls longer than 1 ms, those inside which the second thread ran Python).
+
+    The calls are timed by wrapping subprocess's private `_fork_exec` (CPython's C
+    fork_exec: all of Popen's vfork and its wait) for this probe only.
+    """
+    stamps: list[float] = []
+    windows: list[tuple[float, float]] = []
+    done = threading.Event()
+    fork_exec = subprocess._fork_exec  # type: ignore[attr-defined]
+
+    def timed(*args: object) -> int:
+        began = time.perf_counter()
+        try:
+            return fork_exec(*args)
+        finally:
+            windows.append((began, time.perf_counter()))
+
+    def note() -> None:
+        while not done.is_set():
+            stamps.append(time.perf_counter())
+
+    with cpu_hogs(1):
+        watcher = threading.Thread(target=note)
+        watcher.start()
+        subprocess._fork_exec = timed  # type: ignore[attr-defined]
+        try:
+            for _ in range(count):
+                spawner.spawn()[2].wait()
+        finally:
+            subprocess._fork_exec = fork_exec  # type: ignore[attr-defined]
+            done.set()
+            watcher.join()
+    margin = 0.0002  # seconds at each end of a call: its C code before and after the vfork
+    long = [(a, b) for a, b in windows if b - a > 0.001]
+    ran = sum(bisect.bisect_left(stamps, b - margin) > bisect.bisect_left(stamps, a + margin)
+              for a, b in long)
+    return len(long), ran
+
+
 def run_batches(spawner: Spawner, way: str, batch: int, batches: int, pause: float
                 ) -> tuple[list[float], list[float]]:
     """Spawn `batches` batches of `batch` tasks; (each Popen's seconds, each batch's span:
@@ -157,6 +202,10 @@ def main() -> int:
     rows = []
     print(f"load before: {os.getloadavg()[0]:.2f}", flush=True)
     try:
+        long, ran = gil_free_during_spawns(Spawner(os.path.join(root, "gil"), 0.0), 40)
+        print(f"GIL: a second thread ran Python inside {ran} of the {long} vforks longer than "
+              "1 ms (beside one hog): the GIL is " + ("free" if ran else "held")
+              + " while a vfork waits", flush=True)
         for hogs in args.hogs:
             for way in args.ways:
                 spawner = Spawner(os.path.join(root, f"{hogs}-{way}"), 0.1)
