@@ -19,7 +19,8 @@
 #                    lock it registers the points as pending, keeps them
 #                    ready and wakes the loop (notify).
 #   fitting process  one process (forkserver, a batch job at the driver's
-#                    priority: _share_the_cores), started with FitSettings
+#                    priority in a session of its own: _share_the_cores),
+#                    started with FitSettings
 #                    (problem, optimizer settings, lie: immutable, sent
 #                    once); for each snapshot received (the results it has
 #                    not had yet: Held) it returns Search.propose(snapshot
@@ -111,16 +112,23 @@ def _exit_with(driver: int) -> None:
 
 def _share_the_cores() -> None:
     """Run as a batch job at the driver's priority: a fair share of the cores, never
-    preempting the loop when it wakes up.
+    preempting the loop when it wakes up; and in a session of its own.
 
     At nice 10 (issue 22) a loaded node starved the fits: with ten busy
     processes on two cores the fitting process got 1-2 % of a core, and
-    the slots took random points instead of the model's.
+    the slots took random points instead of the model's. With autogroup
+    scheduling (Linux, sched_autogroup_enabled) each session is one group
+    with one fair share of a core: in the driver's session a fit took the
+    loop's share while the loop spawned tasks, each of which runs in a
+    session of its own (benchmarks/spawn_cost.py --fitter driver|own).
+    The stop signals are the driver's anyway, and this process ends with
+    it (_exit_with), so leaving its process group changes nothing else.
     """
     try:
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     except (AttributeError, OSError):  # not Linux: the ordinary policy
         pass
+    os.setsid()  # never fails: a forked child is no process group leader
 
 
 def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:

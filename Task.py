@@ -228,7 +228,9 @@ class Task:
         It runs in its own new working directory (Layout.task_dir), which
         holds its output NNNN.txt and its result NNNN.result. Raises
         NoProcessLeft when the system allows no more processes, OSError when
-        OUTPUT cannot take the task's files.
+        OUTPUT cannot take the task's files. It runs on a Spawner thread
+        (Spawner.py) beside the other launches of its turn: it touches only
+        this task and its own files.
         """
         env = dict(env)
         env.update(TASK_ID=str(self.id), TASK_RESULT=self.result_file(output),

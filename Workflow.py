@@ -24,25 +24,31 @@
 #
 # Call order: run() -> _open -> points.start -> _loop; each turn:
 #   _handle_signal, _check_stop -> _launch (_want; Issuer.choose: which
-#   points; _start: one task each, in a free lane (TASK_SLOT) on its seat;
-#   then _watch each, started.csv) -> _settle (the turn's rows to the
+#   points; _make: one task each, its number, in a free lane (TASK_SLOT)
+#   on its seat; Spawner.run: all of them started at once; _sort_launches:
+#   in issue order, each started or its lane and number back; then _watch
+#   each, started.csv) -> _settle (the turn's rows to the
 #   Syncer), _sweep (leftovers of tasks that ended), _look, _status:
 #   after the launches, so that no replacement waits for them ->
 #   running.wait (select) -> _check_points, _check_syncs, _handle_signal,
 #   deadlines, walltime -> _record (results.csv written, then the search,
 #   then the log and best.json) -> _sync (a joined search);
 # then _close -> _finish (summary, best, the resume line, the exit code).
-# Threading: all of it on the caller's thread. The points' thread
-# (Proposer) only calls wake(); the Syncer's only fsyncs the journals the
-# loop has written to (closed, so done, before the journals); signal
-# handlers only take note
-# (Signals.Noted) and wake select() through the wakeup fd.
+# Threading: all of it on the caller's thread, but for the Spawner's
+# threads, which run one Task.launch each (the task's own folder, files,
+# Popen and pidfd) while the loop waits for the turn's launches to return.
+# The points' thread (Proposer) only calls wake(); the Syncer's only
+# fsyncs the journals the loop has written to (closed, so done, before the
+# journals); signal handlers only take note (Signals.Noted) and wake
+# select() through the wakeup fd.
 
+import functools
 import math
 import shlex
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,12 +70,15 @@ from Pruner import Pruner
 from PruneRule import Verdict
 from Results import Journal, Journals, Syncer, results_row, started_row
 from RunningTasks import RunningTasks
+from Spawner import Spawner
 from Status import Status
 from StopReason import Ended, Stopping, StopReason
 from Tally import Best, Standing, Tally, status_line
 from Task import NoProcessLeft, Outcome, Task
 from TaskNumbers import TaskNumbers
 from utils import debug, format_params, json_dumps, say, shout
+
+Ready = tuple[Issue, Task, Any]  # a task made for its issue, with its ticket (a joined search)
 
 
 @dataclass
@@ -129,6 +138,7 @@ class Workflow:
         self.leftovers: Leftovers | None = None
         self.journals = journals  # opened by the caller, closed by the run
         self.syncer: Syncer | None = None  # fsyncs the journals' rows (a thread; _open)
+        self.spawner = Spawner()  # starts a turn's tasks at once (its threads: the first turn)
         self.progress = ProgressReader(config.progress_pattern)
         self.next_look = math.inf  # when to read the running tasks' new output
         self.ended: list[int] = []  # tasks that ended, whose output's last lines are unread
@@ -157,6 +167,7 @@ class Workflow:
     def _close(self) -> None:
         """Stop the points' thread and process, close the files; signals are still only noted."""
         signal.set_wakeup_fd(-1)
+        self.spawner.close()  # no launch is under way: the loop's own run() returned
         self.running.kill_all()  # never leave a task behind (the loop failed)
         if self.leftovers is not None:
             stopped = self.leftovers.finish(self.launched)
@@ -351,26 +362,20 @@ class Workflow:
     def _launch(self) -> list[Task]:
         """Start tasks in the free lanes; return those whose script could not start."""
         issues = self._choose(self._want())
-        launched: list[Task] = []
-        unstarted: list[Task] = []
-        no_process = ""  # why a task could not start for want of processes
+        ready: list[Ready] = []
         for number, issue in enumerate(issues):
             try:
-                task = self._start(issue)
-            except NoProcessLeft as err:  # run with the lanes that could start
-                self.issuer.put_back(issues[number:])
-                no_process = str(err)
-                break
+                made = self._make(issue)
             except OSError as err:  # OUTPUT's fault, not the task's: stop the run
                 self.issuer.give_up(issues[number:])
-                self.io_error = err
-                shout(f"cannot write task {Layout.task_name(self.numbers.next_id)}'s files in "
-                      f"{self.plan.output}: {err.strerror or err}; stopping")
+                self._cannot_write_task(self.numbers.next_id, err)
                 break
-            if task is None:  # another driver took its ticket first
+            if made is None:  # another driver took its ticket first
                 self.issuer.give_up([issue])
                 continue
-            (unstarted if task.cannot_start else launched).append(task)
+            ready.append((issue, *made))
+        raised = self.spawner.run([self._launch_call(task) for _, task, _ in ready])
+        launched, unstarted, no_process = self._sort_launches(ready, raised)
         for task in launched:  # after the launches: none waits for another's bookkeeping
             self._watch(task)
         if no_process:
@@ -404,10 +409,34 @@ class Workflow:
             self._points_failed(err)
             return []
 
-    def _start(self, issue: Issue) -> Task | None:
-        """Start one task for `issue` in a free lane (raises NoProcessLeft, or OSError:
-        OUTPUT cannot take its files; None: in a joined search, another driver took its
-        ticket first)."""
+    def _sort_launches(self, ready: list[Ready], raised: list[BaseException | None]
+                       ) -> tuple[list[Task], list[Task], str]:
+        """In issue order: (the tasks started, those whose script could not start, why a
+        task could not start for want of processes); the others' lanes and numbers back."""
+        launched: list[Task] = []
+        unstarted: list[Task] = []
+        no_process = ""
+        for (issue, task, claim), error in zip(ready, raised):
+            if error is None:
+                self._started(task, claim)
+                (unstarted if task.cannot_start else launched).append(task)
+                continue
+            self._unmake(issue, task, claim)
+            if isinstance(error, NoProcessLeft):  # run with the lanes that could start
+                self.issuer.put_back([issue])
+                no_process = str(error)
+            elif isinstance(error, OSError):  # OUTPUT's fault, not the task's: stop the run
+                self.issuer.give_up([issue])
+                if self.io_error is None:
+                    self._cannot_write_task(task.id, error)
+            else:
+                raise error  # unforeseen: the loop ends (the tasks' leftovers are stopped)
+        return launched, unstarted, no_process
+
+    def _make(self, issue: Issue) -> tuple[Task, Any] | None:
+        """The task for `issue`, in a free lane, with its number and (a joined search) its
+        ticket: (task, ticket); None when another driver took the ticket first (raises
+        OSError: OUTPUT cannot take its folder)."""
         task_id = self.numbers.take()
         claim = self.joint.ticket(issue, task_id) if self.joint is not None else None
         if self.joint is not None and claim is None:
@@ -416,22 +445,35 @@ class Workflow:
         task = Task(id=task_id, point=issue.point,
                     params=self.config.problem.params(issue.point), slot=self.free_slots.pop(),
                     placement=issue.seat, origin=issue.origin, first_hosts=issue.first_hosts)
+        return task, claim
+
+    def _launch_call(self, task: Task) -> Callable[[], None]:
+        """The call that starts `task` (on a Spawner thread: it touches only the task)."""
         launch = self.launcher.launch(self.plan.parallelism, task.placement)
         env = self.environ | launch.env
         env["LAUNCH"] = task.launch_line = shlex.join(launch.argv)
-        try:
-            task.launch(self.config.script, self.plan.parallelism, self.plan.output, env)
-        except (NoProcessLeft, OSError):
-            self.free_slots.append(task.slot)
-            issue.claim = claim or issue.claim  # a held point keeps its ticket
-            self.numbers.give_back(task_id)  # its number is free again
-            raise
-        self.numbers.started(task_id)
-        self.launched.add(task_id)
+        return functools.partial(task.launch, self.config.script, self.plan.parallelism,
+                                 self.plan.output, env)
+
+    def _unmake(self, issue: Issue, task: Task, claim: Any) -> None:
+        """A task that did not start (NoProcessLeft, OSError): its lane and number back."""
+        self.free_slots.append(task.slot)
+        issue.claim = claim or issue.claim  # a held point keeps its ticket
+        self.numbers.give_back(task.id)  # its number is free again
+
+    def _started(self, task: Task, claim: Any) -> None:
+        """A task that started (or whose script could not: a failed row)."""
+        self.numbers.started(task.id)
+        self.launched.add(task.id)
         self.issued += 1
         if self.joint is not None and claim is not None:
             self.joint.started(task.id, claim)
-        return task
+
+    def _cannot_write_task(self, task_id: int, err: OSError) -> None:
+        """OUTPUT cannot take a task's files: the run stops (said once)."""
+        self.io_error = err
+        shout(f"cannot write task {Layout.task_name(task_id)}'s files in "
+              f"{self.plan.output}: {err.strerror or err}; stopping")
 
     def _watch(self, task: Task) -> None:
         """Watch a task that started: its exit, its deadlines, its output."""

@@ -164,9 +164,17 @@ def proposer_factory(search: Search) -> Callable[[Callable[[], None]], Points]:
 
 
 @contextlib.contextmanager
-def cpu_hogs(count: int) -> Iterator[None]:
-    """`count` busy processes at the driver's priority while the block runs."""
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+def cpu_hogs(count: int, apart: bool = False) -> Iterator[None]:
+    """`count` busy processes at the driver's priority while the block runs.
+
+    They run in the driver's session, or `apart`, each in a session of its
+    own, as the driver's tasks run: with autogroup scheduling (Linux, where
+    /proc/sys/kernel/sched_autogroup_enabled is 1 and the processes are in
+    the root CPU cgroup) a session is a group that gets one fair share of a
+    core, so a hog in the driver's session takes the loop's share.
+    """
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=apart)
+            for _ in range(count)]
     try:
         yield
     finally:

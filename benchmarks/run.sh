@@ -3,22 +3,25 @@
 # One command per benchmark: prepares the bundle's Python (as main.sh does,
 # plus benchmarks/requirements.txt for quality), raises the open-files limit,
 # and runs benchmarks/NAME.py with any further arguments.
-#   benchmarks/run.sh overhead|scale|pack|proposal_cost|quality|failures|report_time|plot_folders|soak|prune|jobs [ARGS...]
+#   benchmarks/run.sh overhead|scale|pack|proposal_cost|spawn_cost|quality|failures|report_time|plot_folders|soak|prune|jobs [ARGS...]
 set -eu
 
 THIS=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
   cat <<USAGE
-usage: benchmarks/run.sh [-h] overhead|scale|pack|proposal_cost|quality|failures|report_time|plot_folders|soak|prune|jobs [ARGS...]
+usage: benchmarks/run.sh [-h] overhead|scale|pack|proposal_cost|spawn_cost|quality|failures|report_time|plot_folders|soak|prune|jobs [ARGS...]
   overhead  replacement latency and driver CPU per task vs the original inline loop (~6 min)
   scale     slot utilization and the model's share of the points: 1,024 x 20-40 s tasks
             (6,000) and 16 x 1 s tasks (2,000) (~6 min); --hogs N beside N busy processes
+            (--hogs-apart: each in a session of its own)
   pack      GPU utilization on a Polaris-shaped allocation: 128 nodes x 4 GPUs, single-GPU
             20-40 s tasks packed vs whole-node; driver CPU per replacement at 512 and 4,096
             slots (~10 min)
   proposal_cost  CPU of one proposal at 500-10,000 results with 1,023 points pending, a
             1,000-point batch, and the driver's copy per fit, no tasks (~1 min)
+  spawn_cost  what a wake-up's spawns (Popen, as Task.launch) cost the loop beside CPU hogs:
+            serial, from threads, pinned, with a short slice (~2 min)
   quality   simple regret on 18 problems (BBOB, classics, scikit-learn tuning): async-local,
             random, Optuna TPE (10 seeds, ~15 min on 2 cores); --methods 'optuna GP'
             installs torch==2.13.0 for Optuna's GPSampler; --multi: hypervolume on two
@@ -43,8 +46,8 @@ USAGE
 case "${1:-}" in
   -h|--help) usage; exit 0 ;;
   "") usage >&2; exit 2 ;;
-  overhead|scale|pack|proposal_cost|quality|failures|report_time|plot_folders|soak|prune|jobs) NAME=$1; shift ;;
-  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, pack, proposal_cost, quality, failures, report_time, plot_folders, soak, prune or jobs" >&2; exit 2 ;;
+  overhead|scale|pack|proposal_cost|spawn_cost|quality|failures|report_time|plot_folders|soak|prune|jobs) NAME=$1; shift ;;
+  *) echo "run.sh: error: benchmark ${1}: expected overhead, scale, pack, proposal_cost, spawn_cost, quality, failures, report_time, plot_folders, soak, prune or jobs" >&2; exit 2 ;;
 esac
 
 # shellcheck source=lib/python-env.sh

@@ -70,9 +70,13 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the output folders")
     parser.add_argument("--hogs", type=int, default=0,
                         help="busy processes beside the driver during each run (default 0)")
+    parser.add_argument("--hogs-apart", action="store_true",
+                        help="each hog in a session of its own, as the driver's tasks run "
+                             "(default: in the driver's session)")
     args = parser.parse_args(["--runs", "4x30x0.1-0.3"] + sys.argv[1:] if QUICK else None)
     banner("scale: slot utilization with real sleep tasks (the product's loop, Search, "
-           f"Proposer), {args.hogs} CPU hog(s) beside the driver")
+           f"Proposer), {args.hogs} CPU hog(s) beside the driver"
+           + (", each in a session of its own" if args.hogs and args.hogs_apart else ""))
     root = tempfile.mkdtemp(prefix="async-local-scale-")
     rows, extra = [], []
     for concurrency, count, low, high in args.runs:
@@ -81,7 +85,7 @@ def main() -> int:
         print(f"running {count} tasks, {concurrency} at a time, {low:g}-{high:g} s each ...",
               flush=True)
         search = seeded_search(space6(), 0)
-        with cpu_hogs(args.hogs):
+        with cpu_hogs(args.hogs, args.hogs_apart):
             stats = run_loop(proposer_factory(search), space6(), concurrency, count, out,
                              (low, high), out + ".log")
         tasks = read_tasks(out)
@@ -94,11 +98,12 @@ def main() -> int:
         last_issue = max(t["start"] for t in tasks)
         steady = busy_within(tasks, stats["began"], last_issue) / (
             concurrency * (last_issue - stats["began"]))
-        to_spawn, _ = replacements(tasks)
+        to_spawn, to_run = replacements(tasks)
         rows.append([name, len(tasks), f"{utilization:.4f}", f"{bound:.4f}",
                      f"{utilization / bound:.4f}", f"{steady:.4f}", f"{len(tasks) / wall:.1f}",
                      f"{wall:.1f}", f"{max_rss_mib():.0f}"])
         extra.append([name, ms(to_spawn, 50), ms(to_spawn, 99), ms(to_spawn, 100),
+                      f"{ms(to_run, 50)} / {ms(to_run, 99)}",
                       f"{1000 * stats['cpu'] / len(tasks):.1f}",
                       f"{1000 * stats['loop_cpu'] / len(tasks):.2f}", stats["fits"], stats["waits"],
                       stats["spared"], *share_columns(stats)])
@@ -112,10 +117,13 @@ def main() -> int:
     print(table(["run", "tasks", "utilization", "zero-overhead bound", "ratio", "steady",
                  "tasks/s", "wall s", "driver RSS MiB"], rows))
     print()
-    print(table(["run", "latency p50 ms", "p99 ms", "max ms", "driver CPU ms/task",
+    print(table(["run", "latency p50 ms", "p99 ms", "max ms", "to first line p50 / p99 ms",
+                 "driver CPU ms/task",
                  "loop CPU ms/task", "fits",
                  "waits", "spare", *SHARE_HEADER], extra))
-    print("latency: a task's own last timestamp -> its successor spawned; driver CPU includes "
+    print("latency: a task's own last timestamp -> its successor spawned (the driver's start, "
+          "just before its Popen); to first line: -> the successor's own first timestamp "
+          "(its start-up included); driver CPU includes "
           "the model-fitting process, loop CPU does not (the driver's own process: its loop "
           "and the Proposer's thread); waits: takes that left slots idle")
     print(SHARE_NOTE)

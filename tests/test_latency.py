@@ -8,9 +8,11 @@
 # a replacement starts before the sweep for what ended tasks left behind,
 # after its predecessor's row is written, and never waits for its fsync.
 
+import csv
 import errno
 import gc
 import io
+import itertools
 import logging
 import os
 import subprocess
@@ -30,6 +32,7 @@ from Search import Search
 from utils import LOG
 from Workflow import Plan, Workflow
 
+LIMIT = 60  # seconds: a safety net against a hang, never a timing assertion
 TASK = """#!/bin/bash
 echo 0.5 > "$TASK_RESULT"
 """
@@ -174,7 +177,7 @@ def test_a_replacement_starts_before_the_sweep_for_leftovers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reading every child's /proc entry is O(running tasks): it waits for the launches."""
     calls: list[str] = []
-    for name in ("_start", "_record", "_sweep"):
+    for name in ("_started", "_record", "_sweep"):
         method = getattr(Workflow, name)
 
         def noted(self: Workflow, *args: Any, _method: Any = method, _name: str = name) -> Any:
@@ -183,7 +186,36 @@ def test_a_replacement_starts_before_the_sweep_for_leftovers(
         monkeypatch.setattr(Workflow, name, noted)
     workflow = three_tasks_one_at_a_time(tmp_path)
     assert workflow.run() == 0
-    assert calls == ["start", "record", "start", "sweep", "record", "start", "sweep", "record"]
+    assert calls == ["started", "record", "started", "sweep", "record", "started", "sweep",
+                     "record"]
+
+
+def test_the_spawns_of_one_turn_overlap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                        ) -> None:
+    """Each Popen waits until its child has exec'd, the GIL free meanwhile: a turn's tasks
+    start from the Spawner's threads at once, not one after another (issue 22)."""
+    config, output = search_folder(tmp_path)
+    plan = Plan(parallelism=1, concurrency=4, points_max=4, output=str(output))
+    workflow: Workflow
+    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
+                      in_process=False)  # the random phase: the first turn takes all 4
+    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    # the first two spawns wait for each other: one after another, they never meet
+    together = threading.Barrier(2, timeout=LIMIT)
+    calls = itertools.count()
+    popen = subprocess.Popen
+
+    def launched(*args: Any, **kwargs: Any) -> subprocess.Popen:
+        if next(calls) < 2:
+            together.wait()
+        return popen(*args, **kwargs)
+    monkeypatch.setattr(subprocess, "Popen", launched)
+    assert workflow.run() == 0
+    assert not together.broken
+    with open(output / "started.csv", newline="") as stream:
+        ids = [int(row["id"]) for row in csv.DictReader(stream)]
+    assert len(ids) == 4 and ids == sorted(set(ids))  # the rows in id order, as before
 
 
 def test_a_replacement_starts_after_the_row_is_written_and_never_waits_for_its_fsync(

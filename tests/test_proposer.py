@@ -252,6 +252,19 @@ def test_the_fitting_process_is_a_batch_job_at_the_drivers_priority():
         fitter.close()
 
 
+def test_the_fitting_process_runs_in_a_session_of_its_own():
+    """Not in the driver's: with autogroup scheduling a session shares one fair share of a
+    core, and a fit then took the loop's share while it spawned tasks (issue 22)."""
+    _, search, _ = make()
+    fitter = Fitter(search, in_process=True)
+    try:
+        assert len(fitter.propose(search.snapshot(), 2)) == 2  # it is serving: set up
+        assert fitter.pid is not None
+        assert os.getsid(fitter.pid) == fitter.pid != os.getsid(0)
+    finally:
+        fitter.close()
+
+
 def test_a_dead_fitting_process_falls_back_to_the_driver():
     _, search, _ = make()
     fitter = Fitter(search, in_process=True)
