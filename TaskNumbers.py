@@ -5,8 +5,11 @@
 # one. The shard folder above (Layout.SHARD) is made once per SHARD
 # numbers, not checked at every launch (one metadata call less per task).
 #
-# Call order (Workflow): take() before a task starts; then started() once
-# it did, or give_back() when it could not. Threading: the loop's only.
+# Call order (Workflow): take() for each task of a turn before they start
+# (each take advances past its number: no failed mkdir for the next); then,
+# in the same order, started() for each that did, or give_back() for each
+# that could not (its number is taken again next, unless a later task of
+# the turn started: then it stays unused). Threading: the loop's only.
 
 import contextlib
 import os
@@ -32,15 +35,19 @@ class TaskNumbers:
                 self.shard_made = shard
             try:
                 os.mkdir(folder)
-                return self.next_id
             except FileExistsError:
                 self.next_id += 1
+                continue
+            self.next_id += 1
+            return self.next_id - 1
 
     def started(self, task_id: int) -> None:
         """Task `task_id` started: the next number is above it."""
-        self.next_id = task_id + 1
+        self.next_id = max(self.next_id, task_id + 1)
 
     def give_back(self, task_id: int) -> None:
-        """Task `task_id` did not start: remove its folder (Task.launch may have)."""
+        """Task `task_id` did not start: remove its folder (Task.launch may have), and take
+        its number next."""
         with contextlib.suppress(OSError):
             os.rmdir(Layout.task_dir(self.output, task_id))
+        self.next_id = min(self.next_id, task_id)

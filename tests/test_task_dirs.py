@@ -5,12 +5,14 @@
 # task's own value.
 
 import math
+import os
 import re
 from pathlib import Path
 
 from conftest import BUNDLE, read_results, run_main, write_cfg
 
 import Layout
+from TaskNumbers import TaskNumbers
 
 # A stand-in for the README's $HOME/my-model/train.py: prints its epochs
 # slowly (so that tasks overlap), the last val_loss a function of the point.
@@ -57,3 +59,25 @@ def test_the_readme_task_at_concurrency_8_records_each_tasks_own_value(tmp_path:
         assert (folder / "train.log").exists()
         assert (folder / f"{int(row['id']):04d}.txt").exists()
     assert not (out / "train.log").exists()
+
+
+def test_a_turns_numbers_cost_one_mkdir_each_and_a_number_given_back_is_taken_next(
+        tmp_path: Path, monkeypatch) -> None:
+    """A turn takes all its numbers before its tasks start (Spawner): each take is one
+    mkdir, not one more per number taken before it in the turn."""
+    made: list[str] = []
+    mkdir = os.mkdir
+    monkeypatch.setattr(os, "mkdir",
+                        lambda path, *args, **kwargs: made.append(path) or mkdir(path, *args,
+                                                                                 **kwargs))
+    numbers = TaskNumbers(str(tmp_path), 0)
+    assert [numbers.take() for _ in range(3)] == [0, 1, 2]
+    folders = {Layout.task_dir(str(tmp_path), task_id) for task_id in range(9)}
+    assert len([path for path in made if path in folders]) == 3  # its shard's aside
+    for task_id in (0, 1):
+        numbers.started(task_id)
+    numbers.give_back(2)  # its launch failed: no folder, and the number is the next one
+    assert not os.path.exists(Layout.task_dir(str(tmp_path), 2))
+    assert numbers.take() == 2
+    numbers.started(2)
+    assert numbers.take() == 3
