@@ -416,6 +416,7 @@ class Workflow:
         launched: list[Task] = []
         unstarted: list[Task] = []
         no_process = ""
+        later: list[Issue] = []  # issues for want of processes: back in their order
         for (issue, task, claim), error in zip(ready, raised):
             if error is None:
                 self._started(task, claim)
@@ -423,7 +424,7 @@ class Workflow:
                 continue
             self._unmake(issue, task, claim)
             if isinstance(error, NoProcessLeft):  # run with the lanes that could start
-                self.issuer.put_back([issue])
+                later.append(issue)
                 no_process = str(error)
             elif isinstance(error, OSError):  # OUTPUT's fault, not the task's: stop the run
                 self.issuer.give_up([issue])
@@ -431,6 +432,7 @@ class Workflow:
                     self._cannot_write_task(task.id, error)
             else:
                 raise error  # unforeseen: the loop ends (the tasks' leftovers are stopped)
+        self.issuer.put_back(later)
         return launched, unstarted, no_process
 
     def _make(self, issue: Issue) -> tuple[Task, Any] | None:

@@ -218,6 +218,37 @@ def test_the_spawns_of_one_turn_overlap(tmp_path: Path, monkeypatch: pytest.Monk
     assert len(ids) == 4 and ids == sorted(set(ids))  # the rows in id order, as before
 
 
+def test_points_a_turn_could_not_start_for_want_of_processes_come_back_in_their_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tasks 1 and 2 of a turn of 4 find no process left (EAGAIN), 0 and 3 start: their
+    points are the next two issued, 1's first, whatever order the Spawner's threads ran."""
+    config, output = search_folder(tmp_path)
+    plan = Plan(parallelism=1, concurrency=4, points_max=6, output=str(output))
+    workflow: Workflow
+    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
+                      in_process=False)  # the random phase: the first turn takes all 4
+    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    tried: dict[str, str] = {}  # task id -> its point (the script's argument)
+    lock = threading.Lock()
+    popen = subprocess.Popen
+
+    def launched(argv: list[str], *args: Any, **kwargs: Any) -> subprocess.Popen:
+        task_id = kwargs["env"]["TASK_ID"]
+        with lock:
+            first = task_id not in tried
+            tried[task_id] = argv[2]
+        if first and task_id in ("1", "2"):
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        return popen(argv, *args, **kwargs)
+    monkeypatch.setattr(subprocess, "Popen", launched)
+    assert workflow.run() == 0
+    with open(output / "started.csv", newline="") as stream:
+        ids = [row["id"] for row in csv.DictReader(stream)]
+    assert ids[:2] == ["0", "3"] and len(ids) == 6
+    assert [tried[task_id] for task_id in ids[2:4]] == [tried["1"], tried["2"]]
+
+
 def test_a_replacement_starts_after_the_row_is_written_and_never_waits_for_its_fsync(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A row written survives the driver killed outright; only the OS's crash, which
