@@ -86,6 +86,19 @@ def three_tasks_one_at_a_time(tmp_path: Path) -> Workflow:
     return workflow
 
 
+def four_lanes(tmp_path: Path, points_max: int) -> tuple[Workflow, Path]:
+    """The loop of search_folder's search at CONCURRENCY 4, fits in a thread: the first
+    turn (the random phase) starts 4 tasks together. Returns it and its OUTPUT."""
+    config, output = search_folder(tmp_path)
+    plan = Plan(parallelism=1, concurrency=4, points_max=points_max, output=str(output))
+    workflow: Workflow
+    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
+                      in_process=False)
+    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    return workflow, output
+
+
 def test_the_loop_runs_with_start_up_objects_frozen(tmp_path: Path) -> None:
     config, output = search_folder(tmp_path)
     plan = Plan(parallelism=1, concurrency=2, points_max=4, output=str(output))
@@ -194,13 +207,7 @@ def test_the_spawns_of_one_turn_overlap(tmp_path: Path, monkeypatch: pytest.Monk
                                         ) -> None:
     """Each Popen waits until its child has exec'd, the GIL free meanwhile: a turn's tasks
     start from the Spawner's threads at once, not one after another (issue 22)."""
-    config, output = search_folder(tmp_path)
-    plan = Plan(parallelism=1, concurrency=4, points_max=4, output=str(output))
-    workflow: Workflow
-    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
-                      in_process=False)  # the random phase: the first turn takes all 4
-    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
-                        open_journals(str(output), config.problem.names, config.metrics))
+    workflow, output = four_lanes(tmp_path, points_max=4)
     # the first two spawns wait for each other: one after another, they never meet
     together = threading.Barrier(2, timeout=LIMIT)
     calls = itertools.count()
@@ -222,13 +229,7 @@ def test_points_a_turn_could_not_start_for_want_of_processes_come_back_in_their_
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tasks 1 and 2 of a turn of 4 find no process left (EAGAIN), 0 and 3 start: their
     points are the next two issued, 1's first, whatever order the Spawner's threads ran."""
-    config, output = search_folder(tmp_path)
-    plan = Plan(parallelism=1, concurrency=4, points_max=6, output=str(output))
-    workflow: Workflow
-    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
-                      in_process=False)  # the random phase: the first turn takes all 4
-    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
-                        open_journals(str(output), config.problem.names, config.metrics))
+    workflow, output = four_lanes(tmp_path, points_max=6)
     tried: dict[str, str] = {}  # task id -> its point (the script's argument)
     lock = threading.Lock()
     popen = subprocess.Popen
