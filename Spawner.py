@@ -1,7 +1,7 @@
 # SPAWNER PY
 # Starts one turn's tasks at once: the loop hands it one call per task
 # (Task.launch: its folder, its output file, Popen, pidfd_open) and gets
-# back, in the same order, what each call raised (None: it returned).
+# back, in the same order, what each call raised (Raised; None: it returned).
 # Popen is a vfork whose caller waits until the child runs the script, and a
 # child waits for a core behind the tasks started before it; the GIL is
 # free while it waits, so the calls of one turn overlap on a small pool of
@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 SPAWN_THREADS = 4  # a wake-up's spawns overlap on this many threads
-Outcome = BaseException | None  # what a call raised, or None
+Raised = BaseException | None  # what a call raised, or None (it returned)
 
 
 class Spawner:
@@ -34,20 +34,20 @@ class Spawner:
                                       | None] = queue.SimpleQueue()
         self.threads: list[threading.Thread] = []
 
-    def run(self, calls: Sequence[Callable[[], None]]) -> list[Outcome]:
+    def run(self, calls: Sequence[Callable[[], None]]) -> list[Raised]:
         """Run every call; return what each raised (None: it returned), in their order."""
         if len(calls) > 1 and self.wanted:
             self._start_threads()
         if len(calls) == 1 or not self.threads:
-            return [_outcome(call) for call in calls]
-        done: queue.SimpleQueue[tuple[int, Outcome]] = queue.SimpleQueue()
+            return [_raised(call) for call in calls]
+        done: queue.SimpleQueue[tuple[int, Raised]] = queue.SimpleQueue()
         for number, call in enumerate(calls):
             self.calls.put((call, number, done))
-        outcomes: list[Outcome] = [None] * len(calls)
+        raised: list[Raised] = [None] * len(calls)
         for _ in calls:
-            number, outcome = done.get()
-            outcomes[number] = outcome
-        return outcomes
+            number, error = done.get()
+            raised[number] = error
+        return raised
 
     def close(self) -> None:
         """End the pool's threads (no run() may be under way)."""
@@ -71,10 +71,10 @@ class Spawner:
     def _serve(self) -> None:
         while (item := self.calls.get()) is not None:
             call, number, done = item
-            done.put((number, _outcome(call)))
+            done.put((number, _raised(call)))
 
 
-def _outcome(call: Callable[[], None]) -> Outcome:
+def _raised(call: Callable[[], None]) -> Raised:
     """What `call` raised, or None."""
     try:
         call()

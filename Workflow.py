@@ -70,7 +70,7 @@ from Pruner import Pruner
 from PruneRule import Verdict
 from Results import Journal, Journals, Syncer, results_row, started_row
 from RunningTasks import RunningTasks
-from Spawner import Spawner
+from Spawner import Raised, Spawner
 from Status import Status
 from StopReason import Ended, Stopping, StopReason
 from Tally import Best, Standing, Tally, status_line
@@ -409,7 +409,7 @@ class Workflow:
             self._points_failed(err)
             return []
 
-    def _sort_launches(self, ready: list[Ready], raised: list[BaseException | None]
+    def _sort_launches(self, ready: list[Ready], raised: list[Raised]
                        ) -> tuple[list[Task], list[Task], str]:
         """In issue order: (the tasks started, those whose script could not start, why a
         task could not start for want of processes); the others' lanes and numbers back."""
