@@ -189,6 +189,7 @@ def test_a_first_ask_beyond_what_the_design_has_left_is_answered() -> None:
 def test_a_replacement_starts_before_the_sweep_for_leftovers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reading every child's /proc entry is O(running tasks): it waits for the launches."""
+    monkeypatch.setattr("Workflow.SWEEP_INTERVAL", 0.0)  # a sweep after every exit
     calls: list[str] = []
     for name in ("_started", "_record", "_sweep"):
         method = getattr(Workflow, name)
@@ -201,6 +202,69 @@ def test_a_replacement_starts_before_the_sweep_for_leftovers(
     assert workflow.run() == 0
     assert calls == ["started", "record", "started", "sweep", "record", "started", "sweep",
                      "record"]
+
+
+def test_the_sweep_for_leftovers_comes_at_most_every_sweep_interval(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 1,024 tasks a sweep costs the loop 2 ms of CPU: not one after every exit."""
+    monkeypatch.setattr("Workflow.SWEEP_INTERVAL", 3600.0)
+    sweeps: list[float] = []
+    sweep = Workflow._sweep
+
+    def noted(self: Workflow) -> None:
+        sweeps.append(self.next_sweep)
+        sweep(self)
+    monkeypatch.setattr(Workflow, "_sweep", noted)
+    workflow = three_tasks_one_at_a_time(tmp_path)
+    assert workflow.run() == 0
+    assert sweeps == [0.0]  # the first exit's; the others' wait an hour (the end's sweep stops
+    # their leftovers: tests/test_leftovers.py)
+
+
+# Task 0 ends at once; task 1 leaves a process in a session of its own and ends once task 0
+# is recorded (so within SWEEP_INTERVAL of the sweep after task 0); task 2 ends well only
+# if that process is stopped while it runs, though no other task ends meanwhile.
+LEFT_LATE = """#!/bin/bash
+set -eu
+case "$TASK_ID" in
+  0) ;;
+  1) setsid sleep 300 > /dev/null 2>&1 < /dev/null &
+     echo "$!" > "$OUTPUT/left"
+     until [ "$(wc -l < "$OUTPUT/results.csv")" -ge 2 ]; do sleep 0.01; done ;;
+  2) until [ -s "$OUTPUT/left" ]; do sleep 0.01; done
+     left=$(cat "$OUTPUT/left")
+     for _ in $(seq 200); do
+       state=$(sed 's/.*) //' "/proc/$left/stat" 2>/dev/null | cut -d' ' -f1) || true
+       case "$state" in ""|Z|X) echo 1 > "$TASK_RESULT"; exit 0 ;; esac
+       sleep 0.02
+     done
+     exit 5 ;;
+esac
+echo 1 > "$TASK_RESULT"
+"""
+
+
+def test_a_sweep_put_off_comes_when_no_task_ends(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loop's sleep ends at the next sweep's time when tasks ended since the last."""
+    monkeypatch.setattr("Workflow.SWEEP_INTERVAL", 0.5)
+    script = tmp_path / "task.sh"
+    script.write_text(LEFT_LATE)
+    script.chmod(0o755)
+    output = tmp_path / "out"
+    output.mkdir()
+    # nothing else wakes the loop meanwhile: no look at the outputs, no status line
+    config = Config(script=str(script), problem=space(), progress_interval=600.0,
+                    status_interval=600.0)
+    plan = Plan(parallelism=1, concurrency=3, points_max=3, output=str(output))
+    workflow: Workflow
+    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
+                      in_process=False)
+    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
+                        open_journals(str(output), config.problem.names, config.metrics))
+    assert workflow.run() == 0
+    with open(output / "results.csv", newline="") as stream:
+        assert [row["status"] for row in csv.DictReader(stream)] == ["ok"] * 3
 
 
 def test_the_spawns_of_one_turn_overlap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
