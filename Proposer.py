@@ -14,13 +14,14 @@
 #                    to copy or change state, never during a fit.
 #   proposer thread  waits on the lock for work (demand, reserve, stale
 #                    points), takes a Search.snapshot(since) under it (the
-#                    results the fitter holds left out: Held), and fits
-#                    outside it: Fitter.propose(snapshot, k); back under the
+#                    results the fitter holds left out: Held) and whether
+#                    the fit is urgent (_urgent), and fits outside it:
+#                    Fitter.propose(snapshot, k, urgent); back under the
 #                    lock it registers the points as pending, keeps them
 #                    ready and wakes the loop (notify).
-#   fitting process  one process (forkserver, a batch job at the driver's
-#                    priority in a session of its own: _share_the_cores),
-#                    started with FitSettings
+#   fitting process  one process (forkserver, a batch job in a session of
+#                    its own whose nice value is 0 for an urgent fit and 19
+#                    for one that can wait: FitPriority), started with FitSettings
 #                    (problem, optimizer settings, lie: immutable, sent
 #                    once); for each snapshot received (the results it has
 #                    not had yet: Held) it returns Search.propose(snapshot
@@ -57,6 +58,7 @@ from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from typing import Any
 
+from FitPriority import SessionNice, start_apart
 from ModelShare import ModelShare
 from Objectives import Told
 from Origin import Origin
@@ -110,27 +112,6 @@ def _exit_with(driver: int) -> None:
     os._exit(0)
 
 
-def _share_the_cores() -> None:
-    """Run as a batch job at the driver's priority: a fair share of the cores, never
-    preempting the loop when it wakes up; and in a session of its own.
-
-    At nice 10 (issue 22) a loaded node starved the fits: with ten busy
-    processes on two cores the fitting process got 1-2 % of a core, and
-    the slots took random points instead of the model's. With autogroup
-    scheduling (Linux, sched_autogroup_enabled) each session is one group
-    with one fair share of a core: in the driver's session a fit took the
-    loop's share while the loop spawned tasks, each of which runs in a
-    session of its own (benchmarks/spawn_cost.py --fitter driver|own).
-    The stop signals are the driver's anyway, and this process ends with
-    it (_exit_with), so leaving its process group changes nothing else.
-    """
-    try:
-        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-    except (AttributeError, OSError):  # not Linux: the ordinary policy
-        pass
-    os.setsid()  # never fails: a forked child is no process group leader
-
-
 def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:
     """The fitting process: one reply per (snapshot, k) received, until the pipe closes.
 
@@ -138,21 +119,25 @@ def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:
 
     Stop signals are the driver's to handle: it ends this process when it
     closes; a watcher thread ends it when the driver dies without closing
-    (SIGKILL), so that no fitting process outlives its driver. A reply is
-    ("points", points, cpu seconds) or ("error", the exception, cpu seconds).
+    (SIGKILL), so that no fitting process outlives its driver (so leaving
+    the driver's session, FitPriority.start_apart, changes nothing else). A
+    request is (snapshot, k, urgent); a reply is ("points", points, cpu
+    seconds) or ("error", the exception, cpu seconds).
     """
     threading.Thread(target=_exit_with, args=(driver,), name="driver-watch",
                      daemon=True).start()
     for number in STOP_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
-    _share_the_cores()
+    start_apart()
+    nice = SessionNice()
     search = settings.search()
     held = Held()
     while True:
         try:
-            snap, k = conn.recv()
+            snap, k, urgent = conn.recv()
         except (EOFError, OSError):
             return
+        nice.fit(urgent)
         began = time.process_time()
         try:
             reply: tuple[str, Any, float] = ("points", search.propose(held.whole(snap), k), 0.0)
@@ -258,17 +243,18 @@ class Fitter:
         """The fitting process's pid (None: fitting in the driver)."""
         return self.process.pid if self.process is not None else None
 
-    def propose(self, snap: Snapshot, k: int) -> list[list[Any]]:
+    def propose(self, snap: Snapshot, k: int, urgent: bool = True) -> list[list[Any]]:
         """`k` points from one fit to `snap` ([] once stopped).
 
         `snap` may leave out the results sent before (`search.snapshot(len(fitter.held))`):
-        the fit sees them all the same.
+        the fit sees them all the same. `urgent`: the fitting process takes
+        a fair share of the cores for it; else it yields them (FitPriority).
         """
         whole = self.held.whole(snap)
         conn = self.conn
         if conn is not None:
             try:
-                conn.send((snap, k))
+                conn.send((snap, k, urgent))
                 kind, value, cpu = conn.recv()
             except (EOFError, OSError) as err:
                 if self.stopped:  # stop() ended the process under this fit
@@ -358,6 +344,7 @@ class Proposer:
         self.closing = False
         self.error: BaseException | None = None
         self.fits = 0
+        self.urgent_fits = 0  # of them, fits at a fair share of the cores (FitPriority)
         self.origins: list[Origin] = []  # of the points the last take returned: random or model
         self.staleness: list[int] = []  # of the same: results told since their fit (random: 0)
         self.share = ModelShare()  # of every point taken
@@ -486,6 +473,12 @@ class Proposer:
         stale = sum(1 for _, version in self.ready if version < self.search.version)
         return 0, stale
 
+    def _urgent(self, need: int) -> bool:
+        """Whether the next fit is urgent (under the lock): the loop is waiting for points,
+        or fewer are ready than it took during the last fit, so that they may run out
+        before this one lands. Replacing stale points never is."""
+        return need > 0 and (self.demand > 0 or len(self.ready) <= self.taken_per_fit)
+
     def _size_reserve(self, taken: int) -> None:
         """Keep twice the points the loop wanted during one fit, plus two.
 
@@ -510,6 +503,8 @@ class Proposer:
                         return
                     assert self.fitter is not None
                     snap = self.search.snapshot(since=len(self.fitter.held))
+                    urgent = self._urgent(need)
+                    self.urgent_fits += urgent
                     self.taken_since_fit = 0
                     demand_before = self.demand
                     old = [p for p, v in self.ready if v < self.search.version] if stale else []
@@ -518,7 +513,7 @@ class Proposer:
                 began, cpu = time.perf_counter(), time.thread_time()
                 fitter_cpu = self.fitter.cpu
                 count = need or stale
-                points = self.fitter.propose(snap, count + self.reserve)
+                points = self.fitter.propose(snap, count + self.reserve, urgent)
                 points, spare = points[:count], points[count:]
                 seconds = time.perf_counter() - began
                 cpu = time.thread_time() - cpu + self.fitter.cpu - fitter_cpu

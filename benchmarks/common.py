@@ -138,6 +138,7 @@ def run_loop(make_points: Callable[[Callable[[], None]], Points], problem: Probl
     return {"wall": wall, "cpu": cpu, "loop_cpu": cpu - getattr(points, "fit_cpu", 0.0),
             "began": began, "ended": began + wall,
             "waits": getattr(points, "waits", 0), "fits": getattr(points, "fits", 0),
+            "urgent_fits": getattr(points, "urgent_fits", 0),
             "spared": getattr(points, "spared", 0),
             "chosen_late": getattr(getattr(points, "share", None), "chosen_late", 0),
             "issued_late": getattr(getattr(points, "share", None), "issued_late", 0),

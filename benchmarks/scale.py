@@ -105,7 +105,8 @@ def main() -> int:
         extra.append([name, ms(to_spawn, 50), ms(to_spawn, 99), ms(to_spawn, 100),
                       f"{ms(to_run, 50)} / {ms(to_run, 99)}",
                       f"{1000 * stats['cpu'] / len(tasks):.1f}",
-                      f"{1000 * stats['loop_cpu'] / len(tasks):.2f}", stats["fits"], stats["waits"],
+                      f"{1000 * stats['loop_cpu'] / len(tasks):.2f}",
+                      f"{stats['fits']} ({stats['urgent_fits']})", stats["waits"],
                       stats["spared"], *share_columns(stats)])
     print()
     print("utilization = sum of task-measured run times / (concurrency x wall time)")
@@ -119,13 +120,14 @@ def main() -> int:
     print()
     print(table(["run", "latency p50 ms", "p99 ms", "max ms", "to first line p50 / p99 ms",
                  "driver CPU ms/task",
-                 "loop CPU ms/task", "fits",
+                 "loop CPU ms/task", "fits (urgent)",
                  "waits", "spare", *SHARE_HEADER], extra))
     print("latency: a task's own last timestamp -> its successor spawned (the driver's start, "
           "just before its Popen); to first line: -> the successor's own first timestamp "
           "(its start-up included); driver CPU includes "
           "the model-fitting process, loop CPU does not (the driver's own process: its loop "
-          "and the Proposer's thread); waits: takes that left slots idle")
+          "and the Proposer's thread); urgent fits: those at a fair share of the cores, the "
+          "others yield them (FitPriority.py); waits: takes that left slots idle")
     print(SHARE_NOTE)
     clean_up(root, args.keep)
     return 0

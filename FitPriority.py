@@ -1,0 +1,71 @@
+# FIT PRIORITY PY
+# How the model-fitting process shares the driver's cores (Linux). It runs
+# in a session of its own as a batch job, and before each fit it sets its
+# session's nice value: 19 when the fit can wait (the points ready last
+# until it lands), so that the loop and the tasks it starts run first
+# whenever they wake; 0 when the fit is urgent (the loop is waiting for
+# points, or the ready ones will run out before it lands), for a fair share
+# of the cores against every other session, so that a loaded node cannot
+# starve the model (issue 22: at nice 10 the slots took random points).
+#
+# Why the session: with autogroup scheduling (/proc/sys/kernel/
+# sched_autogroup_enabled, processes in the root CPU cgroup) the kernel
+# shares the cores between sessions first, each by its nice value in
+# /proc/self/autogroup, which any process may raise and lower again
+# between 0 and 19 (a process's own nice value, once raised, cannot be
+# lowered without privilege). Without autogroup the writes change nothing.
+# Beside a CPU hog at 1,024 slots the fitter at session nice 0 left the
+# loop waiting for a core (replacement p99 54.5 ms); at 19, 21.8 ms
+# (benchmarks/scale-results.md, seventh session).
+#
+# Call order: start_apart() once as the process starts; then
+# SessionNice.fit(urgent) before each fit. Only the fitting process calls them.
+
+import errno
+import os
+
+YIELDING = 19  # the session's nice value while a fit can wait
+FAIR = 0  # while it cannot
+
+
+def start_apart() -> None:
+    """Leave the driver's session (a group of its own) and run as a batch job."""
+    os.setsid()  # never fails: a forked child is no process group leader
+    try:
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux: the ordinary policy
+        pass
+
+
+class SessionNice:
+    """This process's session nice value (/proc/self/autogroup), set per fit.
+
+    Parameters
+    ----------
+    path : str
+        The autogroup file (a test may point it elsewhere).
+    """
+
+    def __init__(self, path: str = "/proc/self/autogroup") -> None:
+        self.path = path
+        self.nice: int | None = None  # as last set (None: not yet)
+        self.usable = True  # False once the file is missing or refused
+
+    def fit(self, urgent: bool) -> None:
+        """Set the session's nice value for the next fit (FAIR if urgent, else YIELDING).
+
+        A refused write keeps the value: the kernel takes one change in 100
+        ms from unprivileged processes (EAGAIN), so the next fit tries
+        again; a missing file (no autogroup) ends the tries.
+        """
+        wanted = FAIR if urgent else YIELDING
+        if not self.usable or wanted == self.nice:
+            return
+        try:
+            with open(self.path, "w") as stream:
+                stream.write(str(wanted))
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.EBUSY):
+                self.usable = False
+            return
+        self.nice = wanted

@@ -1,0 +1,138 @@
+# TEST FIT PRIORITY PY
+# The fitting process yields the cores to the loop and its tasks while a fit
+# can wait, and takes a fair share when it cannot (FitPriority.py): its
+# session's nice value, per fit, in a session that is not the driver's; a
+# refused change is tried again at the next fit; which fits are urgent.
+
+import errno
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import FitPriority
+from Config import DEFAULT_OPTIMIZER
+from FitPriority import FAIR, YIELDING, SessionNice
+from Problem import Problem
+from Proposer import Fitter, Proposer
+from Search import Search
+
+LIMIT = 120  # seconds: a safety net against a hang, never a timing assertion
+AUTOGROUP = "/proc/self/autogroup"
+
+
+def session_nice(pid: int) -> int:
+    """A process's session nice value, as /proc/PID/autogroup gives it ("/autogroup-N nice K")."""
+    with open(f"/proc/{pid}/autogroup") as stream:
+        return int(stream.read().split()[-1])
+
+
+def warm_search() -> Search:
+    problem = Problem({f"x{i}": {"low": 0.0, "high": 1.0} for i in range(3)})
+    search = Search(problem, DEFAULT_OPTIMIZER, "max")
+    points = search.ask(10)
+    search.tell(points, [sum((x - 0.3) ** 2 for x in p) for p in points])
+    return search
+
+
+def test_the_nice_value_follows_the_fits_urgency(tmp_path: Path) -> None:
+    path = tmp_path / "autogroup"
+    path.write_text("")
+    nice = SessionNice(str(path))
+    nice.fit(urgent=False)
+    assert path.read_text() == str(YIELDING)
+    path.unlink()
+    nice.fit(urgent=False)  # unchanged: not written again
+    assert not path.exists()
+    nice.fit(urgent=True)
+    assert path.read_text() == str(FAIR)
+
+
+def test_a_change_refused_for_now_is_tried_at_the_next_fit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel takes one change in 100 ms from unprivileged processes (EAGAIN)."""
+    path = tmp_path / "autogroup"
+    nice = SessionNice(str(path))
+
+    def busy(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+    monkeypatch.setattr(FitPriority, "open", busy, raising=False)
+    nice.fit(urgent=False)
+    assert nice.nice is None and nice.usable
+    monkeypatch.undo()
+    nice.fit(urgent=False)
+    assert path.read_text() == str(YIELDING) and nice.nice == YIELDING
+
+
+def test_no_autogroup_ends_the_tries(tmp_path: Path) -> None:
+    nice = SessionNice(str(tmp_path / "missing" / "autogroup"))
+    nice.fit(urgent=False)
+    assert not nice.usable
+    nice.fit(urgent=True)  # no error, nothing tried
+    assert nice.nice is None
+
+
+@pytest.mark.skipif(not os.path.exists(AUTOGROUP), reason="no autogroup scheduling here")
+def test_the_fitting_process_yields_the_cores_unless_its_fit_is_urgent() -> None:
+    ours = session_nice(os.getpid())
+    search = warm_search()
+    fitter = Fitter(search, in_process=True)
+    pause = threading.Event()
+    try:
+        assert fitter.pid is not None
+        for urgent, wanted in ((False, YIELDING), (True, FAIR)):
+            for _ in range(LIMIT * 5):  # each change may wait for anyone's last one (100 ms)
+                assert len(fitter.propose(search.snapshot(), 1, urgent)) == 1
+                if session_nice(fitter.pid) == wanted:
+                    break
+                pause.wait(0.2)
+            assert session_nice(fitter.pid) == wanted
+    finally:
+        fitter.close()
+    assert session_nice(os.getpid()) == ours  # the driver's session is left as it was
+
+
+def test_a_fit_is_urgent_when_the_loop_waits_or_the_ready_points_run_low() -> None:
+    proposer = Proposer(warm_search(), lambda: None, in_process=False)  # no thread
+    assert proposer.take(3) == []  # the loop waits for 3 points
+    assert proposer._urgent(need=5)
+    proposer.demand = 0
+    proposer.taken_per_fit = 4.0  # the loop took 4 points during the last fit
+    proposer.ready.extend(([0.1 * i] * 3, 0) for i in range(4))
+    assert proposer._urgent(need=2)  # 4 ready: they may run out before the fit lands
+    proposer.ready.append(([0.9] * 3, 0))
+    assert not proposer._urgent(need=1)  # 5 ready: enough for one fit's takes
+    assert not proposer._urgent(need=0)  # replacing stale points never is
+
+
+def test_the_thread_asks_for_fits_that_can_wait_as_such(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    asked: list[bool] = []
+    propose = Fitter.propose
+
+    def noted(self: Fitter, snap: object, k: int, urgent: bool = True) -> object:
+        asked.append(urgent)
+        return propose(self, snap, k, urgent)  # type: ignore[arg-type]
+    monkeypatch.setattr(Fitter, "propose", noted)
+    woken = threading.Event()
+    proposer = Proposer(warm_search(), woken.set, in_process=False)
+
+    def wait_for(condition: Callable[[], bool]) -> None:
+        while True:
+            with proposer.lock:
+                assert proposer.error is None
+                if condition():
+                    return
+            assert woken.wait(LIMIT), "the proposer never woke the loop"
+            woken.clear()
+    assert proposer.take(2) == []  # before the thread starts nothing is ready: the loop waits
+    proposer.start()
+    try:
+        wait_for(lambda: len(proposer.ready) >= 2)
+        proposer.tell([[0.31, 0.29, 0.3]], [0.0])  # the ready points go stale
+        wait_for(lambda: False in asked)  # their replacement (or a top-up) can wait
+    finally:
+        proposer.close()
+    assert asked[0] is True
