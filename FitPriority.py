@@ -1,12 +1,15 @@
 # FIT PRIORITY PY
 # How the model-fitting process shares the driver's cores (Linux). It runs
-# in a session of its own as a batch job, and before each fit it sets its
-# session's nice value: 19 when the fit can wait (the points ready last
-# until it lands), so that the loop and the tasks it starts run first
-# whenever they wake; 0 when the fit is urgent (the loop is waiting for
-# points, or the ready ones will run out before it lands), for a fair share
-# of the cores against every other session, so that a loaded node cannot
-# starve the model (issue 22: at nice 10 the slots took random points).
+# in a session of its own as a batch job, and the driver sets that
+# session's nice value: 19 while the fit under way can wait (the points
+# ready last until it lands), so that the loop and the tasks it starts run
+# first whenever they wake; 0 as soon as it is urgent (the loop is waiting
+# for points, or the ready ones may run out before it lands), for a fair
+# share of the cores against every other session, so that a loaded node
+# cannot starve the model (issue 22: at nice 10 the slots took random
+# points). The driver can raise a fit that has become urgent while it runs:
+# one left at 19 beside eight CPU hogs took the whole run (benchmarks/
+# scale-results.md, seventh session).
 #
 # Why the session: with autogroup scheduling (/proc/sys/kernel/
 # sched_autogroup_enabled, processes in the root CPU cgroup) the kernel
@@ -18,8 +21,9 @@
 # loop waiting for a core (replacement p99 54.5 ms); at 19, 21.8 ms
 # (benchmarks/scale-results.md, seventh session).
 #
-# Call order: start_apart() once as the process starts; then
-# SessionNice.fit(urgent) before each fit. Only the fitting process calls them.
+# Call order: start_apart() once, in the fitting process as it starts; in
+# the driver SessionNice(pid) once, then fit(urgent) whenever a fit starts
+# or becomes urgent (under the Proposer's lock: from its thread and the loop's).
 
 import errno
 import os
@@ -38,18 +42,24 @@ def start_apart() -> None:
 
 
 class SessionNice:
-    """This process's session nice value (/proc/self/autogroup), set per fit.
+    """The fitting process's session nice value (/proc/PID/autogroup), set per fit.
 
     Parameters
     ----------
+    pid : int
+        The fitting process: its session is set only once it leads one of
+        its own (start_apart), never the driver's.
     path : str
-        The autogroup file (a test may point it elsewhere).
+        The autogroup file (default /proc/PID/autogroup; a test may point it
+        elsewhere).
     """
 
-    def __init__(self, path: str = "/proc/self/autogroup") -> None:
-        self.path = path
+    def __init__(self, pid: int, path: str = "") -> None:
+        self.pid = pid
+        self.path = path or f"/proc/{pid}/autogroup"
         self.nice: int | None = None  # as last set (None: not yet)
         self.usable = True  # False once the file is missing or refused
+        self.apart = False  # the process leads a session of its own
 
     def fit(self, urgent: bool) -> None:
         """Set the session's nice value for the next fit (FAIR if urgent, else YIELDING).
@@ -59,7 +69,7 @@ class SessionNice:
         again; a missing file (no autogroup) ends the tries.
         """
         wanted = FAIR if urgent else YIELDING
-        if not self.usable or wanted == self.nice:
+        if not self.usable or wanted == self.nice or not self._apart():
             return
         try:
             with open(self.path, "w") as stream:
@@ -69,3 +79,12 @@ class SessionNice:
                 self.usable = False
             return
         self.nice = wanted
+
+    def _apart(self) -> bool:
+        """Whether the process leads a session of its own yet (not: leave it alone)."""
+        if not self.apart:
+            try:
+                self.apart = os.getsid(self.pid) == self.pid
+            except OSError:  # gone
+                self.usable = False
+        return self.apart

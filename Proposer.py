@@ -1,7 +1,8 @@
 # PROPOSER PY
 # Keeps the next points ready: a background thread has the model fitted
 # while tasks run (in a separate process, so the loop never waits for its
-# GIL; a batch job, so it never preempts the loop), so that a finished
+# GIL; a batch job that yields the cores to the loop and its tasks unless
+# the fit is urgent: FitPriority), so that a finished
 # task's slot is refilled at once instead of after a refit. The random
 # initial phase stays synchronous (it is cheap). It counts the points the
 # model chose (ModelShare) and says once in the log if it cannot keep up.
@@ -14,14 +15,16 @@
 #                    to copy or change state, never during a fit.
 #   proposer thread  waits on the lock for work (demand, reserve, stale
 #                    points), takes a Search.snapshot(since) under it (the
-#                    results the fitter holds left out: Held) and whether
-#                    the fit is urgent (_urgent), and fits outside it:
-#                    Fitter.propose(snapshot, k, urgent); back under the
+#                    results the fitter holds left out: Held), sets the
+#                    fitting process's priority by whether the fit is urgent
+#                    (_urgent; take raises it when it becomes so), and fits
+#                    outside it: Fitter.propose(snapshot, k); back under the
 #                    lock it registers the points as pending, keeps them
 #                    ready and wakes the loop (notify).
 #   fitting process  one process (forkserver, a batch job in a session of
-#                    its own whose nice value is 0 for an urgent fit and 19
-#                    for one that can wait: FitPriority), started with FitSettings
+#                    its own whose nice value the driver sets, 0 for an
+#                    urgent fit and 19 for one that can wait: FitPriority),
+#                    started with FitSettings
 #                    (problem, optimizer settings, lie: immutable, sent
 #                    once); for each snapshot received (the results it has
 #                    not had yet: Held) it returns Search.propose(snapshot
@@ -58,7 +61,7 @@ from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from typing import Any
 
-from FitPriority import SessionNice, start_apart
+from FitPriority import YIELDING, SessionNice, start_apart
 from ModelShare import ModelShare
 from Objectives import Told
 from Origin import Origin
@@ -121,23 +124,21 @@ def _serve(settings: FitSettings, conn: Connection, driver: int) -> None:
     closes; a watcher thread ends it when the driver dies without closing
     (SIGKILL), so that no fitting process outlives its driver (so leaving
     the driver's session, FitPriority.start_apart, changes nothing else). A
-    request is (snapshot, k, urgent); a reply is ("points", points, cpu
-    seconds) or ("error", the exception, cpu seconds).
+    reply is ("points", points, cpu seconds) or ("error", the exception, cpu
+    seconds).
     """
     threading.Thread(target=_exit_with, args=(driver,), name="driver-watch",
                      daemon=True).start()
     for number in STOP_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
     start_apart()
-    nice = SessionNice()
     search = settings.search()
     held = Held()
     while True:
         try:
-            snap, k, urgent = conn.recv()
+            snap, k = conn.recv()
         except (EOFError, OSError):
             return
-        nice.fit(urgent)
         began = time.process_time()
         try:
             reply: tuple[str, Any, float] = ("points", search.propose(held.whole(snap), k), 0.0)
@@ -243,18 +244,17 @@ class Fitter:
         """The fitting process's pid (None: fitting in the driver)."""
         return self.process.pid if self.process is not None else None
 
-    def propose(self, snap: Snapshot, k: int, urgent: bool = True) -> list[list[Any]]:
+    def propose(self, snap: Snapshot, k: int) -> list[list[Any]]:
         """`k` points from one fit to `snap` ([] once stopped).
 
         `snap` may leave out the results sent before (`search.snapshot(len(fitter.held))`):
-        the fit sees them all the same. `urgent`: the fitting process takes
-        a fair share of the cores for it; else it yields them (FitPriority).
+        the fit sees them all the same.
         """
         whole = self.held.whole(snap)
         conn = self.conn
         if conn is not None:
             try:
-                conn.send((snap, k, urgent))
+                conn.send((snap, k))
                 kind, value, cpu = conn.recv()
             except (EOFError, OSError) as err:
                 if self.stopped:  # stop() ended the process under this fit
@@ -344,7 +344,9 @@ class Proposer:
         self.closing = False
         self.error: BaseException | None = None
         self.fits = 0
-        self.urgent_fits = 0  # of them, fits at a fair share of the cores (FitPriority)
+        self.urgent_fits = 0  # fits urgent as they started or raised since (FitPriority)
+        self.urgent = False  # the fit under way is (or has become) urgent
+        self.nice: SessionNice | None = None  # the fitting process's priority
         self.origins: list[Origin] = []  # of the points the last take returned: random or model
         self.staleness: list[int] = []  # of the same: results told since their fit (random: 0)
         self.share = ModelShare()  # of every point taken
@@ -354,6 +356,8 @@ class Proposer:
     def start(self) -> None:
         """Start the background thread (and the fitting process)."""
         self.fitter = Fitter(self.search, self.in_process)
+        if self.fitter.pid is not None:
+            self.nice = SessionNice(self.fitter.pid)
         self._thread.start()
 
     def close(self) -> None:
@@ -451,6 +455,8 @@ class Proposer:
             self.demand = k - len(points)
             if self.demand:
                 self.waits += 1
+            if not self.urgent and self.fits and self._urgent(need=1):
+                self._raise_fit()
             self.lock.notify_all()
             return points
 
@@ -472,6 +478,14 @@ class Proposer:
             return need, 0
         stale = sum(1 for _, version in self.ready if version < self.search.version)
         return 0, stale
+
+    def _raise_fit(self) -> None:
+        """The fit under way has become urgent: a fair share of the cores (under the lock).
+        A change the kernel refuses for now (one in 100 ms) is tried at the next take."""
+        if self.nice is not None:
+            self.nice.fit(urgent=True)
+        self.urgent = self.nice is None or self.nice.nice != YIELDING
+        self.urgent_fits += self.urgent
 
     def _urgent(self, need: int) -> bool:
         """Whether the next fit is urgent (under the lock): the loop is waiting for points,
@@ -503,8 +517,10 @@ class Proposer:
                         return
                     assert self.fitter is not None
                     snap = self.search.snapshot(since=len(self.fitter.held))
-                    urgent = self._urgent(need)
-                    self.urgent_fits += urgent
+                    self.urgent = self._urgent(need)
+                    self.urgent_fits += self.urgent
+                    if self.nice is not None:
+                        self.nice.fit(self.urgent)
                     self.taken_since_fit = 0
                     demand_before = self.demand
                     old = [p for p, v in self.ready if v < self.search.version] if stale else []
@@ -513,7 +529,7 @@ class Proposer:
                 began, cpu = time.perf_counter(), time.thread_time()
                 fitter_cpu = self.fitter.cpu
                 count = need or stale
-                points = self.fitter.propose(snap, count + self.reserve, urgent)
+                points = self.fitter.propose(snap, count + self.reserve)
                 points, spare = points[:count], points[count:]
                 seconds = time.perf_counter() - began
                 cpu = time.thread_time() - cpu + self.fitter.cpu - fitter_cpu

@@ -2,12 +2,15 @@
 # The fitting process yields the cores to the loop and its tasks while a fit
 # can wait, and takes a fair share when it cannot (FitPriority.py): its
 # session's nice value, per fit, in a session that is not the driver's; a
-# refused change is tried again at the next fit; which fits are urgent.
+# refused change is tried again at the next fit; which fits are urgent, and
+# a fit that becomes urgent while it runs is raised.
 
 import errno
 import os
+import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,17 @@ def session_nice(pid: int) -> int:
         return int(stream.read().split()[-1])
 
 
+@contextmanager
+def apart_child() -> Iterator[int]:
+    """A process that leads a session of its own, as the fitting process does: its pid."""
+    child = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        yield child.pid
+    finally:
+        child.kill()
+        child.wait()
+
+
 def warm_search() -> Search:
     problem = Problem({f"x{i}": {"low": 0.0, "high": 1.0} for i in range(3)})
     search = Search(problem, DEFAULT_OPTIMIZER, "max")
@@ -40,38 +54,54 @@ def warm_search() -> Search:
 def test_the_nice_value_follows_the_fits_urgency(tmp_path: Path) -> None:
     path = tmp_path / "autogroup"
     path.write_text("")
-    nice = SessionNice(str(path))
-    nice.fit(urgent=False)
-    assert path.read_text() == str(YIELDING)
-    path.unlink()
-    nice.fit(urgent=False)  # unchanged: not written again
-    assert not path.exists()
-    nice.fit(urgent=True)
-    assert path.read_text() == str(FAIR)
+    with apart_child() as pid:
+        nice = SessionNice(pid, str(path))
+        nice.fit(urgent=False)
+        assert path.read_text() == str(YIELDING)
+        path.unlink()
+        nice.fit(urgent=False)  # unchanged: not written again
+        assert not path.exists()
+        nice.fit(urgent=True)
+        assert path.read_text() == str(FAIR)
+
+
+def test_a_process_still_in_the_drivers_session_is_left_alone(tmp_path: Path) -> None:
+    """Its session is the driver's until it has left it (start_apart): never lower that."""
+    path = tmp_path / "autogroup"
+    child = subprocess.Popen(["sleep", "300"])  # in this session
+    try:
+        nice = SessionNice(child.pid, str(path))
+        nice.fit(urgent=False)
+        assert not path.exists() and nice.nice is None and nice.usable
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_a_change_refused_for_now_is_tried_at_the_next_fit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The kernel takes one change in 100 ms from unprivileged processes (EAGAIN)."""
     path = tmp_path / "autogroup"
-    nice = SessionNice(str(path))
+    with apart_child() as pid:
+        nice = SessionNice(pid, str(path))
 
-    def busy(*args: object, **kwargs: object) -> None:
-        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
-    monkeypatch.setattr(FitPriority, "open", busy, raising=False)
-    nice.fit(urgent=False)
-    assert nice.nice is None and nice.usable
-    monkeypatch.undo()
-    nice.fit(urgent=False)
-    assert path.read_text() == str(YIELDING) and nice.nice == YIELDING
+        def busy(*args: object, **kwargs: object) -> None:
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        monkeypatch.setattr(FitPriority, "open", busy, raising=False)
+        nice.fit(urgent=False)
+        assert nice.nice is None and nice.usable
+        monkeypatch.undo()
+        nice.fit(urgent=False)
+        assert path.read_text() == str(YIELDING) and nice.nice == YIELDING
 
 
 def test_no_autogroup_ends_the_tries(tmp_path: Path) -> None:
-    nice = SessionNice(str(tmp_path / "missing" / "autogroup"))
-    nice.fit(urgent=False)
-    assert not nice.usable
-    nice.fit(urgent=True)  # no error, nothing tried
-    assert nice.nice is None
+    with apart_child() as pid:
+        nice = SessionNice(pid, str(tmp_path / "missing" / "autogroup"))
+        nice.fit(urgent=False)
+        assert not nice.usable
+        nice.fit(urgent=True)  # no error, nothing tried
+        assert nice.nice is None
 
 
 @pytest.mark.skipif(not os.path.exists(AUTOGROUP), reason="no autogroup scheduling here")
@@ -82,13 +112,16 @@ def test_the_fitting_process_yields_the_cores_unless_its_fit_is_urgent() -> None
     pause = threading.Event()
     try:
         assert fitter.pid is not None
+        assert len(fitter.propose(search.snapshot(), 1)) == 1  # serving: out of our session
+        nice = SessionNice(fitter.pid)
         for urgent, wanted in ((False, YIELDING), (True, FAIR)):
             for _ in range(LIMIT * 5):  # each change may wait for anyone's last one (100 ms)
-                assert len(fitter.propose(search.snapshot(), 1, urgent)) == 1
+                nice.fit(urgent)
                 if session_nice(fitter.pid) == wanted:
                     break
                 pause.wait(0.2)
             assert session_nice(fitter.pid) == wanted
+            assert len(fitter.propose(search.snapshot(), 1)) == 1
     finally:
         fitter.close()
     assert session_nice(os.getpid()) == ours  # the driver's session is left as it was
@@ -107,17 +140,34 @@ def test_a_fit_is_urgent_when_the_loop_waits_or_the_ready_points_run_low() -> No
     assert not proposer._urgent(need=0)  # replacing stale points never is
 
 
-def test_the_thread_asks_for_fits_that_can_wait_as_such(monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
-    asked: list[bool] = []
-    propose = Fitter.propose
+def test_a_fit_that_becomes_urgent_while_it_runs_is_raised(tmp_path: Path) -> None:
+    """Left at 19 beside eight CPU hogs, one fit took the whole run (issue 22)."""
+    path = tmp_path / "autogroup"
+    proposer = Proposer(warm_search(), lambda: None, in_process=False)  # no thread
+    with apart_child() as pid:
+        proposer.nice = SessionNice(pid, str(path))
+        proposer.nice.fit(urgent=False)  # a fit that could wait is under way
+        proposer.fits, proposer.urgent = 1, False
+        assert proposer.take(2) == []  # nothing ready: the loop waits
+        assert path.read_text() == str(FAIR)
+        assert proposer.urgent and proposer.urgent_fits == 1
 
-    def noted(self: Fitter, snap: object, k: int, urgent: bool = True) -> object:
-        asked.append(urgent)
-        return propose(self, snap, k, urgent)  # type: ignore[arg-type]
-    monkeypatch.setattr(Fitter, "propose", noted)
+
+class Noted(SessionNice):
+    """A SessionNice that notes what it was asked (and sets nothing)."""
+
+    def __init__(self) -> None:
+        super().__init__(os.getpid(), "/nonexistent/autogroup")
+        self.asked: list[bool] = []
+
+    def fit(self, urgent: bool) -> None:
+        self.asked.append(urgent)
+
+
+def test_the_thread_asks_for_fits_that_can_wait_as_such() -> None:
     woken = threading.Event()
     proposer = Proposer(warm_search(), woken.set, in_process=False)
+    noted = proposer.nice = Noted()
 
     def wait_for(condition: Callable[[], bool]) -> None:
         while True:
@@ -132,7 +182,7 @@ def test_the_thread_asks_for_fits_that_can_wait_as_such(monkeypatch: pytest.Monk
     try:
         wait_for(lambda: len(proposer.ready) >= 2)
         proposer.tell([[0.31, 0.29, 0.3]], [0.0])  # the ready points go stale
-        wait_for(lambda: False in asked)  # their replacement (or a top-up) can wait
+        wait_for(lambda: False in noted.asked)  # their replacement (or a top-up) can wait
     finally:
         proposer.close()
-    assert asked[0] is True
+    assert noted.asked[0] is True
