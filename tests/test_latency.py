@@ -74,10 +74,10 @@ def search_folder(tmp_path: Path) -> tuple[Config, Path]:
     return Config(script=str(script), problem=space()), output
 
 
-def three_tasks_one_at_a_time(tmp_path: Path) -> Workflow:
-    """The loop of search_folder's search: 3 tasks, one at a time, fits in a thread."""
-    config, output = search_folder(tmp_path)
-    plan = Plan(parallelism=1, concurrency=1, points_max=3, output=str(output))
+def loop_of(config: Config, output: Path, concurrency: int, points_max: int) -> Workflow:
+    """The search loop of `config` into `output`, its fits in a thread."""
+    plan = Plan(parallelism=1, concurrency=concurrency, points_max=points_max,
+                output=str(output))
     workflow: Workflow
     points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
                       in_process=False)
@@ -86,17 +86,17 @@ def three_tasks_one_at_a_time(tmp_path: Path) -> Workflow:
     return workflow
 
 
+def three_tasks_one_at_a_time(tmp_path: Path) -> Workflow:
+    """The loop of search_folder's search: 3 tasks, one at a time, fits in a thread."""
+    config, output = search_folder(tmp_path)
+    return loop_of(config, output, concurrency=1, points_max=3)
+
+
 def four_lanes(tmp_path: Path, points_max: int) -> tuple[Workflow, Path]:
     """The loop of search_folder's search at CONCURRENCY 4, fits in a thread: the first
     turn (the random phase) starts 4 tasks together. Returns it and its OUTPUT."""
     config, output = search_folder(tmp_path)
-    plan = Plan(parallelism=1, concurrency=4, points_max=points_max, output=str(output))
-    workflow: Workflow
-    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
-                      in_process=False)
-    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
-                        open_journals(str(output), config.problem.names, config.metrics))
-    return workflow, output
+    return loop_of(config, output, concurrency=4, points_max=points_max), output
 
 
 def test_the_loop_runs_with_start_up_objects_frozen(tmp_path: Path) -> None:
@@ -256,13 +256,7 @@ def test_a_sweep_put_off_comes_when_no_task_ends(tmp_path: Path,
     # nothing else wakes the loop meanwhile: no look at the outputs, no status line
     config = Config(script=str(script), problem=space(), progress_interval=600.0,
                     status_interval=600.0)
-    plan = Plan(parallelism=1, concurrency=3, points_max=3, output=str(output))
-    workflow: Workflow
-    points = Proposer(Search(config.problem, config.optimizer), lambda: workflow.wake(),
-                      in_process=False)
-    workflow = Workflow(config, plan, points, Launcher(reason="test"), dict(os.environ),
-                        open_journals(str(output), config.problem.names, config.metrics))
-    assert workflow.run() == 0
+    assert loop_of(config, output, concurrency=3, points_max=3).run() == 0
     with open(output / "results.csv", newline="") as stream:
         assert [row["status"] for row in csv.DictReader(stream)] == ["ok"] * 3
 
