@@ -7,9 +7,9 @@
 # for points, or the ready ones may run out before it lands), for a fair
 # share of the cores against every other session, so that a loaded node
 # cannot starve the model (issue 22: at nice 10 the slots took random
-# points). The driver can raise a fit that has become urgent while it runs:
-# one left at 19 beside eight CPU hogs took the whole run (benchmarks/
-# scale-results.md, seventh session).
+# points). The driver raises a fit that becomes urgent while it runs: one
+# left at 19 beside eight CPU hogs was starved, and the slots waited for
+# points (utilization 0.40; benchmarks/scale-results.md, seventh session).
 #
 # Why the session: with autogroup scheduling (/proc/sys/kernel/
 # sched_autogroup_enabled, processes in the root CPU cgroup) the kernel
@@ -17,9 +17,9 @@
 # /proc/self/autogroup, which any process may raise and lower again
 # between 0 and 19 (a process's own nice value, once raised, cannot be
 # lowered without privilege). Without autogroup the writes change nothing.
-# Beside a CPU hog at 1,024 slots the fitter at session nice 0 left the
-# loop waiting for a core (replacement p99 54.5 ms); at 19, 21.8 ms
-# (benchmarks/scale-results.md, seventh session).
+# Beside a CPU hog at 1,024 slots a fitter at session nice 0 held the other
+# core, and the loop and the tasks it started waited for one: replacement
+# p99 35.4-36.1 ms; 21.0-34.1 ms with this (five runs; the goal is 20 ms).
 #
 # Call order: start_apart() once, in the fitting process as it starts; in
 # the driver SessionNice(pid) once, then fit(urgent) whenever a fit starts
@@ -65,8 +65,8 @@ class SessionNice:
         """Set the session's nice value for the next fit (FAIR if urgent, else YIELDING).
 
         A refused write keeps the value: the kernel takes one change in 100
-        ms from unprivileged processes (EAGAIN), so the next fit tries
-        again; a missing file (no autogroup) ends the tries.
+        ms from unprivileged processes (EAGAIN), so the next call tries
+        again; a missing file (no autogroup) or a process gone ends the tries.
         """
         wanted = FAIR if urgent else YIELDING
         if not self.usable or wanted == self.nice or not self._apart():

@@ -482,10 +482,17 @@ class Proposer:
     def _raise_fit(self) -> None:
         """The fit under way has become urgent: a fair share of the cores (under the lock).
         A change the kernel refuses for now (one in 100 ms) is tried at the next take."""
-        if self.nice is not None:
-            self.nice.fit(urgent=True)
+        self._set_priority(urgent=True)
         self.urgent = self.nice is None or self.nice.nice != YIELDING
         self.urgent_fits += self.urgent
+
+    def _set_priority(self, urgent: bool) -> None:
+        """The fitting process's share of the cores for the fit under way (under the lock;
+        nothing once it has failed: its pid may be another process's by then)."""
+        if self.in_process and self.fitter is not None and self.fitter.pid is None:
+            self.nice = None  # the process failed: fits run in this one now
+        if self.nice is not None:
+            self.nice.fit(urgent)
 
     def _urgent(self, need: int) -> bool:
         """Whether the next fit is urgent (under the lock): the loop is waiting for points,
@@ -519,8 +526,7 @@ class Proposer:
                     snap = self.search.snapshot(since=len(self.fitter.held))
                     self.urgent = self._urgent(need)
                     self.urgent_fits += self.urgent
-                    if self.nice is not None:
-                        self.nice.fit(self.urgent)
+                    self._set_priority(self.urgent)
                     self.taken_since_fit = 0
                     demand_before = self.demand
                     old = [p for p, v in self.ready if v < self.search.version] if stale else []

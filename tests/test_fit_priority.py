@@ -186,3 +186,17 @@ def test_the_thread_asks_for_fits_that_can_wait_as_such() -> None:
     finally:
         proposer.close()
     assert noted.asked[0] is True
+
+
+def test_a_failed_fitting_process_is_left_alone() -> None:
+    """Once it has ended its pid may be another process's: that session is never set."""
+    proposer = Proposer(warm_search(), lambda: None)  # fits in a process; no thread
+    fitter = proposer.fitter = Fitter(proposer.search, in_process=True)
+    try:
+        assert fitter.pid is not None
+        proposer.nice = SessionNice(fitter.pid)
+        fitter.stop()  # the process ends: fits would run in the driver from now on
+        proposer._set_priority(urgent=False)
+        assert proposer.nice is None
+    finally:
+        fitter.close()
