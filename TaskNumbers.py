@@ -8,10 +8,13 @@
 # Call order (Workflow): take() for each task of a turn before they start
 # (each take advances past its number: no failed mkdir for the next); then,
 # in the same order, started() for each that did, or give_back() for each
-# that could not (its number is taken again next, unless a later task of
-# the turn started: then it stays unused). Threading: the loop's only.
+# that could not. A number given back is taken again first, though a later
+# task of its turn started (the Spawner starts a turn's tasks at once, so
+# a process limit may refuse any of them): no number is left unused.
+# Threading: the loop's only.
 
 import contextlib
+import heapq
 import os
 
 import Layout
@@ -24,22 +27,32 @@ class TaskNumbers:
         self.output = output
         self.next_id = first  # the lowest number this driver may take next
         self.shard_made = ""  # the shard folder this driver made last
+        self.given_back: list[int] = []  # numbers to take again first (a heap)
 
     def take(self) -> int:
         """Make the next free task's folder; return its number (OSError: OUTPUT's fault)."""
+        while self.given_back:
+            task_id = heapq.heappop(self.given_back)
+            with contextlib.suppress(FileExistsError):  # else another driver took it
+                self._claim(task_id)
+                return task_id
         while True:
-            folder = Layout.task_dir(self.output, self.next_id)
-            shard = os.path.dirname(folder)
-            if shard != self.shard_made:
-                os.makedirs(shard, exist_ok=True)
-                self.shard_made = shard
             try:
-                os.mkdir(folder)
+                self._claim(self.next_id)
             except FileExistsError:
                 self.next_id += 1
                 continue
             self.next_id += 1
             return self.next_id - 1
+
+    def _claim(self, task_id: int) -> None:
+        """mkdir the task's folder (FileExistsError: the number is taken)."""
+        folder = Layout.task_dir(self.output, task_id)
+        shard = os.path.dirname(folder)
+        if shard != self.shard_made:
+            os.makedirs(shard, exist_ok=True)
+            self.shard_made = shard
+        os.mkdir(folder)
 
     def started(self, task_id: int) -> None:
         """Task `task_id` started: the next number is above it."""
@@ -47,7 +60,7 @@ class TaskNumbers:
 
     def give_back(self, task_id: int) -> None:
         """Task `task_id` did not start: remove its folder (Task.launch may have), and take
-        its number next."""
+        its number again first."""
         with contextlib.suppress(OSError):
             os.rmdir(Layout.task_dir(self.output, task_id))
-        self.next_id = min(self.next_id, task_id)
+        heapq.heappush(self.given_back, task_id)

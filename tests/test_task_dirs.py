@@ -81,3 +81,17 @@ def test_a_turns_numbers_cost_one_mkdir_each_and_a_number_given_back_is_taken_ne
     assert numbers.take() == 2
     numbers.started(2)
     assert numbers.take() == 3
+
+
+def test_a_number_given_back_below_one_that_started_is_taken_again(tmp_path: Path) -> None:
+    """A turn's tasks start at once (Spawner): under a process limit task 1 may be refused
+    while task 2 starts; 1 is the next number all the same, and none is left unused."""
+    numbers = TaskNumbers(str(tmp_path), 0)
+    assert [numbers.take() for _ in range(3)] == [0, 1, 2]
+    numbers.started(0)
+    numbers.give_back(1)
+    numbers.started(2)
+    assert [numbers.take() for _ in range(2)] == [1, 3]
+    numbers.give_back(3)
+    os.mkdir(Layout.task_dir(str(tmp_path), 3))  # another driver of a joined search took it
+    assert numbers.take() == 4
