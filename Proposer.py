@@ -455,7 +455,7 @@ class Proposer:
             self.demand = k - len(points)
             if self.demand:
                 self.waits += 1
-            if not self.urgent and self.fits and self._urgent(need=1):
+            if not self.urgent and self.fits and self._running_low():
                 self._raise_fit()
             self.lock.notify_all()
             return points
@@ -498,7 +498,12 @@ class Proposer:
         """Whether the next fit is urgent (under the lock): the loop is waiting for points,
         or fewer are ready than it took during the last fit, so that they may run out
         before this one lands. Replacing stale points never is."""
-        return need > 0 and (self.demand > 0 or len(self.ready) <= self.taken_per_fit)
+        return need > 0 and self._running_low()
+
+    def _running_low(self) -> bool:
+        """The loop is waiting for points, or fewer are ready than it took during the last
+        fit (under the lock)."""
+        return self.demand > 0 or len(self.ready) <= self.taken_per_fit
 
     def _size_reserve(self, taken: int) -> None:
         """Keep twice the points the loop wanted during one fit, plus two.
