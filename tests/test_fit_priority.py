@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -24,6 +25,19 @@ from Search import Search
 
 LIMIT = 120  # seconds: a safety net against a hang, never a timing assertion
 AUTOGROUP = "/proc/self/autogroup"
+GROUP = "/autogroup-7 nice 0\n"  # what the file reads where autogroup applies
+
+
+def autogroup_applies() -> bool:
+    """Whether this process is scheduled by session: the file exists and names its group.
+
+    It is empty in a CPU cgroup (a container's, as on CI), where autogroup does not apply.
+    """
+    try:
+        with open(AUTOGROUP) as stream:
+            return bool(stream.read().strip())
+    except OSError:
+        return False
 
 
 def session_nice(pid: int) -> int:
@@ -53,7 +67,7 @@ def warm_search() -> Search:
 
 def test_the_nice_value_follows_the_fits_urgency(tmp_path: Path) -> None:
     path = tmp_path / "autogroup"
-    path.write_text("")
+    path.write_text(GROUP)
     with apart_child() as pid:
         nice = SessionNice(pid, str(path))
         nice.fit(urgent=False)
@@ -82,17 +96,30 @@ def test_a_change_refused_for_now_is_tried_at_the_next_fit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The kernel takes one change in 100 ms from unprivileged processes (EAGAIN)."""
     path = tmp_path / "autogroup"
+    path.write_text(GROUP)
     with apart_child() as pid:
         nice = SessionNice(pid, str(path))
 
-        def busy(*args: object, **kwargs: object) -> None:
-            raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        def busy(file: str, mode: str = "r") -> IO[str]:
+            if "w" in mode:
+                raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+            return open(file, mode)
         monkeypatch.setattr(FitPriority, "open", busy, raising=False)
         nice.fit(urgent=False)
         assert nice.nice is None and nice.usable
         monkeypatch.undo()
         nice.fit(urgent=False)
         assert path.read_text() == str(YIELDING) and nice.nice == YIELDING
+
+
+def test_in_a_cpu_cgroup_nothing_is_written(tmp_path: Path) -> None:
+    """Autogroup does not apply there (a container's, a batch job's): the file is empty."""
+    path = tmp_path / "autogroup"
+    path.write_text("")
+    with apart_child() as pid:
+        nice = SessionNice(pid, str(path))
+        nice.fit(urgent=False)
+        assert not nice.usable and nice.nice is None and path.read_text() == ""
 
 
 def test_no_autogroup_ends_the_tries(tmp_path: Path) -> None:
@@ -104,7 +131,7 @@ def test_no_autogroup_ends_the_tries(tmp_path: Path) -> None:
         assert nice.nice is None
 
 
-@pytest.mark.skipif(not os.path.exists(AUTOGROUP), reason="no autogroup scheduling here")
+@pytest.mark.skipif(not autogroup_applies(), reason="no autogroup scheduling here")
 def test_the_fitting_process_yields_the_cores_unless_its_fit_is_urgent() -> None:
     ours = session_nice(os.getpid())
     search = warm_search()
@@ -143,6 +170,7 @@ def test_a_fit_is_urgent_when_the_loop_waits_or_the_ready_points_run_low() -> No
 def test_a_fit_that_becomes_urgent_while_it_runs_is_raised(tmp_path: Path) -> None:
     """Left at 19 beside eight CPU hogs, one fit took the whole run (issue 22)."""
     path = tmp_path / "autogroup"
+    path.write_text(GROUP)
     proposer = Proposer(warm_search(), lambda: None, in_process=False)  # no thread
     with apart_child() as pid:
         proposer.nice = SessionNice(pid, str(path))
