@@ -240,7 +240,8 @@ class Task:
         os.makedirs(folder, exist_ok=True)  # made by the loop; an OSError is OUTPUT's: raised
         with open(self.output_file(output), "xb") as log:
             self.start = time.time()
-            try:
+            try:  # a session of its own: its own CPU group (in the loop's, the replacement
+                # p99 doubled beside a hog) and no terminal to stop on (scale-results.md)
                 self.process = subprocess.Popen(argv, cwd=folder, env=env,
                                                 stdin=subprocess.DEVNULL, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
