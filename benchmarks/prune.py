@@ -181,7 +181,7 @@ def main() -> int:
                         help="POINTS_MAX of each search")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--models", default="digits,boosting")
-    parser.add_argument("--samplers", default="random,gp",
+    parser.add_argument("--samplers", default="gp" if QUICK else "random,gp",
                         help=f"comma-separated, from: {', '.join(SAMPLERS)}")
     parser.add_argument("--variants", default="none,median" if QUICK else "none,median,asha",
                         help=f"comma-separated, from: {', '.join(VARIANTS)}")
