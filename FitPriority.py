@@ -16,9 +16,10 @@
 # shares the cores between sessions first, each by its nice value in
 # /proc/self/autogroup, which any process may raise and lower again
 # between 0 and 19 (a process's own nice value, once raised, cannot be
-# lowered without privilege). Without autogroup nothing is written; in a
-# CPU cgroup of its own (a container's, a batch job's) autogroup does not
-# apply, and the writes change nothing.
+# lowered without privilege). Without autogroup (no such file, or an empty
+# one) nothing is written; where it is switched off (the sysctl) or the
+# process is in a CPU cgroup of its own (a container's, a batch job's) it
+# does not apply, and the writes change nothing.
 # Beside a CPU hog at 1,024 slots a fitter at session nice 0 held the other
 # core, and the loop and the tasks it started waited for one: replacement
 # p99 35.4-36.1 ms; 21.0-34.1 ms with this (five runs; the goal is 20 ms).
@@ -85,9 +86,9 @@ class SessionNice:
     def _apart(self) -> bool:
         """Whether the process leads a session of its own yet (not: leave it alone).
 
-        Once it does, its file is read once: it is empty where the session
-        was given no group of its own (autogroup off when it began), and
-        there the writes would fail.
+        Once it does, its file is read once: it is empty where the process
+        is in the default group (as PID 1 is, or where no group of its own
+        could be made), and there the writes would fail.
         """
         if not self.apart:
             try:

@@ -108,7 +108,7 @@ def test_a_change_refused_for_now_is_tried_at_the_next_fit(
 
 
 def test_a_session_without_a_group_of_its_own_is_left_alone(tmp_path: Path) -> None:
-    """Its file is empty (autogroup was off when it began), and a write would fail."""
+    """Its file is empty (the default group, as PID 1's), and a write would fail."""
     path = tmp_path / "autogroup"
     path.write_text("")
     with apart_child() as pid:
