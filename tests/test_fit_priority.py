@@ -141,6 +141,8 @@ def test_the_fitting_process_yields_the_cores_unless_its_fit_is_urgent() -> None
         for urgent, wanted in ((False, YIELDING), (True, FAIR)):
             for _ in range(LIMIT * 5):  # each change may wait for anyone's last one (100 ms)
                 nice.fit(urgent)
+                if not nice.usable:  # the write refused for good (EPERM, a read-only /proc)
+                    pytest.skip("this machine refuses changes of a session's nice value")
                 if session_nice(fitter.pid) == wanted:
                     break
                 pause.wait(0.2)
