@@ -84,7 +84,8 @@ class SessionNice:
         self.nice = wanted
 
     def _apart(self) -> bool:
-        """Whether the process leads a session of its own yet (not: leave it alone).
+        """Whether the process leads a session of its own yet, whose group can be set
+        (not: leave it alone).
 
         Once it does, its file is read once: it is empty where the process
         is in the default group (as PID 1 is, or where no group of its own
